@@ -1,0 +1,196 @@
+#include "engine/config.h"
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <vector>
+
+#include <toml++/toml.h>
+
+namespace hpcnas {
+namespace {
+
+Status Bad(const std::string& key, const std::string& why) {
+  return Status::InvalidInput("config key '" + key + "' " + why);
+}
+
+bool OneOf(const std::string& value, std::initializer_list<const char*> allowed) {
+  for (const char* a : allowed) {
+    if (value == a) return true;
+  }
+  return false;
+}
+
+// One settable field: how to read it from a TOML node into the config.
+using Setter = std::function<Status(const toml::node&, Config&, const std::string& key)>;
+
+Setter StringField(std::string& (*access)(Config&)) {
+  return [access](const toml::node& node, Config& c, const std::string& key) {
+    auto v = node.value<std::string>();
+    if (!node.is_string() || !v) return Bad(key, "must be a string");
+    access(c) = *v;
+    return Status::Ok();
+  };
+}
+
+Setter DoubleField(double& (*access)(Config&)) {
+  return [access](const toml::node& node, Config& c, const std::string& key) {
+    if (!node.is_number()) return Bad(key, "must be a number");
+    access(c) = *node.value<double>();
+    return Status::Ok();
+  };
+}
+
+template <typename Int>
+Setter IntField(Int& (*access)(Config&)) {
+  return [access](const toml::node& node, Config& c, const std::string& key) {
+    if (!node.is_integer()) return Bad(key, "must be an integer");
+    const int64_t v = *node.value<int64_t>();
+    if (std::is_unsigned_v<Int> && v < 0) return Bad(key, "must not be negative");
+    access(c) = static_cast<Int>(v);
+    return Status::Ok();
+  };
+}
+
+const std::map<std::string, Setter>& Schema() {
+  static const std::map<std::string, Setter> schema = {
+      {"command", StringField([](Config& c) -> std::string& { return c.command; })},
+      {"epsilon.w1", DoubleField([](Config& c) -> double& { return c.epsilon.w1; })},
+      {"epsilon.w2", DoubleField([](Config& c) -> double& { return c.epsilon.w2; })},
+      {"epsilon.batch_size", IntField<int64_t>([](Config& c) -> int64_t& { return c.epsilon.batch_size; })},
+      {"epsilon.images", StringField([](Config& c) -> std::string& { return c.epsilon.images; })},
+      {"epsilon.path", StringField([](Config& c) -> std::string& { return c.epsilon.path; })},
+      {"score.space", StringField([](Config& c) -> std::string& { return c.score.space; })},
+      {"score.select", StringField([](Config& c) -> std::string& { return c.score.select; })},
+      {"score.sample", IntField<int64_t>([](Config& c) -> int64_t& { return c.score.sample; })},
+      {"score.seed", IntField<uint64_t>([](Config& c) -> uint64_t& { return c.score.seed; })},
+      {"score.archs_file", StringField([](Config& c) -> std::string& { return c.score.archs_file; })},
+      {"score.truth", StringField([](Config& c) -> std::string& { return c.score.truth; })},
+      {"score.truth_column", StringField([](Config& c) -> std::string& { return c.score.truth_column; })},
+      {"score.out", StringField([](Config& c) -> std::string& { return c.score.out; })},
+      {"runtime.threads", IntField<int>([](Config& c) -> int& { return c.runtime.threads; })},
+      {"runtime.timeout_s", DoubleField([](Config& c) -> double& { return c.runtime.timeout_s; })},
+      {"runtime.progress_s", DoubleField([](Config& c) -> double& { return c.runtime.progress_s; })},
+      {"runtime.fault", StringField([](Config& c) -> std::string& { return c.runtime.fault; })},
+  };
+  return schema;
+}
+
+}  // namespace
+
+Status Validate(const Config& c) {
+  if (!OneOf(c.command, {"score"})) return Bad("command", "is '" + c.command + "'; allowed: score");
+  if (!(c.epsilon.w1 > 0) || !std::isfinite(c.epsilon.w1)) return Bad("epsilon.w1", "must be a finite number > 0");
+  if (!(c.epsilon.w2 > 0) || !std::isfinite(c.epsilon.w2)) return Bad("epsilon.w2", "must be a finite number > 0");
+  if (c.epsilon.w1 == c.epsilon.w2) return Bad("epsilon.w2", "must differ from epsilon.w1");
+  if (c.epsilon.batch_size < 2 || c.epsilon.batch_size > 50000) {
+    return Bad("epsilon.batch_size", "is " + std::to_string(c.epsilon.batch_size) + "; allowed: 2..50000");
+  }
+  if (c.epsilon.images.empty()) return Bad("epsilon.images", "must be a CIFAR-10 binary file or 'embedded'");
+  if (!OneOf(c.epsilon.path, {"full"})) return Bad("epsilon.path", "is '" + c.epsilon.path + "'; allowed: full");
+  if (!OneOf(c.score.space, {"nb201"})) {
+    return Bad("score.space", "is '" + c.score.space + "': unknown search space; allowed: nb201");
+  }
+  if (!OneOf(c.score.select, {"all", "sample", "file"})) {
+    return Bad("score.select", "is '" + c.score.select + "'; allowed: all, sample, file");
+  }
+  if (c.score.select == "sample" && (c.score.sample < 1 || c.score.sample > 15625)) {
+    return Bad("score.sample", "is " + std::to_string(c.score.sample) + "; allowed: 1..15625 distinct NB201 cells");
+  }
+  if (c.score.select == "file" && c.score.archs_file.empty()) {
+    return Bad("score.archs_file", "must name a file when score.select = 'file'");
+  }
+  if (c.score.truth_column.empty()) return Bad("score.truth_column", "must not be empty");
+  if (c.score.out.empty()) return Bad("score.out", "must name the HDF5 output file");
+  if (c.runtime.threads < 0 || c.runtime.threads > 1024) {
+    return Bad("runtime.threads", "is " + std::to_string(c.runtime.threads) + "; allowed: 0 (auto) .. 1024");
+  }
+  if (!(c.runtime.timeout_s > 0)) return Bad("runtime.timeout_s", "must be > 0 seconds");
+  if (!(c.runtime.progress_s >= 0)) return Bad("runtime.progress_s", "must be >= 0 seconds");
+  return ParseFaultInjection(c.runtime.fault).status();
+}
+
+std::string ToToml(const Config& c) {
+  toml::table root{
+      {"command", c.command},
+      {"epsilon", toml::table{{"w1", c.epsilon.w1},
+                              {"w2", c.epsilon.w2},
+                              {"batch_size", c.epsilon.batch_size},
+                              {"images", c.epsilon.images},
+                              {"path", c.epsilon.path}}},
+      {"score", toml::table{{"space", c.score.space},
+                            {"select", c.score.select},
+                            {"sample", c.score.sample},
+                            {"seed", static_cast<int64_t>(c.score.seed)},
+                            {"archs_file", c.score.archs_file},
+                            {"truth", c.score.truth},
+                            {"truth_column", c.score.truth_column},
+                            {"out", c.score.out}}},
+      {"runtime", toml::table{{"threads", c.runtime.threads},
+                              {"timeout_s", c.runtime.timeout_s},
+                              {"progress_s", c.runtime.progress_s},
+                              {"fault", c.runtime.fault}}},
+  };
+  std::ostringstream out;
+  out << root << "\n";
+  return out.str();
+}
+
+StatusOr<Config> ConfigFromToml(std::string_view text, std::string_view source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream where;
+    where << e.source().begin;
+    return Status::InvalidInput("malformed config '" + std::string(source_name) + "' at " + where.str() + ": " +
+                                std::string(e.description()));
+  }
+  Config config;
+  const auto& schema = Schema();
+  auto apply = [&](const std::string& key, const toml::node& node) -> Status {
+    auto it = schema.find(key);
+    if (it == schema.end()) {
+      return Status::InvalidInput("config '" + std::string(source_name) + "': unknown key '" + key + "'");
+    }
+    return it->second(node, config, key).WithContext("config '" + std::string(source_name) + "'");
+  };
+  for (auto&& [section_key, section] : root) {
+    const std::string section_name(section_key.str());
+    if (const toml::table* table = section.as_table()) {
+      for (auto&& [key, node] : *table) HPCNAS_RETURN_IF_ERROR(apply(section_name + "." + std::string(key.str()), node));
+    } else {
+      HPCNAS_RETURN_IF_ERROR(apply(section_name, section));
+    }
+  }
+  return config;
+}
+
+StatusOr<FaultInjection> ParseFaultInjection(const std::string& text) {
+  FaultInjection fault;
+  if (text.empty()) return fault;
+  auto bad = [&] {
+    return Bad("runtime.fault", "is '" + text + "'; expected RANK:KIND[:AFTER] with KIND throw, exit, hang or kill");
+  };
+  std::vector<std::string> parts;
+  std::stringstream stream(text);
+  for (std::string part; std::getline(stream, part, ':');) parts.push_back(part);
+  if (parts.size() < 2 || parts.size() > 3) return bad();
+  try {
+    std::size_t used = 0;
+    fault.rank = std::stoi(parts[0], &used);
+    if (used != parts[0].size() || fault.rank < 0) return bad();
+    if (parts.size() == 3) {
+      fault.after = std::stoll(parts[2], &used);
+      if (used != parts[2].size() || fault.after < 0) return bad();
+    }
+  } catch (const std::exception&) {
+    return bad();
+  }
+  fault.kind = parts[1];
+  if (!OneOf(fault.kind, {"throw", "exit", "hang", "kill"})) return bad();
+  return fault;
+}
+
+}  // namespace hpcnas

@@ -1,0 +1,28 @@
+#pragma once
+// CIFAR-10 binary batches: records of 1 label byte and 3x1024 pixel bytes (R, G, B planes of a
+// row-major 32x32 image), 3,073 bytes each, as in the official cifar-10-batches-bin.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/status.h"
+
+namespace hpcnas {
+
+inline constexpr int64_t kCifarRecordBytes = 3073;
+inline constexpr int64_t kCifarImageBytes = 3072;
+
+struct CifarImages {
+  int64_t count = 0;
+  std::vector<std::uint8_t> pixels;  // count * 3072, channel-major per image
+  std::vector<std::uint8_t> labels;  // count, 0..9
+};
+
+// The first `count` records of `bytes`. `source` names the data in error messages.
+StatusOr<CifarImages> ParseCifarBinary(std::string_view bytes, int64_t count, const std::string& source);
+// "embedded" reads the bundled epsinas batch; anything else is a file path.
+StatusOr<CifarImages> LoadCifarImages(const std::string& path_or_embedded, int64_t count);
+
+}  // namespace hpcnas

@@ -1,0 +1,58 @@
+#pragma once
+// The messages ranks exchange, and their codec: Boost.Serialization binary archives behind a
+// 32-byte header (magic "HPNM", format version, message type, payload length, FNV-1a checksum).
+// A corrupt, truncated, foreign or wrong-version message is a clear error, never a crash:
+// the header and checksum are checked before Boost reads a byte.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/communicator.h"
+#include "engine/status.h"
+
+namespace hpcnas {
+
+inline constexpr std::uint32_t kMessageFormatVersion = 1;
+
+// Rank 0 -> all, once: what to score and with what.
+struct ScoreJobSpec {
+  static constexpr std::uint32_t kType = 1;
+  std::string config_toml;             // the validated Config
+  std::vector<std::int32_t> codes;     // genotype codes, in output order
+  std::int64_t num_images = 0;
+  std::vector<std::uint8_t> pixels;    // num_images * 3072 CIFAR bytes
+};
+
+// Worker -> rank 0: the scores of a finished chunk (if any), and whether it wants another.
+struct WorkerReport {
+  static constexpr std::uint32_t kType = 2;
+  std::int32_t rank = 0;
+  bool wants_more = true;
+  bool has_result = false;
+  std::int64_t begin = 0;       // with has_result: the chunk [begin, end)
+  std::int64_t end = 0;
+  std::vector<double> scores;   // end - begin values; NaN is a valid score
+  std::vector<double> seconds;  // time spent on each
+};
+
+// Rank 0 -> worker: positions [begin, end) of the job's list, or no more work.
+struct WorkAssignment {
+  static constexpr std::uint32_t kType = 3;
+  bool has_work = false;
+  std::int64_t begin = 0;
+  std::int64_t end = 0;
+};
+
+// Point-to-point tags of the scoring protocol (scheduler/score_coordinator.h).
+enum MessageTag : int {
+  kTagWorkerReport = 101,
+  kTagAssignment = 102,
+};
+
+template <typename T>
+Bytes EncodeMessage(const T& message);
+template <typename T>
+StatusOr<T> DecodeMessage(const Bytes& bytes);
+
+}  // namespace hpcnas

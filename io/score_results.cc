@@ -1,0 +1,89 @@
+#include "io/score_results.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "io/files.h"
+#include "io/hdf5_file.h"
+
+namespace hpcnas {
+namespace {
+
+Status WriteHdf5(const std::string& path, const ScoreResults& r) {
+  HPCNAS_ASSIGN_OR_RETURN(h5::File file, h5::File::Create(path));
+  std::vector<std::string> archs;
+  std::vector<int64_t> indices;
+  for (const auto& g : r.genotypes) {
+    archs.push_back(g.ToString());
+    indices.push_back(nb201::OfficialIndex(g));
+  }
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "schema_version", kScoreFileSchemaVersion));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "kind", std::string("hpcnas.scores")));
+  for (const auto& [name, value] : r.text_attributes) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
+  for (const auto& [name, value] : r.number_attributes) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/arch", archs));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/index", indices));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/epsilon", r.epsilon));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/seconds", r.seconds));
+  if (!r.accuracy.empty()) {
+    HPCNAS_RETURN_IF_ERROR(file.Write("/accuracy", r.accuracy));
+    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/accuracy", "column", r.accuracy_column));
+  }
+  if (r.summary) {
+    const RankingSummary& s = *r.summary;
+    HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/summary"));
+    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "num_total", s.num_total));
+    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "num_nan", s.num_nan));
+    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "num_ranked", s.num_ranked));
+    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "spearman", s.spearman));
+    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "kendall", s.kendall));
+    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "spearman_top10", s.spearman_top10));
+    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "kendall_top10", s.kendall_top10));
+    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "top10_overlap", s.top10_overlap));
+  }
+  return file.Close();
+}
+
+Status WriteCsv(const std::string& path, const ScoreResults& r) {
+  std::FILE* out = std::fopen(path.c_str(), "w");
+  if (out == nullptr) return Status::Io("cannot write CSV '" + path + "': " + std::strerror(errno));
+  const bool with_accuracy = !r.accuracy.empty();
+  std::fprintf(out, "index,arch,epsilon%s,seconds\n", with_accuracy ? ",accuracy" : "");
+  for (std::size_t i = 0; i < r.genotypes.size(); ++i) {
+    std::fprintf(out, "%d,%s,%.17g", nb201::OfficialIndex(r.genotypes[i]), r.genotypes[i].ToString().c_str(),
+                 r.epsilon[i]);
+    if (with_accuracy) std::fprintf(out, ",%.10g", r.accuracy[i]);
+    std::fprintf(out, ",%.6f\n", r.seconds[i]);
+  }
+  const bool ok = std::fflush(out) == 0 && !std::ferror(out);
+  const bool closed = std::fclose(out) == 0;
+  return ok && closed ? Status::Ok() : Status::Io("cannot write CSV '" + path + "': " + std::strerror(errno));
+}
+
+}  // namespace
+
+Status WriteScoreResults(const std::string& h5_path, const std::string& csv_path, const ScoreResults& results) {
+  const std::size_t n = results.genotypes.size();
+  if (results.epsilon.size() != n || results.seconds.size() != n ||
+      (!results.accuracy.empty() && results.accuracy.size() != n)) {
+    return Status::Internal("score results have columns of different lengths");
+  }
+  // Both files appear together or not at all.
+  const std::string csv_temp = csv_path + ".tmp";
+  bool csv_renamed = false;
+  Status status = WriteFileAtomically(h5_path, [&](const std::string& h5_temp) -> Status {
+    HPCNAS_RETURN_IF_ERROR(WriteHdf5(h5_temp, results));
+    HPCNAS_RETURN_IF_ERROR(WriteCsv(csv_temp, results));
+    if (std::rename(csv_temp.c_str(), csv_path.c_str()) != 0) {
+      return Status::Io("cannot rename '" + csv_temp + "' to '" + csv_path + "': " + std::strerror(errno));
+    }
+    csv_renamed = true;
+    return Status::Ok();
+  });
+  if (!status.ok()) std::remove((csv_renamed ? csv_path : csv_temp).c_str());
+  return status;
+}
+
+}  // namespace hpcnas

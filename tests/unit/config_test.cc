@@ -1,0 +1,81 @@
+#include "engine/config.h"
+
+#include <gtest/gtest.h>
+
+namespace hpcnas {
+namespace {
+
+void ExpectError(const Status& s, const std::string& fragment) {
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.kind(), ErrorKind::kInvalidInput);
+  EXPECT_NE(s.message().find(fragment), std::string::npos) << s.message();
+}
+
+TEST(Config, DefaultsAreValid) { EXPECT_TRUE(Validate(Config{}).ok()); }
+
+TEST(Config, TomlRoundTripKeepsEveryField) {
+  Config c;
+  c.epsilon.w1 = 1e-4;
+  c.epsilon.w2 = 10;
+  c.epsilon.batch_size = 64;
+  c.epsilon.images = "/data/x.bin";
+  c.score.select = "sample";
+  c.score.sample = 300;
+  c.score.seed = 12345678901ULL;
+  c.score.truth = "embedded";
+  c.score.out = "a b.h5";
+  c.runtime.threads = 3;
+  c.runtime.timeout_s = 12.5;
+  c.runtime.fault = "1:hang:2";
+  auto back = ConfigFromToml(ToToml(c), "round trip");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(ToToml(*back), ToToml(c));
+  EXPECT_EQ(back->score.seed, 12345678901ULL);
+  EXPECT_EQ(back->epsilon.w1, 1e-4);
+}
+
+TEST(Config, UnknownKeysAndWrongTypesNameTheKey) {
+  ExpectError(ConfigFromToml("[epsilon]\nweight = 1\n", "f.toml").status(), "unknown key 'epsilon.weight'");
+  ExpectError(ConfigFromToml("[score]\nsample = 'many'\n", "f.toml").status(), "'score.sample' must be an integer");
+  ExpectError(ConfigFromToml("[score]\nspace = 3\n", "f.toml").status(), "'score.space' must be a string");
+  ExpectError(ConfigFromToml("[score\nspace = 3\n", "f.toml").status(), "malformed config 'f.toml'");
+}
+
+TEST(Config, ValidateNamesTheKeyAndTheAllowedValues) {
+  Config c;
+  c.score.space = "nb301";
+  ExpectError(Validate(c), "'score.space' is 'nb301': unknown search space; allowed: nb201");
+  c = Config{};
+  c.epsilon.w2 = c.epsilon.w1;
+  ExpectError(Validate(c), "'epsilon.w2' must differ");
+  c = Config{};
+  c.epsilon.batch_size = 1;
+  ExpectError(Validate(c), "'epsilon.batch_size' is 1; allowed: 2..50000");
+  c = Config{};
+  c.score.select = "sample";
+  ExpectError(Validate(c), "'score.sample' is 0");
+  c = Config{};
+  c.score.select = "file";
+  ExpectError(Validate(c), "'score.archs_file' must name a file");
+  c = Config{};
+  c.epsilon.path = "turbo";
+  ExpectError(Validate(c), "'epsilon.path' is 'turbo'; allowed:");
+  c = Config{};
+  c.runtime.timeout_s = 0;
+  ExpectError(Validate(c), "'runtime.timeout_s' must be > 0");
+}
+
+TEST(Config, FaultInjectionSyntax) {
+  auto f = ParseFaultInjection("2:hang:5");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->rank, 2);
+  EXPECT_EQ(f->kind, "hang");
+  EXPECT_EQ(f->after, 5);
+  EXPECT_EQ(ParseFaultInjection("")->rank, -1);
+  ExpectError(ParseFaultInjection("1:explode").status(), "'runtime.fault'");
+  ExpectError(ParseFaultInjection("x:throw").status(), "'runtime.fault'");
+  ExpectError(ParseFaultInjection("1:throw:-3").status(), "'runtime.fault'");
+}
+
+}  // namespace
+}  // namespace hpcnas
