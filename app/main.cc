@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "app/predictor_commands.h"
 #include "app/score_command.h"
 #include "engine/config.h"
 #include "engine/mpi_communicator.h"
@@ -43,11 +44,50 @@ void AddScoreOptions(CLI::App& score, hpcnas::Config& c, bool& all, std::string&
   score.add_option("--batch-size", c.epsilon.batch_size, "images in the batch (the first of the file)")->capture_default_str();
   score.add_option("--w1", c.epsilon.w1, "first constant weight")->capture_default_str();
   score.add_option("--w2", c.epsilon.w2, "second constant weight")->capture_default_str();
-  score.add_option("--epsilon-path", c.epsilon.path, "scorer: full (reference network)")->capture_default_str();
+  score.add_option("--epsilon-path", c.epsilon.path, "scorer: fast (one-channel network) or full (reference network)")->capture_default_str();
+  score.add_option("--nan-policy", c.epsilon.nan_policy,
+                   "NaN scores: keep (paper) | exact (add exact-arithmetic scores) | rank (add a finite ranking key)")
+      ->capture_default_str();
+  score.add_option("--nan-offset", c.epsilon.nan_offset, "with --nan-policy rank: where underflowed cells start, 0..1")
+      ->capture_default_str();
   score.add_option("--threads", c.runtime.threads, "intra-op threads per rank (0 = cores / ranks)")->capture_default_str();
   score.add_option("--timeout", c.runtime.timeout_s, "seconds a rank may stay silent before the job aborts")->capture_default_str();
   score.add_option("--progress-interval", c.runtime.progress_s, "seconds between progress lines")->capture_default_str();
   score.add_option("--fault", c.runtime.fault, "testing: RANK:KIND[:AFTER], KIND throw|exit|hang|kill")->group("");
+}
+
+void AddPredictorOptions(CLI::App& command, hpcnas::PredictorConfig& p) {
+  command.add_option("--epochs", p.epochs, "passes over the labelled set")->capture_default_str();
+  command.add_option("--batch", p.batch_size, "labelled architectures per step (global, split over ranks)")->capture_default_str();
+  command.add_option("--lr", p.learning_rate, "Adam learning rate (cosine-annealed)")->capture_default_str();
+  command.add_option("--weight-decay", p.weight_decay, "Adam L2 weight decay")->capture_default_str();
+  command.add_option("--position", p.position, "graph position encoding: laplacian | eigen")->capture_default_str();
+  command.add_option("--eigen-count", p.eigen_count, "with --position eigen: eigenvectors per node (1..3)")->capture_default_str();
+  command.add_option("--d-model", p.d_model, "token width")->capture_default_str();
+  command.add_option("--heads", p.heads, "attention heads")->capture_default_str();
+  command.add_option("--layers", p.layers, "Transformer encoder layers")->capture_default_str();
+  command.add_option("--feedforward", p.feedforward, "feed-forward width per layer")->capture_default_str();
+  command.add_option("--head-hidden", p.head_hidden, "readout hidden width")->capture_default_str();
+  command.add_option("--dropout", p.dropout, "dropout probability")->capture_default_str();
+  command.add_option("--self-evolution", p.self_evolution_rounds,
+                     "self-evolution rounds T (0 = off; T >= 2 splits the epochs into T rounds)")->capture_default_str();
+  command.add_option("--self-evolution-weight", p.self_evolution_weight, "weight lambda of the self-evolution term")
+      ->capture_default_str();
+  command.add_option("--unlabelled-size", p.unlabelled_size, "unlabelled architectures for self-evolution")
+      ->capture_default_str();
+}
+
+void AddTrainOptions(CLI::App& command, hpcnas::Config& c) {
+  command.add_option("--space", c.train.space, "search space (nb201)")->capture_default_str();
+  command.add_option("--truth", c.train.truth, "ground-truth CSV (NB201 format, all cells) or 'embedded'")->capture_default_str();
+  command.add_option("--truth-column", c.train.truth_column, "accuracy column to learn and to judge by")->capture_default_str();
+  command.add_option("--train-size", c.train.train_size, "labelled architectures, drawn with --seed")->capture_default_str();
+  command.add_option("--seed", c.train.seed, "seed of the split, the initial weights, batches and dropout")->capture_default_str();
+  command.add_option("--out", c.train.out, "HDF5 file for the trained predictor")->capture_default_str();
+  command.add_option("--threads", c.runtime.threads, "intra-op threads per rank (0 = cores / ranks)")->capture_default_str();
+  command.add_option("--timeout", c.runtime.timeout_s, "seconds a rank may wait for its peers")->capture_default_str();
+  command.add_option("--progress-interval", c.runtime.progress_s, "seconds between progress lines")->capture_default_str();
+  AddPredictorOptions(command, c.predictor);
 }
 
 }  // namespace
@@ -68,6 +108,14 @@ int main(int argc, char** argv) {
   std::string archs;
   CLI::App* score = app.add_subcommand("score", "score architectures with the epsilon zero-cost metric");
   AddScoreOptions(*score, config, all, archs);
+  CLI::App* train = app.add_subcommand("train-predictor", "train the TNASP accuracy predictor data-parallel on all ranks");
+  AddTrainOptions(*train, config);
+  hpcnas::PredictRequest predict_request;
+  CLI::App* predict = app.add_subcommand("predict", "predict accuracies with a trained predictor");
+  predict->add_option("--model", predict_request.model, "predictor HDF5 file (from train-predictor)")->required();
+  predict->add_option("--archs", predict_request.archs, "genotypes to predict, one per line")->required();
+  predict->add_option("--out", predict_request.out, "also write the predictions to this CSV file");
+  predict->add_option("--timeout", predict_request.timeout_s, "seconds a rank may wait for its peers")->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -93,6 +141,11 @@ int main(int argc, char** argv) {
       }
       return hpcnas::RunScoreCommand(comm, config, JoinArguments(argc, argv));
     }
+    if (train->parsed()) {
+      config.command = "train-predictor";
+      return hpcnas::RunTrainPredictorCommand(comm, config, JoinArguments(argc, argv));
+    }
+    if (predict->parsed()) return hpcnas::RunPredictCommand(comm, predict_request);
   } catch (const std::exception& e) {
     comm.Abort(std::string("unexpected error: ") + e.what(), 3);
   }

@@ -4,15 +4,20 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
+#include <limits>
+#include <map>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
-#include "hpcnas/build_config.h"
+#include "app/command_support.h"
+#include "engine/cell_expression.h"
 #include "engine/epsilon.h"
+#include "engine/epsilon_fast.h"
 #include "engine/progress.h"
 #include "engine/rng.h"
 #include "engine/stats.h"
+#include "hpcnas/build_config.h"
 #include "io/cifar.h"
 #include "io/files.h"
 #include "io/messages.h"
@@ -25,16 +30,32 @@
 namespace hpcnas {
 namespace {
 
-void LogError(const std::string& message) {
-  std::fprintf(stderr, "hpcnas: error: %s\n", message.c_str());
-  std::fflush(stderr);
-}
-
 struct PreparedJob {
-  ScoreJobSpec spec;
-  std::vector<nb201::Genotype> genotypes;
+  ScoreJobSpec spec;                       // what the ranks score: spec.codes
+  std::vector<nb201::Genotype> genotypes;  // what the user asked for, in output order
+  // For each output row, the position in spec.codes that holds its score, or -1 when the cell's
+  // output is identically zero (NaN without any work).
+  std::vector<int64_t> source_position;
   std::vector<double> accuracy;  // empty without a truth table
 };
+
+// The fast path scores each distinct function once: cells with the same canonical cell
+// expression have the same score up to float rounding (engine/cell_expression.h). The
+// reference path scores every cell as asked, literally.
+void PlanWork(const Config& config, PreparedJob& job) {
+  std::map<std::string, int64_t> position_of_key;
+  for (const auto& g : job.genotypes) {
+    std::optional<std::string> key = g.ToString();
+    if (config.epsilon.path == "fast") key = CellFunctionKey(g);
+    if (!key) {
+      job.source_position.push_back(-1);
+      continue;
+    }
+    auto [it, inserted] = position_of_key.emplace(*key, static_cast<int64_t>(job.spec.codes.size()));
+    if (inserted) job.spec.codes.push_back(g.Code());
+    job.source_position.push_back(it->second);
+  }
+}
 
 std::vector<nb201::Genotype> SelectGenotypes(const ScoreConfig& c) {
   std::vector<int64_t> indices;
@@ -67,26 +88,57 @@ StatusOr<PreparedJob> PrepareJob(const Config& config) {
   HPCNAS_RETURN_IF_ERROR(CheckWritable(config.score.out));
   HPCNAS_RETURN_IF_ERROR(CheckWritable(ReplaceExtension(config.score.out, ".csv")));
   job.spec.config_toml = ToToml(config);
-  for (const auto& g : job.genotypes) job.spec.codes.push_back(g.Code());
+  PlanWork(config, job);
   job.spec.num_images = images.count;
   job.spec.pixels = std::move(images.pixels);
   return job;
 }
 
-std::string UtcNow() {
-  const std::time_t t = std::time(nullptr);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buffer;
+void PrintSummary(const std::string& name, const RankingSummary& s, const std::string& column) {
+  spdlog::info("{} vs {} over {} of {} architectures ({} NaN left out): Spearman rho = {:.4f}, Kendall tau = {:.4f}",
+               name, column, s.num_ranked, s.num_total, s.num_nan, s.spearman, s.kendall);
+  spdlog::info("  top 10% by accuracy: Spearman rho = {:.4f}, Kendall tau = {:.4f}; share of the top 10% by {} in "
+               "the top 10% by accuracy: {:.1f}%",
+               s.spearman_top10, s.kendall_top10, name, 100.0 * s.top10_overlap);
 }
 
-void PrintSummary(const RankingSummary& s, const std::string& column) {
-  spdlog::info("NaN scores: {} of {} ({:.1f}%), excluded from the correlations", s.num_nan, s.num_total,
-               s.num_total ? 100.0 * s.num_nan / s.num_total : 0.0);
-  spdlog::info("epsilon vs {} over {} architectures: Spearman rho = {:.4f}, Kendall tau = {:.4f}", column,
-               s.num_ranked, s.spearman, s.kendall);
-  spdlog::info("top 10% by accuracy: Spearman rho = {:.4f}, Kendall tau = {:.4f}", s.spearman_top10, s.kendall_top10);
-  spdlog::info("share of the top 10% by epsilon that is in the top 10% by accuracy: {:.1f}%", 100.0 * s.top10_overlap);
+void PrintSummaries(const ScoreResults& results) {
+  const int64_t nan_count =
+      std::count_if(results.epsilon.begin(), results.epsilon.end(), [](double v) { return std::isnan(v); });
+  spdlog::info("NaN scores: {} of {} ({:.1f}%)", nan_count, results.epsilon.size(),
+               results.epsilon.empty() ? 0.0 : 100.0 * nan_count / results.epsilon.size());
+  if (results.summary) PrintSummary("epsilon", *results.summary, results.accuracy_column);
+  for (const auto& [name, summary] : results.extra_summaries) PrintSummary(name, summary, results.accuracy_column);
+}
+
+// The output rows: each row's values from the computation that scored it, the NaN-policy
+// columns, and the correlations with the ground truth.
+ScoreResults AssembleResults(const PreparedJob& job, const ScoreOutcome& outcome, const Config& config) {
+  const int width = config.epsilon.nan_policy == "keep" ? 1 : 2;
+  ScoreResults results;
+  results.genotypes = job.genotypes;
+  for (const auto& g : job.genotypes) results.cell_functions.push_back(CellFunctionKey(g).value_or("0"));
+  std::vector<double> exact;
+  for (int64_t position : job.source_position) {
+    const bool computed = position >= 0;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    results.epsilon.push_back(computed ? outcome.value(position, 0, width) : nan);
+    if (width == 2) exact.push_back(computed ? outcome.value(position, 1, width) : nan);
+    results.seconds.push_back(computed ? outcome.seconds[position] : 0.0);
+  }
+  if (config.epsilon.nan_policy != "keep") results.extra_columns["epsilon_exact"] = exact;
+  if (config.epsilon.nan_policy == "rank") {
+    results.extra_columns["epsilon_rank_key"] = EpsilonRankKey(results.epsilon, exact, config.epsilon.nan_offset);
+  }
+  results.accuracy = job.accuracy;
+  results.accuracy_column = config.score.truth_column;
+  if (!job.accuracy.empty()) {
+    results.summary = SummariseRanking(results.epsilon, results.accuracy);
+    for (const auto& [name, column] : results.extra_columns) {
+      results.extra_summaries[name] = SummariseRanking(column, results.accuracy);
+    }
+  }
+  return results;
 }
 
 // Steps 2-8 of the protocol on this rank; rank 0 returns the scores.
@@ -95,21 +147,34 @@ StatusOr<ScoreOutcome> ScoreOnAllRanks(Communicator& comm, const Config& config,
   torch::set_num_threads(threads);
   const torch::Device device = SelectDevice();
   if (comm.rank() == 0) {
-    spdlog::info("scoring {} architectures on {} rank(s), {} thread(s) per rank, device {}, epsilon path '{}'",
+    spdlog::info("scoring {} distinct computations on {} rank(s), {} thread(s) per rank, device {}, epsilon path '{}'",
                  spec.codes.size(), comm.size(), threads, device.str(), config.epsilon.path);
   }
   torch::Tensor images = CifarImagesToTensor(spec.pixels.data(), spec.num_images).to(device);
-  std::unique_ptr<EpsilonScorer> scorer =
-      MakeFullNetworkEpsilonScorer(images, EpsilonWeights{config.epsilon.w1, config.epsilon.w2});
+  const EpsilonWeights weights{config.epsilon.w1, config.epsilon.w2};
+  std::unique_ptr<EpsilonScorer> scorer = config.epsilon.path == "full" ? MakeFullNetworkEpsilonScorer(images, weights)
+                                                                       : MakeOneChannelEpsilonScorer(images, weights);
+  // With a NaN policy, every cell is also scored in the arithmetic that never underflows.
+  std::unique_ptr<EpsilonScorer> exact;
+  if (config.epsilon.nan_policy != "keep") {
+    exact = MakeOneChannelEpsilonScorer(images, weights, EpsilonArithmetic::kScaledFloat64);
+  }
   HPCNAS_ASSIGN_OR_RETURN(FaultInjection fault, ParseFaultInjection(config.runtime.fault));
   const ScoreAtPosition score = WithFaultInjection(
-      [&](int64_t position) { return scorer->Score(nb201::Genotype::FromCode(spec.codes[position])); }, fault,
-      comm.rank());
+      [&](int64_t position) {
+        const nb201::Genotype g = nb201::Genotype::FromCode(spec.codes[position]);
+        std::vector<double> values = {scorer->Score(g)};
+        if (exact) values.push_back(exact->Score(g));
+        return values;
+      },
+      fault, comm.rank());
 
   ScoreProtocolOptions options;
+  options.values_per_item = exact ? 2 : 1;
   options.timeout = Seconds(config.runtime.timeout_s);
+  options.max_chunk = config.epsilon.path == "full" ? 16 : 64;  // a fast-path cell takes milliseconds
   const auto total = static_cast<int64_t>(spec.codes.size());
-  ProgressMeter progress("scored", total, "arch", config.runtime.progress_s);
+  ProgressMeter progress("scored", total, "comp", config.runtime.progress_s);  // distinct computations
   options.on_progress = [&](int64_t done, int64_t) {
     const std::string line = progress.Update(done);
     if (!line.empty()) spdlog::info("{}", line);
@@ -155,24 +220,19 @@ int RunScoreCommand(Communicator& comm, const Config& cli_config, const std::str
   // Step 9: rank 0 writes; all ranks agree on the exit status.
   Status write_status;
   if (comm.rank() == 0) {
-    spdlog::info("scored {} architectures in {} on {} rank(s): {:.2f} arch/s", spec->codes.size(),
-                 FormatDuration(scoring_wall_seconds), comm.size(), spec->codes.size() / scoring_wall_seconds);
-    PreparedJob& job = *prepared;
-    ScoreResults results;
-    results.genotypes = job.genotypes;
-    results.epsilon = outcome->scores;
-    results.seconds = outcome->seconds;
-    results.accuracy = job.accuracy;
-    results.accuracy_column = config->score.truth_column;
-    if (!job.accuracy.empty()) results.summary = SummariseRanking(results.epsilon, results.accuracy);
+    spdlog::info("scored {} architectures ({} distinct computations) in {} on {} rank(s): {:.1f} arch/s",
+                 prepared->genotypes.size(), spec->codes.size(), FormatDuration(scoring_wall_seconds), comm.size(),
+                 prepared->genotypes.size() / scoring_wall_seconds);
+    ScoreResults results = AssembleResults(*prepared, *outcome, *config);
     double total_seconds = 0;
-    for (double s : results.seconds) total_seconds += s;
+    for (double s : outcome->seconds) total_seconds += s;
     results.text_attributes = {{"config", spec->config_toml},
                                {"command_line", command_line},
                                {"hpcnas_version", HPCNAS_VERSION},
                                {"created_utc", UtcNow()},
                                {"space", config->score.space},
                                {"epsilon_path", config->epsilon.path},
+                               {"nan_policy", config->epsilon.nan_policy},
                                {"images", config->epsilon.images},
                                {"images_fnv1a64", Hex64(Fnv1a64(spec->pixels.data(), spec->pixels.size()))}};
     results.number_attributes = {{"world_size", static_cast<double>(comm.size())},
@@ -180,13 +240,9 @@ int RunScoreCommand(Communicator& comm, const Config& cli_config, const std::str
                                  {"w1", config->epsilon.w1},
                                  {"w2", config->epsilon.w2},
                                  {"scoring_seconds_total", total_seconds},
-                                 {"scoring_wall_seconds", scoring_wall_seconds}};
-    const int64_t nan_count = std::count_if(results.epsilon.begin(), results.epsilon.end(), [](double v) { return std::isnan(v); });
-    if (results.summary) {
-      PrintSummary(*results.summary, config->score.truth_column);
-    } else {
-      spdlog::info("NaN scores: {} of {}", nan_count, results.epsilon.size());
-    }
+                                 {"scoring_wall_seconds", scoring_wall_seconds},
+                                 {"num_computations", static_cast<double>(spec->codes.size())}};
+    PrintSummaries(results);
     const std::string csv = ReplaceExtension(config->score.out, ".csv");
     write_status = WriteScoreResults(config->score.out, csv, results);
     if (write_status.ok()) {

@@ -61,6 +61,8 @@ const std::map<std::string, Setter>& Schema() {
       {"epsilon.batch_size", IntField<int64_t>([](Config& c) -> int64_t& { return c.epsilon.batch_size; })},
       {"epsilon.images", StringField([](Config& c) -> std::string& { return c.epsilon.images; })},
       {"epsilon.path", StringField([](Config& c) -> std::string& { return c.epsilon.path; })},
+      {"epsilon.nan_policy", StringField([](Config& c) -> std::string& { return c.epsilon.nan_policy; })},
+      {"epsilon.nan_offset", DoubleField([](Config& c) -> double& { return c.epsilon.nan_offset; })},
       {"score.space", StringField([](Config& c) -> std::string& { return c.score.space; })},
       {"score.select", StringField([](Config& c) -> std::string& { return c.score.select; })},
       {"score.sample", IntField<int64_t>([](Config& c) -> int64_t& { return c.score.sample; })},
@@ -69,6 +71,27 @@ const std::map<std::string, Setter>& Schema() {
       {"score.truth", StringField([](Config& c) -> std::string& { return c.score.truth; })},
       {"score.truth_column", StringField([](Config& c) -> std::string& { return c.score.truth_column; })},
       {"score.out", StringField([](Config& c) -> std::string& { return c.score.out; })},
+      {"predictor.d_model", IntField<int>([](Config& c) -> int& { return c.predictor.d_model; })},
+      {"predictor.heads", IntField<int>([](Config& c) -> int& { return c.predictor.heads; })},
+      {"predictor.layers", IntField<int>([](Config& c) -> int& { return c.predictor.layers; })},
+      {"predictor.feedforward", IntField<int>([](Config& c) -> int& { return c.predictor.feedforward; })},
+      {"predictor.head_hidden", IntField<int>([](Config& c) -> int& { return c.predictor.head_hidden; })},
+      {"predictor.dropout", DoubleField([](Config& c) -> double& { return c.predictor.dropout; })},
+      {"predictor.position", StringField([](Config& c) -> std::string& { return c.predictor.position; })},
+      {"predictor.eigen_count", IntField<int>([](Config& c) -> int& { return c.predictor.eigen_count; })},
+      {"predictor.epochs", IntField<int>([](Config& c) -> int& { return c.predictor.epochs; })},
+      {"predictor.batch_size", IntField<int>([](Config& c) -> int& { return c.predictor.batch_size; })},
+      {"predictor.learning_rate", DoubleField([](Config& c) -> double& { return c.predictor.learning_rate; })},
+      {"predictor.weight_decay", DoubleField([](Config& c) -> double& { return c.predictor.weight_decay; })},
+      {"predictor.self_evolution_rounds", IntField<int>([](Config& c) -> int& { return c.predictor.self_evolution_rounds; })},
+      {"predictor.self_evolution_weight", DoubleField([](Config& c) -> double& { return c.predictor.self_evolution_weight; })},
+      {"predictor.unlabelled_size", IntField<int64_t>([](Config& c) -> int64_t& { return c.predictor.unlabelled_size; })},
+      {"train.space", StringField([](Config& c) -> std::string& { return c.train.space; })},
+      {"train.truth", StringField([](Config& c) -> std::string& { return c.train.truth; })},
+      {"train.truth_column", StringField([](Config& c) -> std::string& { return c.train.truth_column; })},
+      {"train.train_size", IntField<int64_t>([](Config& c) -> int64_t& { return c.train.train_size; })},
+      {"train.seed", IntField<uint64_t>([](Config& c) -> uint64_t& { return c.train.seed; })},
+      {"train.out", StringField([](Config& c) -> std::string& { return c.train.out; })},
       {"runtime.threads", IntField<int>([](Config& c) -> int& { return c.runtime.threads; })},
       {"runtime.timeout_s", DoubleField([](Config& c) -> double& { return c.runtime.timeout_s; })},
       {"runtime.progress_s", DoubleField([](Config& c) -> double& { return c.runtime.progress_s; })},
@@ -77,10 +100,48 @@ const std::map<std::string, Setter>& Schema() {
   return schema;
 }
 
+Status IntIn(const std::string& key, int64_t value, int64_t low, int64_t high) {
+  if (value >= low && value <= high) return Status::Ok();
+  return Bad(key, "is " + std::to_string(value) + "; allowed: " + std::to_string(low) + ".." + std::to_string(high));
+}
+
+Status ValidatePredictor(const PredictorConfig& p) {
+  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.heads", p.heads, 1, 64));
+  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.d_model", p.d_model, 8, 1024));
+  if (p.d_model % p.heads != 0) {
+    return Bad("predictor.d_model", "is " + std::to_string(p.d_model) + "; must be a multiple of predictor.heads (" +
+                                        std::to_string(p.heads) + ")");
+  }
+  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.layers", p.layers, 1, 64));
+  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.feedforward", p.feedforward, 1, 16384));
+  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.head_hidden", p.head_hidden, 1, 16384));
+  if (!(p.dropout >= 0 && p.dropout < 1)) return Bad("predictor.dropout", "must be in [0, 1)");
+  if (!OneOf(p.position, {"laplacian", "eigen"})) {
+    return Bad("predictor.position", "is '" + p.position + "'; allowed: laplacian, eigen");
+  }
+  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.eigen_count", p.eigen_count, 1, 3));
+  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.epochs", p.epochs, 1, 1000000));
+  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.batch_size", p.batch_size, 1, 1000000));
+  if (!(p.learning_rate > 0) || !std::isfinite(p.learning_rate)) {
+    return Bad("predictor.learning_rate", "must be a finite number > 0");
+  }
+  if (!(p.weight_decay >= 0) || !std::isfinite(p.weight_decay)) return Bad("predictor.weight_decay", "must be >= 0");
+  if (p.self_evolution_rounds == 1 || p.self_evolution_rounds < 0 || p.self_evolution_rounds > p.epochs) {
+    return Bad("predictor.self_evolution_rounds", "is " + std::to_string(p.self_evolution_rounds) +
+                                                      "; allowed: 0 (off) or 2..predictor.epochs");
+  }
+  if (!(p.self_evolution_weight >= 0) || !std::isfinite(p.self_evolution_weight)) {
+    return Bad("predictor.self_evolution_weight", "must be a finite number >= 0");
+  }
+  return IntIn("predictor.unlabelled_size", p.unlabelled_size, 1, 15625);
+}
+
 }  // namespace
 
 Status Validate(const Config& c) {
-  if (!OneOf(c.command, {"score"})) return Bad("command", "is '" + c.command + "'; allowed: score");
+  if (!OneOf(c.command, {"score", "train-predictor", "predict"})) {
+    return Bad("command", "is '" + c.command + "'; allowed: score, train-predictor, predict");
+  }
   if (!(c.epsilon.w1 > 0) || !std::isfinite(c.epsilon.w1)) return Bad("epsilon.w1", "must be a finite number > 0");
   if (!(c.epsilon.w2 > 0) || !std::isfinite(c.epsilon.w2)) return Bad("epsilon.w2", "must be a finite number > 0");
   if (c.epsilon.w1 == c.epsilon.w2) return Bad("epsilon.w2", "must differ from epsilon.w1");
@@ -88,7 +149,16 @@ Status Validate(const Config& c) {
     return Bad("epsilon.batch_size", "is " + std::to_string(c.epsilon.batch_size) + "; allowed: 2..50000");
   }
   if (c.epsilon.images.empty()) return Bad("epsilon.images", "must be a CIFAR-10 binary file or 'embedded'");
-  if (!OneOf(c.epsilon.path, {"full"})) return Bad("epsilon.path", "is '" + c.epsilon.path + "'; allowed: full");
+  if (!OneOf(c.epsilon.path, {"fast", "full"})) {
+    return Bad("epsilon.path", "is '" + c.epsilon.path + "'; allowed: fast, full");
+  }
+  if (!OneOf(c.epsilon.nan_policy, {"keep", "exact", "rank"})) {
+    return Bad("epsilon.nan_policy", "is '" + c.epsilon.nan_policy + "'; allowed: keep, exact, rank");
+  }
+  if (c.epsilon.nan_policy != "keep" && c.epsilon.path != "fast") {
+    return Bad("epsilon.nan_policy", "'" + c.epsilon.nan_policy + "' needs epsilon.path = fast (the exact arithmetic is a fast-path feature)");
+  }
+  if (!(c.epsilon.nan_offset >= 0 && c.epsilon.nan_offset <= 1)) return Bad("epsilon.nan_offset", "must be in 0..1");
   if (!OneOf(c.score.space, {"nb201"})) {
     return Bad("score.space", "is '" + c.score.space + "': unknown search space; allowed: nb201");
   }
@@ -103,6 +173,17 @@ Status Validate(const Config& c) {
   }
   if (c.score.truth_column.empty()) return Bad("score.truth_column", "must not be empty");
   if (c.score.out.empty()) return Bad("score.out", "must name the HDF5 output file");
+  HPCNAS_RETURN_IF_ERROR(ValidatePredictor(c.predictor));
+  if (!OneOf(c.train.space, {"nb201"})) {
+    return Bad("train.space", "is '" + c.train.space + "': unknown search space; allowed: nb201");
+  }
+  if (c.train.truth.empty()) return Bad("train.truth", "must name a ground-truth CSV or 'embedded'");
+  if (c.train.truth_column.empty()) return Bad("train.truth_column", "must not be empty");
+  if (c.train.train_size < 2 || c.train.train_size > 15624) {
+    return Bad("train.train_size", "is " + std::to_string(c.train.train_size) +
+                                       "; allowed: 2..15624 (some NB201 cells must stay out of training)");
+  }
+  if (c.train.out.empty()) return Bad("train.out", "must name the HDF5 predictor file");
   if (c.runtime.threads < 0 || c.runtime.threads > 1024) {
     return Bad("runtime.threads", "is " + std::to_string(c.runtime.threads) + "; allowed: 0 (auto) .. 1024");
   }
@@ -118,7 +199,9 @@ std::string ToToml(const Config& c) {
                               {"w2", c.epsilon.w2},
                               {"batch_size", c.epsilon.batch_size},
                               {"images", c.epsilon.images},
-                              {"path", c.epsilon.path}}},
+                              {"path", c.epsilon.path},
+                              {"nan_policy", c.epsilon.nan_policy},
+                              {"nan_offset", c.epsilon.nan_offset}}},
       {"score", toml::table{{"space", c.score.space},
                             {"select", c.score.select},
                             {"sample", c.score.sample},
@@ -127,6 +210,27 @@ std::string ToToml(const Config& c) {
                             {"truth", c.score.truth},
                             {"truth_column", c.score.truth_column},
                             {"out", c.score.out}}},
+      {"predictor", toml::table{{"d_model", c.predictor.d_model},
+                                {"heads", c.predictor.heads},
+                                {"layers", c.predictor.layers},
+                                {"feedforward", c.predictor.feedforward},
+                                {"head_hidden", c.predictor.head_hidden},
+                                {"dropout", c.predictor.dropout},
+                                {"position", c.predictor.position},
+                                {"eigen_count", c.predictor.eigen_count},
+                                {"epochs", c.predictor.epochs},
+                                {"batch_size", c.predictor.batch_size},
+                                {"learning_rate", c.predictor.learning_rate},
+                                {"weight_decay", c.predictor.weight_decay},
+                                {"self_evolution_rounds", c.predictor.self_evolution_rounds},
+                                {"self_evolution_weight", c.predictor.self_evolution_weight},
+                                {"unlabelled_size", c.predictor.unlabelled_size}}},
+      {"train", toml::table{{"space", c.train.space},
+                            {"truth", c.train.truth},
+                            {"truth_column", c.train.truth_column},
+                            {"train_size", c.train.train_size},
+                            {"seed", static_cast<int64_t>(c.train.seed)},
+                            {"out", c.train.out}}},
       {"runtime", toml::table{{"threads", c.runtime.threads},
                               {"timeout_s", c.runtime.timeout_s},
                               {"progress_s", c.runtime.progress_s},

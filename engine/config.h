@@ -18,7 +18,15 @@ struct EpsilonConfig {
   // CIFAR-10 binary file whose first batch_size records form the batch, or "embedded" for
   // the bundled epsinas reference batch (256 CIFAR-10 training images).
   std::string images = "embedded";
-  std::string path = "full";  // scorer: "full" (the reference network)
+  // Scorer: "fast" (the one-channel network, float32: the same scores to float rounding) or
+  // "full" (the reference: the whole network in LibTorch, as the original code runs it).
+  std::string path = "fast";
+  // What to do about NaN scores (fast path only): "keep" (the paper: NaN stays NaN and is left
+  // out of correlations), "exact" (also score every cell in exact arithmetic, which never
+  // underflows: column epsilon_exact), "rank" (also give every cell a finite ranking key,
+  // EpsilonRankKey: column epsilon_rank_key).
+  std::string nan_policy = "keep";
+  double nan_offset = 0.5;  // with nan_policy = "rank": where underflowed cells start, 0..1
 };
 
 struct ScoreConfig {
@@ -34,6 +42,38 @@ struct ScoreConfig {
   std::string out = "scores.h5";  // HDF5 result file; the CSV goes beside it (same stem, .csv)
 };
 
+// The TNASP predictor (DESIGN section 4.3): model sizes and its training. Defaults are the
+// paper's where it gives them.
+struct PredictorConfig {
+  int d_model = 80;          // token width, 8..1024, a multiple of heads
+  int heads = 4;             // attention heads, 1..64
+  int layers = 3;            // encoder layers, 1..64
+  int feedforward = 320;     // feed-forward width per layer, 1..16384 (the paper does not say; 4 x d_model)
+  int head_hidden = 96;      // readout hidden width, 1..16384
+  double dropout = 0.1;      // 0 <= p < 1
+  std::string position = "laplacian";  // "laplacian" (L = D - A rows) | "eigen" (Laplacian eigenvectors)
+  int eigen_count = 3;       // with position = "eigen": eigenvectors per node, 1..3
+  int epochs = 300;          // passes over the labelled set, >= 1
+  int batch_size = 10;       // labelled architectures per step (global, split over ranks), >= 1
+  double learning_rate = 1e-4;   // Adam, cosine-annealed to 0 over all steps, > 0
+  double weight_decay = 1e-3;    // Adam L2 weight decay, >= 0
+  // Self-evolution: 0 = off; T >= 2 splits the epochs into T rounds, and round t >= 2 adds
+  // self_evolution_weight x MSE(f(v), previous round's prediction for v) over unlabelled v.
+  int self_evolution_rounds = 0;
+  double self_evolution_weight = 1.0;  // lambda, >= 0
+  int64_t unlabelled_size = 1000;      // unlabelled architectures for self-evolution, >= 1
+};
+
+// `hpcnas train-predictor`: what to train on and where the predictor goes.
+struct TrainConfig {
+  std::string space = "nb201";    // search space: "nb201"
+  std::string truth = "embedded";  // ground-truth CSV (NB201 format) or "embedded"; must cover the space
+  std::string truth_column = "cifar10_test";
+  int64_t train_size = 1563;      // labelled architectures, 2 .. cells - 1
+  uint64_t seed = 0;              // which architectures, initial weights, batches, dropout
+  std::string out = "predictor.h5";
+};
+
 struct RuntimeConfig {
   int threads = 0;           // intra-op threads per rank; 0 = cores / ranks on the node
   double timeout_s = 600;    // longest a rank may stay silent before the job is aborted, > 0
@@ -47,12 +87,14 @@ struct Config {
   std::string command = "score";
   EpsilonConfig epsilon;
   ScoreConfig score;
+  PredictorConfig predictor;
+  TrainConfig train;
   RuntimeConfig runtime;
 };
 
 Status Validate(const Config& config);
 
-// TOML text with every field, sections [epsilon], [score], [runtime].
+// TOML text with every field, sections [epsilon], [score], [predictor], [train], [runtime].
 std::string ToToml(const Config& config);
 // Reads what ToToml writes (any subset of keys; the rest keep their defaults). Unknown
 // sections or keys and wrong value types are errors that name the key.

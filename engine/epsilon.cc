@@ -4,24 +4,26 @@
 #include <limits>
 
 #include "engine/nb201_network.h"
+#include "engine/stats.h"
 
 namespace hpcnas {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Min-max normalisation in float32, as numpy does on the float32 output; NaN for a constant
-// output (0 / 0) and for an all-NaN one.
-std::vector<float> MinMaxNormalise(const std::vector<float>& y) {
-  float lo = std::numeric_limits<float>::quiet_NaN();
-  float hi = lo;
-  for (float v : y) {
+// Min-max normalisation in the outputs' precision, as numpy does; NaN for a constant output
+// (0 / 0) and for an all-NaN one.
+template <typename T>
+std::vector<T> MinMaxNormalise(const std::vector<T>& y) {
+  T lo = std::numeric_limits<T>::quiet_NaN();
+  T hi = lo;
+  for (T v : y) {
     if (std::isnan(v)) continue;
     if (std::isnan(lo) || v < lo) lo = v;
     if (std::isnan(hi) || v > hi) hi = v;
   }
-  const float range = hi - lo;
-  std::vector<float> out(y.size());
+  const T range = hi - lo;
+  std::vector<T> out(y.size());
   for (std::size_t i = 0; i < y.size(); ++i) out[i] = (y[i] - lo) / range;
   return out;
 }
@@ -53,11 +55,12 @@ class FullNetworkEpsilonScorer final : public EpsilonScorer {
 
 }  // namespace
 
-double EpsilonFromOutputs(const std::vector<float>& outputs_w1, const std::vector<float>& outputs_w2) {
-  const std::vector<float> y1 = MinMaxNormalise(outputs_w1);
-  const std::vector<float> y2 = MinMaxNormalise(outputs_w2);
+template <typename T>
+double EpsilonFromOutputsImpl(const std::vector<T>& outputs_w1, const std::vector<T>& outputs_w2) {
+  const std::vector<T> y1 = MinMaxNormalise(outputs_w1);
+  const std::vector<T> y2 = MinMaxNormalise(outputs_w2);
   // Exact zeros (at least the minimum of each vector) count as missing.
-  auto present = [](float v) { return !std::isnan(v) && v != 0.0f; };
+  auto present = [](T v) { return !std::isnan(v) && v != T(0); };
   double abs_diff_sum = 0.0;
   int64_t abs_diff_count = 0;
   double value_sum = 0.0;
@@ -68,8 +71,8 @@ double EpsilonFromOutputs(const std::vector<float>& outputs_w1, const std::vecto
       ++abs_diff_count;
     }
   }
-  for (const std::vector<float>* y : {&y1, &y2}) {
-    for (float v : *y) {
+  for (const std::vector<T>* y : {&y1, &y2}) {
+    for (T v : *y) {
       if (present(v)) {
         value_sum += v;
         ++value_count;
@@ -78,6 +81,34 @@ double EpsilonFromOutputs(const std::vector<float>& outputs_w1, const std::vecto
   }
   if (abs_diff_count == 0 || value_count == 0) return kNaN;
   return (abs_diff_sum / abs_diff_count) / (value_sum / value_count);
+}
+
+double EpsilonFromOutputs(const std::vector<float>& outputs_w1, const std::vector<float>& outputs_w2) {
+  return EpsilonFromOutputsImpl(outputs_w1, outputs_w2);
+}
+
+double EpsilonFromOutputs(const std::vector<double>& outputs_w1, const std::vector<double>& outputs_w2) {
+  return EpsilonFromOutputsImpl(outputs_w1, outputs_w2);
+}
+
+std::vector<double> EpsilonRankKey(const std::vector<double>& float32, const std::vector<double>& exact, double offset) {
+  std::vector<double> key(float32.size(), -1.0);
+  // Quantiles within each group, (rank - 0.5) / n with ties sharing their mean rank.
+  auto assign = [&](auto in_group, const std::vector<double>& values, double base) {
+    std::vector<std::size_t> members;
+    std::vector<double> group_values;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (in_group(i)) {
+        members.push_back(i);
+        group_values.push_back(values[i]);
+      }
+    }
+    const std::vector<double> ranks = AverageRanks(group_values);
+    for (std::size_t k = 0; k < members.size(); ++k) key[members[k]] = base + (ranks[k] - 0.5) / members.size();
+  };
+  assign([&](std::size_t i) { return !std::isnan(float32[i]); }, float32, 0.0);
+  assign([&](std::size_t i) { return std::isnan(float32[i]) && !std::isnan(exact[i]); }, exact, offset);
+  return key;
 }
 
 torch::Tensor CifarImagesToTensor(const std::uint8_t* pixels, int64_t num_images) {

@@ -149,6 +149,17 @@ StatusOr<std::vector<T>> File::ReadRaw(const std::string& name, hid_t memory_typ
   return values;
 }
 
+StatusOr<std::vector<hsize_t>> File::Shape(const std::string& name) const {
+  if (!Exists(name)) return Status::InvalidInput("HDF5 file '" + path_ + "' has no dataset '" + name + "'");
+  Handle dataset(H5Dopen2(handle_.id(), name.c_str(), H5P_DEFAULT), H5Dclose);
+  Handle space(dataset.valid() ? H5Dget_space(dataset.id()) : -1, H5Sclose);
+  const int rank = space.valid() ? H5Sget_simple_extent_ndims(space.id()) : -1;
+  if (rank < 0) return Status::InvalidInput("HDF5 file '" + path_ + "': dataset '" + name + "' is unreadable");
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr);
+  return dims;
+}
+
 StatusOr<std::vector<double>> File::ReadDoubles(const std::string& name) const {
   return ReadRaw<double>(name, H5T_NATIVE_DOUBLE);
 }

@@ -53,6 +53,7 @@ class File {
   Status SetAttribute(const std::string& object, const std::string& name, double value);
   Status SetAttribute(const std::string& object, const std::string& name, int64_t value);
 
+  StatusOr<std::vector<hsize_t>> Shape(const std::string& name) const;
   StatusOr<std::vector<double>> ReadDoubles(const std::string& name) const;
   StatusOr<std::vector<float>> ReadFloats(const std::string& name) const;
   StatusOr<std::vector<int64_t>> ReadInt64s(const std::string& name) const;

@@ -21,7 +21,7 @@ void serialize(Archive& ar, ScoreJobSpec& m, unsigned /*version*/) {
 }
 template <typename Archive>
 void serialize(Archive& ar, WorkerReport& m, unsigned /*version*/) {
-  ar & m.rank & m.wants_more & m.has_result & m.begin & m.end & m.scores & m.seconds;
+  ar & m.rank & m.wants_more & m.has_result & m.begin & m.end & m.values & m.seconds;
 }
 template <typename Archive>
 void serialize(Archive& ar, WorkAssignment& m, unsigned /*version*/) {

@@ -32,7 +32,7 @@ struct WorkerReport {
   bool has_result = false;
   std::int64_t begin = 0;       // with has_result: the chunk [begin, end)
   std::int64_t end = 0;
-  std::vector<double> scores;   // end - begin values; NaN is a valid score
+  std::vector<double> values;   // (end - begin) * values_per_item values; NaN is a valid score
   std::vector<double> seconds;  // time spent on each
 };
 

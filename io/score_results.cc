@@ -11,6 +11,18 @@
 namespace hpcnas {
 namespace {
 
+Status WriteSummary(h5::File& file, const std::string& group, const RankingSummary& s) {
+  HPCNAS_RETURN_IF_ERROR(file.CreateGroup(group));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute(group, "num_total", s.num_total));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute(group, "num_nan", s.num_nan));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute(group, "num_ranked", s.num_ranked));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute(group, "spearman", s.spearman));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute(group, "kendall", s.kendall));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute(group, "spearman_top10", s.spearman_top10));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute(group, "kendall_top10", s.kendall_top10));
+  return file.SetAttribute(group, "top10_overlap", s.top10_overlap);
+}
+
 Status WriteHdf5(const std::string& path, const ScoreResults& r) {
   HPCNAS_ASSIGN_OR_RETURN(h5::File file, h5::File::Create(path));
   std::vector<std::string> archs;
@@ -26,22 +38,16 @@ Status WriteHdf5(const std::string& path, const ScoreResults& r) {
   HPCNAS_RETURN_IF_ERROR(file.Write("/arch", archs));
   HPCNAS_RETURN_IF_ERROR(file.Write("/index", indices));
   HPCNAS_RETURN_IF_ERROR(file.Write("/epsilon", r.epsilon));
+  if (!r.cell_functions.empty()) HPCNAS_RETURN_IF_ERROR(file.Write("/cell_function", r.cell_functions));
   HPCNAS_RETURN_IF_ERROR(file.Write("/seconds", r.seconds));
   if (!r.accuracy.empty()) {
     HPCNAS_RETURN_IF_ERROR(file.Write("/accuracy", r.accuracy));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/accuracy", "column", r.accuracy_column));
   }
-  if (r.summary) {
-    const RankingSummary& s = *r.summary;
-    HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/summary"));
-    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "num_total", s.num_total));
-    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "num_nan", s.num_nan));
-    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "num_ranked", s.num_ranked));
-    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "spearman", s.spearman));
-    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "kendall", s.kendall));
-    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "spearman_top10", s.spearman_top10));
-    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "kendall_top10", s.kendall_top10));
-    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/summary", "top10_overlap", s.top10_overlap));
+  for (const auto& [name, column] : r.extra_columns) HPCNAS_RETURN_IF_ERROR(file.Write("/" + name, column));
+  if (r.summary) HPCNAS_RETURN_IF_ERROR(WriteSummary(file, "/summary", *r.summary));
+  for (const auto& [name, summary] : r.extra_summaries) {
+    HPCNAS_RETURN_IF_ERROR(WriteSummary(file, "/summary_" + name, summary));
   }
   return file.Close();
 }
@@ -50,11 +56,14 @@ Status WriteCsv(const std::string& path, const ScoreResults& r) {
   std::FILE* out = std::fopen(path.c_str(), "w");
   if (out == nullptr) return Status::Io("cannot write CSV '" + path + "': " + std::strerror(errno));
   const bool with_accuracy = !r.accuracy.empty();
-  std::fprintf(out, "index,arch,epsilon%s,seconds\n", with_accuracy ? ",accuracy" : "");
+  std::fprintf(out, "index,arch,epsilon%s", with_accuracy ? ",accuracy" : "");
+  for (const auto& column : r.extra_columns) std::fprintf(out, ",%s", column.first.c_str());
+  std::fprintf(out, ",seconds\n");
   for (std::size_t i = 0; i < r.genotypes.size(); ++i) {
     std::fprintf(out, "%d,%s,%.17g", nb201::OfficialIndex(r.genotypes[i]), r.genotypes[i].ToString().c_str(),
                  r.epsilon[i]);
     if (with_accuracy) std::fprintf(out, ",%.10g", r.accuracy[i]);
+    for (const auto& column : r.extra_columns) std::fprintf(out, ",%.17g", column.second[i]);
     std::fprintf(out, ",%.6f\n", r.seconds[i]);
   }
   const bool ok = std::fflush(out) == 0 && !std::ferror(out);
@@ -69,6 +78,9 @@ Status WriteScoreResults(const std::string& h5_path, const std::string& csv_path
   if (results.epsilon.size() != n || results.seconds.size() != n ||
       (!results.accuracy.empty() && results.accuracy.size() != n)) {
     return Status::Internal("score results have columns of different lengths");
+  }
+  for (const auto& column : results.extra_columns) {
+    if (column.second.size() != n) return Status::Internal("score column " + column.first + " has the wrong length");
   }
   // Both files appear together or not at all.
   const std::string csv_temp = csv_path + ".tmp";

@@ -17,11 +17,15 @@ inline constexpr int64_t kScoreFileSchemaVersion = 1;
 
 struct ScoreResults {
   std::vector<nb201::Genotype> genotypes;
+  std::vector<std::string> cell_functions;  // canonical cell expression per row ("0": identically zero)
   std::vector<double> epsilon;   // NaN = undefined score
   std::vector<double> seconds;   // wall time spent scoring each (provenance)
   std::vector<double> accuracy;  // ground truth, empty without a truth table
   std::string accuracy_column;
-  std::optional<RankingSummary> summary;
+  std::optional<RankingSummary> summary;  // of epsilon against accuracy
+  // More per-row columns (e.g. epsilon_exact, epsilon_rank_key) and their summaries, by name.
+  std::map<std::string, std::vector<double>> extra_columns;
+  std::map<std::string, RankingSummary> extra_summaries;
   std::map<std::string, std::string> text_attributes;  // config, provenance
   std::map<std::string, double> number_attributes;
 };

@@ -29,18 +29,19 @@ StatusOr<ScoreOutcome> RunScoreCoordinator(Communicator& comm, int64_t total, co
   ChunkQueue queue(total, size, options.min_chunk, options.max_chunk);
   SilenceWatch watch(size);
   ScoreOutcome outcome;
-  outcome.scores.assign(total, std::numeric_limits<double>::quiet_NaN());
+  const int width = options.values_per_item;
+  outcome.values.assign(total * width, std::numeric_limits<double>::quiet_NaN());
   outcome.seconds.assign(total, 0.0);
   std::vector<bool> have(total, false);
   int64_t done = 0;
   std::vector<int> opening_reports(size, 0);
 
-  auto record = [&](int64_t position, double value, double seconds) {
+  auto record = [&](int64_t position, const double* values, double seconds) {
     if (!have[position]) {
       have[position] = true;
       ++done;
     }
-    outcome.scores[position] = value;
+    std::copy(values, values + width, outcome.values.begin() + position * width);
     outcome.seconds[position] = seconds;
   };
 
@@ -63,12 +64,12 @@ StatusOr<ScoreOutcome> RunScoreCoordinator(Communicator& comm, int64_t total, co
     watch.Heard(envelope.source, now());
     if (report.has_result) {
       const int64_t n = report.end - report.begin;
-      if (report.begin < 0 || report.end > total || n <= 0 || static_cast<int64_t>(report.scores.size()) != n ||
+      if (report.begin < 0 || report.end > total || n <= 0 || static_cast<int64_t>(report.values.size()) != n * width ||
           static_cast<int64_t>(report.seconds.size()) != n) {
         return Status::Communication(from + " has a malformed chunk [" + std::to_string(report.begin) + ", " +
                                      std::to_string(report.end) + ")");
       }
-      for (int64_t i = 0; i < n; ++i) record(report.begin + i, report.scores[i], report.seconds[i]);
+      for (int64_t i = 0; i < n; ++i) record(report.begin + i, report.values.data() + i * width, report.seconds[i]);
       watch.Returned(envelope.source);
       if (options.on_progress) options.on_progress(done, total);
     } else {
@@ -118,8 +119,9 @@ StatusOr<ScoreOutcome> RunScoreCoordinator(Communicator& comm, int64_t total, co
     }
     if (own) {
       const auto t0 = Clock::now();
-      const double value = score(own_next);
-      record(own_next, value, std::chrono::duration<double>(Clock::now() - t0).count());
+      const std::vector<double> values = score(own_next);
+      if (static_cast<int>(values.size()) != width) return Status::Internal("a scorer returned the wrong number of values");
+      record(own_next, values.data(), std::chrono::duration<double>(Clock::now() - t0).count());
       ++own_next;
       if (options.on_progress) options.on_progress(done, total);
     } else {

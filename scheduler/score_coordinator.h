@@ -32,10 +32,12 @@
 
 namespace hpcnas {
 
-// Scores the architecture at a position of the job's list on this rank (may throw).
-using ScoreAtPosition = std::function<double(int64_t position)>;
+// Scores the architecture at a position of the job's list on this rank (may throw): exactly
+// ScoreProtocolOptions::values_per_item values (e.g. epsilon, and its exact-arithmetic twin).
+using ScoreAtPosition = std::function<std::vector<double>(int64_t position)>;
 
 struct ScoreProtocolOptions {
+  int values_per_item = 1;
   Seconds timeout{600};
   int64_t min_chunk = 1;
   int64_t max_chunk = 16;
@@ -44,8 +46,9 @@ struct ScoreProtocolOptions {
 };
 
 struct ScoreOutcome {
-  std::vector<double> scores;
-  std::vector<double> seconds;
+  std::vector<double> values;   // values_per_item per position, position-major
+  std::vector<double> seconds;  // per position
+  double value(int64_t position, int k, int values_per_item) const { return values[position * values_per_item + k]; }
 };
 
 StatusOr<ScoreOutcome> RunScoreCoordinator(Communicator& comm, int64_t total, const ScoreAtPosition& score,

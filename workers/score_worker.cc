@@ -54,7 +54,11 @@ Status RunScoreWorker(Communicator& comm, const ScoreAtPosition& score, const Sc
     report.end = chunk.end;
     for (int64_t position = chunk.begin; position < chunk.end; ++position) {
       const auto t0 = Clock::now();
-      report.scores.push_back(score(position));
+      const std::vector<double> values = score(position);
+      if (static_cast<int>(values.size()) != options.values_per_item) {
+        return Status::Internal("a scorer returned the wrong number of values");
+      }
+      report.values.insert(report.values.end(), values.begin(), values.end());
       report.seconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
     }
     report.wants_more = !no_more_work;

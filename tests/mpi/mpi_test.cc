@@ -1,9 +1,14 @@
 // Tests that need real MPI ranks: run by ctest under mpirun -np 2 and -np 3. Every rank runs
 // every test; a failure on any rank fails the run (the results are reduced over ranks).
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
+#include "engine/local_communicator.h"
 #include "engine/mpi_communicator.h"
+#include "engine/rng.h"
+#include "io/nb201_data.h"
 #include "tests/communicator_contract.h"
+#include "workers/predictor_worker.h"
 
 namespace hpcnas {
 namespace {
@@ -19,6 +24,69 @@ TEST(MpiContract, AllGatherVariableSizes) { contract::AllGatherVariableSizes(*g_
 TEST(MpiContract, AgreeOnStatusNamesTheFailingRank) { contract::AgreeOnStatusNamesTheFailingRank(*g_comm); }
 
 TEST(MpiContract, CoversEveryContractCheck) { EXPECT_EQ(contract::AllChecks().size(), 7u); }
+
+// The TNASP predictor trained data-parallel over the real ranks: every replica ends with the
+// same parameters, and they match a 1-rank run (in-process, on each rank) with the same
+// global batch within 1e-5; sharded prediction matches local prediction.
+class MpiPredictor : public ::testing::TestWithParam<int> {};
+
+TEST_P(MpiPredictor, ReplicasAgreeAndMatchOneRank) {
+  torch::set_num_threads(1);
+  tnasp::ModelOptions model;
+  model.d_model = 24;
+  model.heads = 3;
+  model.layers = 2;
+  model.feedforward = 48;
+  model.head_hidden = 16;
+  PredictorConfig config;
+  config.epochs = 3;
+  config.batch_size = 10;
+  config.learning_rate = 1e-3;
+  config.self_evolution_rounds = GetParam();
+
+  const Nb201Truth truth = *LoadNb201Truth("embedded", "cifar10_test");
+  CounterRng rng(21, {1});
+  TrainingData data;
+  for (std::int64_t code : SampleWithoutReplacement(rng, nb201::kNumCells, 90)) {
+    const auto g = nb201::Genotype::FromCode(static_cast<int>(code));
+    if (data.labelled.size() < 43) {
+      data.labelled.push_back(g);
+      data.accuracy.push_back(truth.accuracy_by_code[code]);
+    } else {
+      data.unlabelled.push_back(g);
+    }
+  }
+
+  Predictor distributed(model, 5);
+  ASSERT_TRUE(TrainPredictor(*g_comm, distributed, data, config, 5, Seconds(120), nullptr).ok());
+  const std::vector<float> mine = FlatParameters(distributed);
+  StatusOr<std::vector<float>> all = AllGatherConcat(*g_comm, mine, Seconds(60));
+  ASSERT_TRUE(all.ok());
+  for (int r = 0; r < g_comm->size(); ++r) {
+    EXPECT_TRUE(std::equal(mine.begin(), mine.end(), all->begin() + r * mine.size())) << "replica " << r << " differs";
+  }
+
+  Predictor alone(model, 5);
+  RunLocalRanks(1, [&](Communicator& one) {
+    ASSERT_TRUE(TrainPredictor(one, alone, data, config, 5, Seconds(120), nullptr).ok());
+  });
+  const std::vector<float> reference = FlatParameters(alone);
+  float largest = 0, moved = 0;
+  const std::vector<float> initial = FlatParameters(*std::make_unique<Predictor>(model, 5));
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    largest = std::max(largest, std::abs(mine[i] - reference[i]));
+    moved = std::max(moved, std::abs(mine[i] - initial[i]));
+  }
+  EXPECT_LE(largest, 1e-5) << g_comm->size() << " ranks vs 1";
+  EXPECT_GT(moved, 1e-3) << "training moved the weights";
+
+  StatusOr<std::vector<double>> sharded = PredictSharded(*g_comm, distributed, data.unlabelled, Seconds(60));
+  ASSERT_TRUE(sharded.ok());
+  const std::vector<double> local = Predict(distributed, data.unlabelled);
+  ASSERT_EQ(sharded->size(), local.size());
+  for (std::size_t i = 0; i < local.size(); ++i) EXPECT_NEAR((*sharded)[i], local[i], 1e-4);
+}
+INSTANTIATE_TEST_SUITE_P(WithAndWithoutSelfEvolution, MpiPredictor, ::testing::Values(0, 3));
 
 }  // namespace
 }  // namespace hpcnas

@@ -12,26 +12,27 @@ namespace hpcnas {
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
+using F = std::vector<float>;
 
 TEST(EpsilonFormula, HandComputedExample) {
   // Normalised: y1 = [0, 1/3, 2/3, 1], y2 = [0, 2/3, 1/3, 1]; the zeros become NaN.
   // mean |y1 - y2| over positions 1..3 = (1/3 + 1/3 + 0) / 3 = 2/9; mean of the six values = 2/3.
-  EXPECT_NEAR(EpsilonFromOutputs({0, 1, 2, 3}, {0, 2, 1, 3}), 1.0 / 3.0, 1e-7);
+  EXPECT_NEAR(EpsilonFromOutputs(F{0, 1, 2, 3}, F{0, 2, 1, 3}), 1.0 / 3.0, 1e-7);
   // Invariant to a positive affine change of either output.
-  EXPECT_NEAR(EpsilonFromOutputs({5, 7, 9, 11}, {-3, 1, -1, 3}), 1.0 / 3.0, 1e-7);
+  EXPECT_NEAR(EpsilonFromOutputs(F{5, 7, 9, 11}, F{-3, 1, -1, 3}), 1.0 / 3.0, 1e-7);
 }
 
 TEST(EpsilonFormula, ConstantOrNonFiniteOutputGivesNaN) {
-  EXPECT_TRUE(std::isnan(EpsilonFromOutputs({1, 1, 1}, {0, 1, 2})));
-  EXPECT_TRUE(std::isnan(EpsilonFromOutputs({0, 1, 2}, {0, 0, 0})));
-  EXPECT_TRUE(std::isnan(EpsilonFromOutputs({0, 1, kInf}, {0, 1, 2})));
+  EXPECT_TRUE(std::isnan(EpsilonFromOutputs(F{1, 1, 1}, F{0, 1, 2})));
+  EXPECT_TRUE(std::isnan(EpsilonFromOutputs(F{0, 1, 2}, F{0, 0, 0})));
+  EXPECT_TRUE(std::isnan(EpsilonFromOutputs(F{0, 1, kInf}, F{0, 1, 2})));
 }
 
 TEST(EpsilonFormula, NaNEntriesAreIgnoredLikeNumpyNanmin) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   // y1 = [0, 1/3, 2/3, 1, NaN], y2 = [0, 2/3, 1/3, 1, 1]: mean |diff| over positions 1..3 = 2/9,
   // mean of the 7 present values = 5/7.
-  EXPECT_NEAR(EpsilonFromOutputs({0, 1, 2, 3, nan}, {0, 2, 1, 3, 3}), (2.0 / 9.0) / (5.0 / 7.0), 1e-7);
+  EXPECT_NEAR(EpsilonFromOutputs(F{0, 1, 2, 3, nan}, F{0, 2, 1, 3, 3}), (2.0 / 9.0) / (5.0 / 7.0), 1e-7);
 }
 
 TEST(CifarTensor, NormalisesWithTheCifarMeanAndStd) {
@@ -104,6 +105,27 @@ TEST(FullNetworkEpsilon, AllNoneCellIsNaNAndScoresAreDeterministic) {
   EXPECT_GT(first, 0.0);
   EXPECT_EQ(scorer->Score(skip), first);  // bitwise
   EXPECT_EQ(scorer->name(), "full");
+}
+
+}  // namespace
+}  // namespace hpcnas
+
+namespace hpcnas {
+namespace {
+
+TEST(EpsilonRankKey, QuantilesWithinGroupsUnderflowedAboveZeroCellsLast) {
+  const double nan = std::nan("");
+  // Two finite cells, two underflowed ones (exact scores only), one identically-zero cell.
+  const std::vector<double> float32 = {0.2, 0.6, nan, nan, nan};
+  const std::vector<double> exact = {0.2, 0.6, 0.1, 0.05, nan};
+  const auto key = EpsilonRankKey(float32, exact, 0.5);
+  EXPECT_DOUBLE_EQ(key[0], 0.25);        // quantiles (rank - 0.5) / 2 among the finite cells
+  EXPECT_DOUBLE_EQ(key[1], 0.75);
+  EXPECT_DOUBLE_EQ(key[2], 0.5 + 0.75);  // underflowed: offset + quantile by exact epsilon
+  EXPECT_DOUBLE_EQ(key[3], 0.5 + 0.25);
+  EXPECT_DOUBLE_EQ(key[4], -1.0);
+  const auto tiers = EpsilonRankKey(float32, exact, 1.0);
+  EXPECT_GT(tiers[3], tiers[1]);  // offset 1: every underflowed cell above every finite one
 }
 
 }  // namespace

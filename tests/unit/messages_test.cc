@@ -29,14 +29,14 @@ TEST(Messages, RoundTripEveryType) {
   report.has_result = true;
   report.begin = 10;
   report.end = 12;
-  report.scores = {0.5, std::nan("")};
+  report.values = {0.5, std::nan("")};
   report.seconds = {1.0, 2.0};
   auto decoded = DecodeMessage<WorkerReport>(EncodeMessage(report));
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(decoded->rank, 3);
   EXPECT_TRUE(decoded->has_result);
-  EXPECT_EQ(decoded->scores[0], 0.5);
-  EXPECT_TRUE(std::isnan(decoded->scores[1]));  // NaN survives the wire
+  EXPECT_EQ(decoded->values[0], 0.5);
+  EXPECT_TRUE(std::isnan(decoded->values[1]));  // NaN survives the wire
 
   auto assignment = DecodeMessage<WorkAssignment>(EncodeMessage(WorkAssignment{true, 5, 9}));
   ASSERT_TRUE(assignment.ok());

@@ -115,7 +115,8 @@ INSTANTIATE_TEST_SUITE_P(
         Malformed{"|none~0|+|none~0|none~1|+|none~0|none~1|none~2|garbage", "must start and end with '|'"},
         Malformed{"|none~0|+|none~0|none~1|+|none~0|none~1|none~2|x|", "node 3 must have 3 incoming edge(s), found 4"},
         Malformed{"none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "node 1"},
-        Malformed{"|none~0|+|none~0|none~1|+|none~0|none~1|none~2~|", "has input '~2~'"}));
+        Malformed{"|none~0|+|none~0|none~1|+|none~0|none~1|none~2~|", "has input '~2~'"}),
+    [](const ::testing::TestParamInfo<Malformed>& info) { return "case" + std::to_string(info.index); });
 
 }  // namespace
 }  // namespace hpcnas::nb201

@@ -62,9 +62,10 @@ void RunProtocol(int ranks, int64_t total) {
   const auto errors = RunLocalRanks(ranks, [&](Communicator& comm) {
     ScoreAtPosition score = [&](int64_t p) {
       ++times_scored[p];
-      return FakeScore(p);
+      return std::vector<double>{FakeScore(p), -static_cast<double>(p)};
     };
     ScoreProtocolOptions options;
+    options.values_per_item = 2;
     options.timeout = Seconds(20);
     options.max_chunk = 4;
     if (comm.rank() == 0) {
@@ -77,15 +78,16 @@ void RunProtocol(int ranks, int64_t total) {
     }
   });
   for (int r = 0; r < ranks; ++r) ASSERT_EQ(errors[r], "") << "rank " << r;
-  ASSERT_EQ(static_cast<int64_t>(outcome.scores.size()), total);
+  ASSERT_EQ(static_cast<int64_t>(outcome.values.size()), 2 * total);
   for (int64_t p = 0; p < total; ++p) {
     EXPECT_EQ(times_scored[p], 1) << "position " << p;
     const double expected = FakeScore(p);
     if (std::isnan(expected)) {
-      EXPECT_TRUE(std::isnan(outcome.scores[p]));
+      EXPECT_TRUE(std::isnan(outcome.value(p, 0, 2)));
     } else {
-      EXPECT_EQ(outcome.scores[p], expected);
+      EXPECT_EQ(outcome.value(p, 0, 2), expected);
     }
+    EXPECT_EQ(outcome.value(p, 1, 2), -static_cast<double>(p));
   }
 }
 
@@ -110,17 +112,17 @@ TEST(ScoreProtocolFaults, AWorkerThatDiesIsNamedWithinTheTimeout) {
       const auto start = std::chrono::steady_clock::now();
       auto result = RunScoreCoordinator(comm, 40, [](int64_t) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        return 1.0;
+        return std::vector<double>{1.0};
       }, options);
       coordinator_status = result.status();
       detection_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     } else if (comm.rank() == 1) {
-      (void)RunScoreWorker(comm, [](int64_t) { return 1.0; }, options);
+      (void)RunScoreWorker(comm, [](int64_t) { return std::vector<double>{1.0}; }, options);
     } else {
       // Rank 2 takes work and never reports: as if its process hung.
-      (void)RunScoreWorker(comm, [](int64_t) -> double {
+      (void)RunScoreWorker(comm, [](int64_t) -> std::vector<double> {
         std::this_thread::sleep_for(std::chrono::seconds(3));
-        return 1.0;
+        return std::vector<double>{1.0};
       }, options);
     }
   });
@@ -136,7 +138,7 @@ TEST(ScoreProtocolFaults, AWorkerWhoseCoordinatorIsGoneNamesRankZero) {
   RunLocalRanks(2, [&](Communicator& comm) {
     ScoreProtocolOptions options;
     options.timeout = Seconds(0.3);
-    if (comm.rank() == 1) worker_status = RunScoreWorker(comm, [](int64_t) { return 1.0; }, options);
+    if (comm.rank() == 1) worker_status = RunScoreWorker(comm, [](int64_t) { return std::vector<double>{1.0}; }, options);
   });
   ASSERT_FALSE(worker_status.ok());
   EXPECT_EQ(worker_status.kind(), ErrorKind::kTimeout);

@@ -1,0 +1,249 @@
+#include "app/predictor_commands.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include <spdlog/spdlog.h>
+
+#include "app/command_support.h"
+#include "engine/progress.h"
+#include "engine/rng.h"
+#include "engine/stats.h"
+#include "hpcnas/build_config.h"
+#include "io/files.h"
+#include "io/nb201_data.h"
+#include "io/predictor_file.h"
+#include "workers/predictor_worker.h"
+#include "workers/runtime.h"
+
+namespace hpcnas {
+namespace {
+
+constexpr std::uint64_t kSplitStream = 0x73706c6974ULL;  // "split"
+
+// Rank 0: the config and the ground truth, checked. Training needs an accuracy for every cell
+// of the space: the split is drawn from all of them and tau is measured on all the rest.
+StatusOr<std::vector<double>> PrepareTraining(const Config& config) {
+  HPCNAS_RETURN_IF_ERROR(Validate(config));
+  HPCNAS_ASSIGN_OR_RETURN(Nb201Truth truth, LoadNb201Truth(config.train.truth, config.train.truth_column));
+  int64_t missing = 0, no_value = 0, first_bad = -1;
+  for (int code = 0; code < nb201::kNumCells; ++code) {
+    const bool absent = !truth.present_by_code[code];
+    const bool empty = !absent && !std::isfinite(truth.accuracy_by_code[code]);
+    missing += absent;
+    no_value += empty;
+    if ((absent || empty) && first_bad < 0) first_bad = code;
+  }
+  if (missing + no_value > 0) {
+    return Status::InvalidInput("truth table '" + truth.source + "' must give column '" + truth.column + "' for all " +
+                                std::to_string(nb201::kNumCells) + " NB201 cells: " + std::to_string(missing) +
+                                " missing, " + std::to_string(no_value) + " without a value (first: " +
+                                nb201::Genotype::FromCode(static_cast<int>(first_bad)).ToString() + ")");
+  }
+  HPCNAS_RETURN_IF_ERROR(CheckWritable(config.train.out));
+  return truth.accuracy_by_code;
+}
+
+struct Split {
+  std::vector<int64_t> train_codes, unlabelled_codes, held_out_codes;
+};
+
+// The labelled set, then self-evolution's unlabelled pool from the rest; everything not
+// labelled is held out for tau. A pure function of the seed.
+Split DrawSplit(const Config& config) {
+  CounterRng rng(config.train.seed, {kSplitStream});
+  const int64_t n_train = config.train.train_size;
+  const int64_t n_pool = std::min<int64_t>(config.predictor.unlabelled_size, nb201::kNumCells - n_train);
+  const std::vector<int64_t> drawn = SampleWithoutReplacement(rng, nb201::kNumCells, n_train + n_pool);
+  Split split;
+  split.train_codes.assign(drawn.begin(), drawn.begin() + n_train);
+  split.unlabelled_codes.assign(drawn.begin() + n_train, drawn.end());
+  std::vector<bool> in_train(nb201::kNumCells, false);
+  for (int64_t code : split.train_codes) in_train[code] = true;
+  for (int64_t code = 0; code < nb201::kNumCells; ++code) {
+    if (!in_train[code]) split.held_out_codes.push_back(code);
+  }
+  return split;
+}
+
+std::vector<nb201::Genotype> Genotypes(const std::vector<int64_t>& codes) {
+  std::vector<nb201::Genotype> out;
+  for (int64_t code : codes) out.push_back(nb201::Genotype::FromCode(static_cast<int>(code)));
+  return out;
+}
+
+}  // namespace
+
+int RunTrainPredictorCommand(Communicator& comm, const Config& cli_config, const std::string& command_line) {
+  const Seconds timeout(cli_config.runtime.timeout_s);
+  StatusOr<std::vector<double>> accuracy = Status::Internal("not prepared on this rank");
+  if (comm.rank() == 0) accuracy = PrepareTraining(cli_config);
+  Status status = AgreeOnStatus(comm, comm.rank() == 0 ? accuracy.status() : Status::Ok(), timeout);
+  if (!status.ok()) {
+    if (comm.rank() == 0) LogError(status.message());
+    return status.ExitCode();
+  }
+  // Rank 0's config and table reach every rank, so all replicas train on the same data.
+  std::vector<char> config_text;
+  if (comm.rank() == 0) {
+    const std::string text = ToToml(cli_config);
+    config_text.assign(text.begin(), text.end());
+  } else {
+    accuracy = std::vector<double>();
+  }
+  if (Status s = BroadcastVector(comm, config_text, 0, timeout); !s.ok()) comm.Abort("broadcasting the config: " + s.message(), 3);
+  if (Status s = BroadcastVector(comm, *accuracy, 0, timeout); !s.ok()) comm.Abort("broadcasting the truth: " + s.message(), 3);
+  StatusOr<Config> config = ConfigFromToml(std::string(config_text.begin(), config_text.end()), "config from rank 0");
+  if (!config.ok()) comm.Abort(config.status().message(), 3);
+  StatusOr<tnasp::ModelOptions> options = ModelOptionsFromConfig(config->predictor);
+  if (!options.ok()) comm.Abort(options.status().message(), 3);
+
+  const int threads = ChooseThreadCount(config->runtime.threads);
+  torch::set_num_threads(threads);
+  const Split split = DrawSplit(*config);
+  TrainingData data;
+  data.labelled = Genotypes(split.train_codes);
+  for (int64_t code : split.train_codes) data.accuracy.push_back((*accuracy)[code]);
+  data.unlabelled = Genotypes(split.unlabelled_codes);
+  const PredictorConfig& pc = config->predictor;
+  if (comm.rank() == 0) {
+    spdlog::info("training the TNASP predictor on {} of {} NB201 cells ({}), {} epochs, batch {}, {} rank(s) x {} "
+                 "thread(s), self-evolution {}",
+                 split.train_codes.size(), nb201::kNumCells, config->train.truth_column, pc.epochs, pc.batch_size,
+                 comm.size(), threads,
+                 pc.self_evolution_rounds >= 2 ? std::to_string(pc.self_evolution_rounds) + " rounds, lambda " +
+                                                     std::to_string(pc.self_evolution_weight) + ", " +
+                                                     std::to_string(data.unlabelled.size()) + " unlabelled"
+                                               : std::string("off"));
+  }
+
+  Predictor predictor(*options, config->train.seed);
+  const auto started = std::chrono::steady_clock::now();
+  auto last_line = started;
+  double trained_seconds = 0;
+  auto on_epoch = [&](const EpochReport& r) {
+    trained_seconds += r.seconds;
+    const auto now = std::chrono::steady_clock::now();
+    if (comm.rank() != 0) return;
+    if (r.epoch != r.epochs && r.epoch != 1 &&
+        std::chrono::duration<double>(now - last_line).count() < config->runtime.progress_s) {
+      return;
+    }
+    last_line = now;
+    const double elapsed = std::chrono::duration<double>(now - started).count();
+    spdlog::info("epoch {}/{} (round {}) | loss {:.4f} | constraint {:.4f} | {:.0f} arch/s | {} elapsed | ETA {}",
+                 r.epoch, r.epochs, r.round, r.labelled_loss, r.constraint_loss,
+                 r.epoch * static_cast<double>(data.labelled.size()) / elapsed, FormatDuration(elapsed),
+                 FormatDuration(elapsed / r.epoch * (r.epochs - r.epoch)));
+  };
+  status = Status::Ok();
+  try {
+    status = TrainPredictor(comm, predictor, data, pc, config->train.seed, timeout, on_epoch);
+  } catch (const std::exception& e) {
+    comm.Abort(std::string("predictor training failed: ") + e.what(), 3);
+  }
+  if (!status.ok()) comm.Abort(status.message(), 3);
+  const double train_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  const std::vector<nb201::Genotype> held_out = Genotypes(split.held_out_codes);
+  const auto predict_start = std::chrono::steady_clock::now();
+  StatusOr<std::vector<double>> predicted = PredictSharded(comm, predictor, held_out, timeout);
+  if (!predicted.ok()) comm.Abort(predicted.status().message(), 3);
+  const double predict_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - predict_start).count();
+
+  Status write_status;
+  if (comm.rank() == 0) {
+    std::vector<double> truth;
+    for (int64_t code : split.held_out_codes) truth.push_back((*accuracy)[code]);
+    const double tau = KendallTau(*predicted, truth);
+    const double rho = SpearmanRho(*predicted, truth);
+    spdlog::info("trained in {} ({:.0f} arch/s); predicted {} held-out cells in {:.2f} s", FormatDuration(train_wall),
+                 pc.epochs * static_cast<double>(data.labelled.size()) / train_wall, held_out.size(), predict_wall);
+    spdlog::info("Kendall tau = {:.4f}, Spearman rho = {:.4f} over the {} cells not used for training ({})", tau, rho,
+                 held_out.size(), config->train.truth_column);
+    PredictorFile file = ToPredictorFile(predictor);
+    file.space = config->train.space;
+    file.config_toml = ToToml(*config);
+    file.train_codes = split.train_codes;
+    file.train_accuracy = data.accuracy;
+    file.kendall_tau = tau;
+    file.num_evaluated = static_cast<int64_t>(held_out.size());
+    file.train_wall_seconds = train_wall;
+    file.evaluate_wall_seconds = predict_wall;
+    file.world_size = comm.size();
+    file.provenance = {{"command_line", command_line}, {"hpcnas_version", HPCNAS_VERSION}, {"created_utc", UtcNow()}};
+    write_status = WritePredictorFile(config->train.out, file);
+    if (write_status.ok()) {
+      spdlog::info("wrote {}", config->train.out);
+    } else {
+      LogError(write_status.message());
+    }
+  }
+  status = AgreeOnStatus(comm, write_status, timeout);
+  if (!status.ok() && status.kind() == ErrorKind::kTimeout) comm.Abort(status.message(), 3);
+  return status.ExitCode();
+}
+
+namespace {
+
+struct LoadedPredictor {
+  Predictor predictor;
+  std::vector<nb201::Genotype> genotypes;
+};
+
+StatusOr<LoadedPredictor> LoadForPrediction(const PredictRequest& request) {
+  HPCNAS_ASSIGN_OR_RETURN(PredictorFile file, ReadPredictorFile(request.model, "nb201"));
+  HPCNAS_ASSIGN_OR_RETURN(Config config, ConfigFromToml(file.config_toml, request.model + " /config"));
+  HPCNAS_RETURN_IF_ERROR(Validate(config).WithContext("predictor file '" + request.model + "'"));
+  HPCNAS_ASSIGN_OR_RETURN(tnasp::ModelOptions options, ModelOptionsFromConfig(config.predictor));
+  StatusOr<Predictor> predictor = FromPredictorFile(file, options);
+  if (!predictor.ok()) return predictor.status().WithContext("predictor file '" + request.model + "'");
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<nb201::Genotype> genotypes, LoadArchList(request.archs));
+  if (!request.out.empty()) HPCNAS_RETURN_IF_ERROR(CheckWritable(request.out));
+  return LoadedPredictor{std::move(*predictor), std::move(genotypes)};
+}
+
+}  // namespace
+
+int RunPredictCommand(Communicator& comm, const PredictRequest& request) {
+  const Seconds timeout(request.timeout_s);
+  torch::set_num_threads(ChooseThreadCount(0));
+  // Every rank reads the (small) inputs itself; they agree before predicting together.
+  StatusOr<LoadedPredictor> loaded = LoadForPrediction(request);
+  Status status = AgreeOnStatus(comm, loaded.status(), timeout);
+  if (!status.ok()) {
+    if (comm.rank() == 0) LogError(status.message());
+    return status.ExitCode();
+  }
+  const auto started = std::chrono::steady_clock::now();
+  StatusOr<std::vector<double>> predicted = PredictSharded(comm, loaded->predictor, loaded->genotypes, timeout);
+  if (!predicted.ok()) comm.Abort(predicted.status().message(), 3);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  Status write_status;
+  if (comm.rank() == 0) {
+    // Standard output carries only the CSV, so it can be piped; the timing goes to stderr.
+    std::fprintf(stderr, "hpcnas: predicted %zu architectures in %.3f s on %d rank(s) (%.0f arch/s)\n",
+                 predicted->size(), seconds, comm.size(), predicted->size() / seconds);
+    std::string csv = "arch,predicted_accuracy\n";
+    for (std::size_t i = 0; i < predicted->size(); ++i) {
+      csv += loaded->genotypes[i].ToString() + "," + std::to_string((*predicted)[i]) + "\n";
+    }
+    std::fputs(csv.c_str(), stdout);
+    std::fflush(stdout);
+    if (!request.out.empty()) {
+      write_status = WriteFileAtomically(request.out, [&](const std::string& temp) -> Status {
+        std::ofstream out(temp, std::ios::binary);
+        out << csv;
+        out.close();
+        return out ? Status::Ok() : Status::Io("cannot write '" + temp + "'");
+      });
+      if (!write_status.ok()) LogError(write_status.message());
+    }
+  }
+  status = AgreeOnStatus(comm, write_status, timeout);
+  return status.ExitCode();
+}
+
+}  // namespace hpcnas

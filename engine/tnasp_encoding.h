@@ -1,0 +1,52 @@
+#pragma once
+// The graph encoding that the TNASP predictor reads (DESIGN section 4.3), for NAS-Bench-201.
+//
+// A cell becomes 6 tokens, one per edge i -> j in genotype-string order; a token's id is its
+// operation. Its position comes from the cell's graph: the 4x4 node adjacency A (A[i][j] = 1
+// for every edge whose op is not `none`, which carries nothing), and either
+//   - the Laplacian L = D - A with D the out-degree (the paper's encoding), or
+//   - eigenvectors of the symmetrised normalised Laplacian I - D^-1/2 (A + A^T) D^-1/2, the k
+//     after the smallest eigenvalue (an option).
+// A node has one such row; an edge token i -> j gets its source node's row followed by its
+// target node's row, so every edge has its own position even when the graph is complete.
+//
+// Pure arithmetic on small arrays, no LibTorch: the encoding is tested on hand-checked graphs.
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "engine/nb201.h"
+#include "engine/status.h"
+
+namespace hpcnas::tnasp {
+
+enum class PositionKind { kLaplacian, kEigen };
+StatusOr<PositionKind> ParsePositionKind(std::string_view name);  // "laplacian" | "eigen"
+
+using Matrix4 = std::array<std::array<double, nb201::kNumNodes>, nb201::kNumNodes>;
+
+Matrix4 Adjacency(const nb201::Genotype& genotype);
+// L = D - A, D the out-degree.
+Matrix4 Laplacian(const Matrix4& adjacency);
+// Eigenvectors (as columns: result[node][k]) of I - D^-1/2 (A + A^T) D^-1/2 for the `count`
+// eigenvalues after the smallest, in ascending order (an isolated node has D^-1/2 = 0). The
+// sign of each eigenvector is fixed so that its largest-magnitude entry (first on ties) is
+// positive. 1 <= count <= 3.
+std::vector<std::array<double, 3>> EigenPositions(const Matrix4& adjacency, int count);
+
+inline constexpr int kNumTokens = nb201::kNumEdges;
+inline constexpr int kNumTokenIds = nb201::kNumOps;
+
+// Floats per token of the position input: 2 nodes x (4 Laplacian entries | k eigenvectors).
+int PositionWidth(PositionKind kind, int eigen_count);
+
+struct Encoding {
+  std::array<std::int64_t, kNumTokens> token_ids{};  // op ids
+  std::vector<float> positions;                       // kNumTokens x PositionWidth, row-major
+};
+
+Encoding Encode(const nb201::Genotype& genotype, PositionKind kind, int eigen_count);
+
+}  // namespace hpcnas::tnasp

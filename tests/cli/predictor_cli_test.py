@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `hpcnas train-predictor` and `hpcnas predict` under real mpirun.
+
+Usage: predictor_cli_test.py --hpcnas BIN CASE   (CASE: see the CASES table at the bottom)
+"""
+import csv
+import os
+import sys
+import tomllib
+
+import h5py
+import numpy as np
+
+from cli_common import REPO, check, mpirun, run_cases, sample_archs, show, write_archs
+
+SMALL = ["--train-size", "60", "--seed", "4", "--epochs", "4", "--d-model", "24", "--heads", "3", "--layers", "2",
+         "--feedforward", "48", "--head-hidden", "16", "--progress-interval", "0"]
+
+
+def train(tmp, ranks, name, *extra):
+    out = os.path.join(tmp, name)
+    proc = mpirun(ranks, "train-predictor", "--truth", "embedded", "--out", out, *SMALL, *extra)
+    check(proc.returncode == 0, "train-predictor failed" + show(proc))
+    return out, proc
+
+
+def read_predictions(path):
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    return [r["arch"] for r in rows], np.array([float(r["predicted_accuracy"]) for r in rows])
+
+
+def case_train_and_predict(tmp):
+    out2, proc = train(tmp, 2, "p2.h5", "--self-evolution", "2", "--unlabelled-size", "40")
+    check("epoch 1/4" in proc.stdout and "epoch 4/4" in proc.stdout and "ETA" in proc.stdout and "arch/s" in proc.stdout,
+          "progress lines with epoch, loss, rate and ETA" + show(proc))
+    check("Kendall tau = " in proc.stdout and "over the 15565 cells not used for training" in proc.stdout,
+          "tau over every cell not used for training" + show(proc))
+    with h5py.File(out2, "r") as f:
+        check(f.attrs["kind"] == "hpcnas.predictor.tnasp" and f.attrs["schema_version"] == 1, "kind and schema")
+        check(f.attrs["space"] == "nb201", "space attribute")
+        config = tomllib.loads(f.attrs["config"])
+        check(config["predictor"]["d_model"] == 24 and config["predictor"]["self_evolution_rounds"] == 2, "config stored")
+        check(config["train"]["train_size"] == 60, "train size stored")
+        names = [n.decode() for n in f["/model/parameter_names"][:]]
+        check("layer0.query.weight" in names and f["/model/parameters/layer0.query.weight"].shape == (24, 24),
+              "named parameters with their shapes")
+        total = sum(f["/model/parameters/" + n].size for n in names)
+        check(f["/optimizer/first_moment"].size == total and f["/optimizer/second_moment"].size == total,
+              "Adam moments for every parameter")
+        check(f["/optimizer"].attrs["step"] == 4 * 6, "Adam step = epochs x steps per epoch")
+        check(len(f["/training/code"]) == 60 and np.all(np.isfinite(f["/training/accuracy"][:])), "training set")
+        tau = float(f["/training"].attrs["kendall_tau"])
+        check(f["/training"].attrs["num_evaluated"] == 15625 - 60 and 0.1 < tau < 1, f"stored tau {tau}")
+    check(not any(name.endswith(".tmp") for name in os.listdir(tmp)), "no temporary file left")
+
+    # The same training on 1 and 3 ranks: the same predictor within 1e-5.
+    out1, _ = train(tmp, 1, "p1.h5", "--self-evolution", "2", "--unlabelled-size", "40")
+    out3, _ = train(tmp, 3, "p3.h5", "--self-evolution", "2", "--unlabelled-size", "40")
+    with h5py.File(out1, "r") as a, h5py.File(out2, "r") as b, h5py.File(out3, "r") as c:
+        for name in names:
+            reference = a["/model/parameters/" + name][:]
+            for other in (b, c):
+                difference = np.abs(other["/model/parameters/" + name][:] - reference).max()
+                check(difference <= 1e-5, f"{name} differs by {difference} between rank counts")
+
+    archs = sample_archs(25, 8)
+    archs_file = os.path.join(tmp, "archs.txt")
+    write_archs(archs_file, archs)
+    predictions = {}
+    for ranks in (1, 2):
+        csv_out = os.path.join(tmp, f"pred{ranks}.csv")
+        proc = mpirun(ranks, "predict", "--model", out2, "--archs", archs_file, "--out", csv_out)
+        check(proc.returncode == 0, "predict failed" + show(proc))
+        names_read, predictions[ranks] = read_predictions(csv_out)
+        check(names_read == archs, "predictions in input order")
+        check(archs[0] in proc.stdout, "predictions printed")
+    check(np.allclose(predictions[1], predictions[2], atol=1e-4), "1 and 2 ranks predict the same")
+    check(70 < predictions[1].mean() < 100 and predictions[1].std() > 0.01, "destandardised, non-constant predictions")
+
+
+def expect_failure(tmp, args, fragment, out_name):
+    out = os.path.join(tmp, out_name)
+    proc = mpirun(2, *args)
+    check(proc.returncode not in (0, None) and fragment in proc.stderr,
+          f"expected a failure mentioning {fragment!r}" + show(proc))
+    check(proc.stderr.count("hpcnas: error:") == 1, "one error line" + show(proc))
+    check(not os.path.exists(out) and not os.path.exists(out + ".tmp"), "no output left behind")
+
+
+def case_bad_input(tmp):
+    truth_rows = open(os.path.join(REPO, "data", "nb201.csv")).read().splitlines()
+    missing = os.path.join(tmp, "missing.csv")
+    with open(missing, "w") as f:
+        f.write("\n".join(truth_rows[:-3]) + "\n")
+    duplicate = os.path.join(tmp, "duplicate.csv")
+    with open(duplicate, "w") as f:
+        f.write("\n".join(truth_rows + [truth_rows[5]]) + "\n")
+    out = os.path.join(tmp, "never.h5")
+    train_args = ["train-predictor", "--out", out, "--epochs", "1"]
+    cases = [
+        (train_args + ["--truth", missing], "must give column 'cifar10_test' for all 15625 NB201 cells: 3 missing"),
+        (train_args + ["--truth", duplicate], "duplicate"),
+        (train_args + ["--train-size", "20000"], "'train.train_size' is 20000; allowed: 2..15624"),
+        (train_args + ["--space", "nb101"], "unknown search space"),
+        (train_args + ["--position", "fourier"], "'predictor.position' is 'fourier'; allowed: laplacian, eigen"),
+        (train_args + ["--d-model", "30", "--heads", "4"], "must be a multiple of predictor.heads"),
+        (train_args + ["--truth-column", "cifar11_test"], "cifar11_test"),
+        (train_args + ["--self-evolution", "1"], "'predictor.self_evolution_rounds' is 1"),
+    ]
+    for args, fragment in cases:
+        expect_failure(tmp, args, fragment, "never.h5")
+    proc = mpirun(2, "train-predictor", "--out", "/nonexistent-dir/p.h5", "--epochs", "1")
+    check(proc.returncode != 0 and "/nonexistent-dir/p.h5" in proc.stderr, "unwritable output" + show(proc))
+
+    # A predictor file of another space, of another schema version, or not a predictor at all.
+    model, _ = train(tmp, 1, "good.h5")
+    archs_file = os.path.join(tmp, "archs.txt")
+    write_archs(archs_file, sample_archs(3, 1))
+    for attribute, value, fragment in [("space", "nb101", "trained for space 'nb101', not 'nb201'"),
+                                       ("schema_version", 7, "schema version 7"),
+                                       ("kind", "hpcnas.scores", "not an hpcnas predictor file")]:
+        altered = os.path.join(tmp, f"altered_{attribute}.h5")
+        with open(model, "rb") as src, open(altered, "wb") as dst:
+            dst.write(src.read())
+        with h5py.File(altered, "r+") as f:
+            f.attrs[attribute] = value
+        expect_failure(tmp, ["predict", "--model", altered, "--archs", archs_file], fragment, "none")
+    truncated = os.path.join(tmp, "truncated.h5")
+    with open(model, "rb") as src, open(truncated, "wb") as dst:
+        dst.write(src.read()[:5000])
+    expect_failure(tmp, ["predict", "--model", truncated, "--archs", archs_file], truncated, "none")
+    expect_failure(tmp, ["predict", "--model", os.path.join(tmp, "absent.h5"), "--archs", archs_file], "absent.h5", "none")
+    bad_archs = os.path.join(tmp, "bad_archs.txt")
+    write_archs(bad_archs, ["|nor_conv_3x3~0|+|none~0|none~1|"])
+    expect_failure(tmp, ["predict", "--model", model, "--archs", bad_archs], "invalid NB201 genotype", "none")
+
+
+CASES = {
+    "train_and_predict": case_train_and_predict,
+    "bad_input": case_bad_input,
+}
+
+if __name__ == "__main__":
+    sys.exit(run_cases(CASES))

@@ -1,0 +1,311 @@
+#include "workers/predictor_worker.h"
+
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <optional>
+#include <utility>
+
+#include "engine/rng.h"
+
+namespace hpcnas {
+namespace {
+
+enum StreamPurpose : std::uint64_t { kEpochOrderStream = 10, kUnlabelledBatchStream = 11, kStepStream = 12 };
+
+constexpr std::int64_t kPredictBatch = 1024;
+
+struct Range {
+  std::int64_t begin, end;
+  std::int64_t size() const { return end - begin; }
+};
+// Rank r's contiguous share of n items.
+Range ShareOf(std::int64_t n, int rank, int size) { return {n * rank / size, n * (rank + 1) / size}; }
+
+std::vector<nb201::Genotype> Gather(const std::vector<nb201::Genotype>& all, const std::vector<std::int64_t>& indices,
+                                    Range range) {
+  std::vector<nb201::Genotype> out;
+  for (std::int64_t i = range.begin; i < range.end; ++i) out.push_back(all[indices[i]]);
+  return out;
+}
+
+// Standardised predictions of the network for `genotypes`, without dropout.
+std::vector<float> PredictStandardised(Predictor& p, const std::vector<nb201::Genotype>& genotypes) {
+  torch::NoGradGuard no_grad;
+  std::vector<float> out;
+  out.reserve(genotypes.size());
+  for (std::size_t first = 0; first < genotypes.size(); first += kPredictBatch) {
+    const std::size_t last = std::min(genotypes.size(), first + kPredictBatch);
+    const std::vector<nb201::Genotype> chunk(genotypes.begin() + first, genotypes.begin() + last);
+    const torch::Tensor y = p.net->forward(tnasp::EncodeBatch(chunk, p.options), nullptr).contiguous();
+    out.insert(out.end(), y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
+  }
+  return out;
+}
+
+StatusOr<std::vector<float>> PredictStandardisedSharded(Communicator& comm, Predictor& p,
+                                                        const std::vector<nb201::Genotype>& genotypes, Seconds timeout) {
+  const Range mine = ShareOf(static_cast<std::int64_t>(genotypes.size()), comm.rank(), comm.size());
+  const std::vector<nb201::Genotype> shard(genotypes.begin() + mine.begin, genotypes.begin() + mine.end);
+  return AllGatherConcat(comm, PredictStandardised(p, shard), timeout);
+}
+
+// torch.optim.Adam's update (coupled L2 weight decay) on one parameter, reading its gradient
+// from the all-reduced flat buffer.
+void AdamUpdate(torch::Tensor& parameter, const float* gradient, float* m, float* v, double lr, double weight_decay,
+                std::int64_t step) {
+  constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
+  const double bias1 = 1 - std::pow(kBeta1, step), bias2_sqrt = std::sqrt(1 - std::pow(kBeta2, step));
+  const auto step_size = static_cast<float>(lr / bias1);
+  float* theta = parameter.data_ptr<float>();
+  for (std::int64_t j = 0; j < parameter.numel(); ++j) {
+    const float g = gradient[j] + static_cast<float>(weight_decay) * theta[j];
+    m[j] = static_cast<float>(kBeta1) * m[j] + static_cast<float>(1 - kBeta1) * g;
+    v[j] = static_cast<float>(kBeta2) * v[j] + static_cast<float>(1 - kBeta2) * g * g;
+    theta[j] -= step_size * m[j] / (std::sqrt(v[j]) / static_cast<float>(bias2_sqrt) + static_cast<float>(kEps));
+  }
+}
+
+// One step's global batch: indices into the labelled set and into the unlabelled pool.
+struct GlobalBatch {
+  std::vector<std::int64_t> labelled, unlabelled;
+};
+
+// Step 2 of the header's protocol on this rank: forward and backward over its share of the
+// global batch. Leaves the gradient of its share of the global loss in the parameters' .grad()
+// and returns its two loss sums (labelled, constraint).
+std::pair<float, float> BackwardOnShare(Predictor& p, const TrainingData& data, const std::vector<float>& targets,
+                                        const std::vector<float>& previous_predictions, const GlobalBatch& batch,
+                                        double constraint_weight, std::uint64_t seed, std::uint64_t step_key,
+                                        const Communicator& comm) {
+  const auto n_labelled = static_cast<std::int64_t>(batch.labelled.size());
+  const auto n_unlabelled = static_cast<std::int64_t>(batch.unlabelled.size());
+  const Range mine = ShareOf(n_labelled, comm.rank(), comm.size());
+  const Range mine_unlabelled = ShareOf(n_unlabelled, comm.rank(), comm.size());
+  if (mine.size() + mine_unlabelled.size() == 0) return {0.0f, 0.0f};
+
+  // One forward pass over both groups. Places in the global batch: labelled 0..B_l-1,
+  // unlabelled B_l..B_l+B_u-1; masks and sign flips are keyed by them.
+  std::vector<nb201::Genotype> genotypes = Gather(data.labelled, batch.labelled, mine);
+  const std::vector<nb201::Genotype> unlabelled = Gather(data.unlabelled, batch.unlabelled, mine_unlabelled);
+  genotypes.insert(genotypes.end(), unlabelled.begin(), unlabelled.end());
+  const std::int64_t unlabelled_place = n_labelled + mine_unlabelled.begin;
+  tnasp::EncodedBatch encoded = tnasp::EncodeBatch(genotypes, p.options);
+  auto rows = [&](std::int64_t from, std::int64_t count) {
+    return tnasp::EncodedBatch{encoded.token_ids.narrow(0, from, count), encoded.positions.narrow(0, from, count)};
+  };
+  tnasp::EncodedBatch labelled_rows = rows(0, mine.size()), unlabelled_rows = rows(mine.size(), mine_unlabelled.size());
+  tnasp::FlipEigenSigns(labelled_rows, p.options, seed, step_key, mine.begin);
+  tnasp::FlipEigenSigns(unlabelled_rows, p.options, seed, step_key, unlabelled_place);
+  std::optional<tnasp::DropoutMasks> masks;
+  if (p.options.dropout > 0) {
+    masks = tnasp::DrawDropoutMasks(p.options, seed, step_key, mine.begin, mine.size());
+    if (mine_unlabelled.size() > 0) {
+      masks->values = torch::cat(
+          {masks->values,
+           tnasp::DrawDropoutMasks(p.options, seed, step_key, unlabelled_place, mine_unlabelled.size()).values});
+    }
+  }
+  const torch::Tensor predictions = p.net->forward(encoded, masks ? &*masks : nullptr);
+
+  std::vector<float> wanted;
+  for (std::int64_t i = mine.begin; i < mine.end; ++i) wanted.push_back(targets[batch.labelled[i]]);
+  for (std::int64_t i = mine_unlabelled.begin; i < mine_unlabelled.end; ++i) {
+    wanted.push_back(previous_predictions[batch.unlabelled[i]]);
+  }
+  const torch::Tensor squared = (predictions - torch::tensor(wanted)).pow(2);
+  const torch::Tensor labelled_loss = squared.narrow(0, 0, mine.size()).sum();
+  const torch::Tensor constraint_loss = squared.narrow(0, mine.size(), mine_unlabelled.size()).sum();
+  torch::Tensor loss = labelled_loss / static_cast<double>(n_labelled);
+  if (n_unlabelled > 0) loss = loss + constraint_loss * (constraint_weight / n_unlabelled);
+  loss.backward();
+  return {labelled_loss.item<float>(), constraint_loss.item<float>()};
+}
+
+// Step 3's buffer: every parameter's gradient (zeros where a rank had no samples), flat.
+void CopyGradients(const std::vector<torch::Tensor>& parameters, std::vector<float>& fused) {
+  std::size_t offset = 0;
+  for (const torch::Tensor& parameter : parameters) {
+    const auto n = static_cast<std::size_t>(parameter.numel());
+    if (parameter.grad().defined()) {
+      const torch::Tensor g = parameter.grad().contiguous();
+      std::copy(g.data_ptr<float>(), g.data_ptr<float>() + n, fused.begin() + offset);
+    } else {
+      std::fill(fused.begin() + offset, fused.begin() + offset + n, 0.0f);
+    }
+    offset += n;
+  }
+}
+
+}  // namespace
+
+StatusOr<tnasp::ModelOptions> ModelOptionsFromConfig(const PredictorConfig& c) {
+  tnasp::ModelOptions o;
+  o.d_model = c.d_model;
+  o.heads = c.heads;
+  o.layers = c.layers;
+  o.feedforward = c.feedforward;
+  o.head_hidden = c.head_hidden;
+  o.dropout = c.dropout;
+  HPCNAS_ASSIGN_OR_RETURN(o.position, tnasp::ParsePositionKind(c.position));
+  o.eigen_count = c.eigen_count;
+  return o;
+}
+
+Predictor::Predictor(const tnasp::ModelOptions& model_options, std::uint64_t seed)
+    : options(model_options), net(model_options) {
+  tnasp::InitialiseParameters(net, seed);
+  const auto n = static_cast<std::size_t>(tnasp::ParameterCount(net));
+  adam.first_moment.assign(n, 0.0f);
+  adam.second_moment.assign(n, 0.0f);
+}
+
+Status TrainPredictor(Communicator& comm, Predictor& p, const TrainingData& data, const PredictorConfig& config,
+                      std::uint64_t seed, Seconds timeout, const std::function<void(const EpochReport&)>& on_epoch) {
+  const auto n_labelled = static_cast<std::int64_t>(data.labelled.size());
+  if (n_labelled < 2 || data.accuracy.size() != data.labelled.size()) {
+    return Status::InvalidInput("predictor training needs at least 2 labelled architectures with one accuracy each");
+  }
+  const bool self_evolution = config.self_evolution_rounds >= 2;
+  if (self_evolution && data.unlabelled.empty()) {
+    return Status::InvalidInput("self-evolution needs unlabelled architectures");
+  }
+  const double mean = std::accumulate(data.accuracy.begin(), data.accuracy.end(), 0.0) / n_labelled;
+  double variance = 0;
+  for (double a : data.accuracy) variance += (a - mean) * (a - mean);
+  p.target_mean = mean;
+  p.target_std = std::sqrt(variance / n_labelled);
+  if (!(p.target_std > 0)) return Status::InvalidInput("predictor training: all labelled accuracies are equal");
+  std::vector<float> targets(n_labelled);
+  for (std::int64_t i = 0; i < n_labelled; ++i) targets[i] = static_cast<float>((data.accuracy[i] - mean) / p.target_std);
+
+  std::vector<torch::Tensor> parameters = p.net->parameters();
+  const auto parameter_count = static_cast<std::size_t>(tnasp::ParameterCount(p.net));
+  std::vector<float> fused(parameter_count + 2);  // gradients, then the two loss sums
+
+  const int batch_size = config.batch_size;
+  const std::int64_t steps_per_epoch = (n_labelled + batch_size - 1) / batch_size;
+  const std::int64_t total_steps = steps_per_epoch * config.epochs;
+  const int rounds = self_evolution ? config.self_evolution_rounds : 1;
+  std::vector<float> previous_predictions;  // yhat on data.unlabelled, standardised
+
+  std::int64_t global_step = 0;
+  for (int epoch = 0; epoch < config.epochs; ++epoch) {
+    const auto started = std::chrono::steady_clock::now();
+    const int round = static_cast<int>(static_cast<std::int64_t>(epoch) * rounds / config.epochs);
+    const bool round_starts = epoch == 0 || round != static_cast<int>(static_cast<std::int64_t>(epoch - 1) * rounds / config.epochs);
+    if (self_evolution && round_starts && round >= 1) {
+      HPCNAS_ASSIGN_OR_RETURN(previous_predictions, PredictStandardisedSharded(comm, p, data.unlabelled, timeout));
+    }
+    const bool constrained = self_evolution && round >= 1;
+
+    CounterRng order_rng(seed, {kEpochOrderStream, static_cast<std::uint64_t>(epoch)});
+    const std::vector<std::int64_t> order = SampleWithoutReplacement(order_rng, n_labelled, n_labelled);
+    double epoch_labelled = 0, epoch_constraint = 0;
+    for (std::int64_t s = 0; s < steps_per_epoch; ++s, ++global_step) {
+      const std::int64_t first = s * batch_size;
+      const std::int64_t labelled_in_batch = std::min<std::int64_t>(batch_size, n_labelled - first);
+      GlobalBatch batch{{order.begin() + first, order.begin() + first + labelled_in_batch}, {}};
+      if (constrained) {
+        CounterRng pick(seed, {kUnlabelledBatchStream, static_cast<std::uint64_t>(global_step)});
+        for (int i = 0; i < batch_size; ++i) {
+          batch.unlabelled.push_back(static_cast<std::int64_t>(pick.NextBelow(data.unlabelled.size())));
+        }
+      }
+      for (torch::Tensor& parameter : parameters) {
+        if (parameter.grad().defined()) parameter.grad().zero_();
+      }
+      const auto [labelled_sum, constraint_sum] =
+          BackwardOnShare(p, data, targets, previous_predictions, batch, config.self_evolution_weight, seed,
+                          static_cast<std::uint64_t>(global_step), comm);
+      CopyGradients(parameters, fused);
+      fused[parameter_count] = labelled_sum;
+      fused[parameter_count + 1] = constraint_sum;
+      HPCNAS_RETURN_IF_ERROR(comm.AllReduceSum(fused.data(), fused.size(), timeout).WithContext("predictor gradient all-reduce"));
+
+      const double lr = config.learning_rate * 0.5 * (1 + std::cos(M_PI * static_cast<double>(global_step) / total_steps));
+      ++p.adam.step;
+      torch::NoGradGuard no_grad;
+      std::size_t offset = 0;
+      for (torch::Tensor& parameter : parameters) {
+        AdamUpdate(parameter, fused.data() + offset, p.adam.first_moment.data() + offset,
+                   p.adam.second_moment.data() + offset, lr, config.weight_decay, p.adam.step);
+        offset += static_cast<std::size_t>(parameter.numel());
+      }
+      epoch_labelled += fused[parameter_count] / labelled_in_batch;
+      if (!batch.unlabelled.empty()) epoch_constraint += fused[parameter_count + 1] / batch.unlabelled.size();
+    }
+    if (on_epoch) {
+      on_epoch({epoch + 1, config.epochs, round + 1, epoch_labelled / steps_per_epoch, epoch_constraint / steps_per_epoch,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()});
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<double> Predict(Predictor& p, const std::vector<nb201::Genotype>& genotypes) {
+  const std::vector<float> standardised = PredictStandardised(p, genotypes);
+  std::vector<double> out(standardised.size());
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = standardised[i] * p.target_std + p.target_mean;
+  return out;
+}
+
+StatusOr<std::vector<double>> PredictSharded(Communicator& comm, Predictor& p, const std::vector<nb201::Genotype>& genotypes,
+                                             Seconds timeout) {
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<float> standardised, PredictStandardisedSharded(comm, p, genotypes, timeout));
+  std::vector<double> out(standardised.size());
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = standardised[i] * p.target_std + p.target_mean;
+  return out;
+}
+
+std::vector<float> FlatParameters(Predictor& p) {
+  std::vector<float> flat;
+  for (const torch::Tensor& parameter : p.net->parameters()) {
+    const torch::Tensor c = parameter.detach().contiguous();
+    flat.insert(flat.end(), c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  }
+  return flat;
+}
+
+PredictorFile ToPredictorFile(Predictor& p) {
+  PredictorFile file;
+  for (const auto& item : p.net->named_parameters()) {
+    const torch::Tensor c = item.value().detach().contiguous();
+    file.parameters.push_back({item.key(), c.sizes().vec(), std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel())});
+  }
+  file.adam_first_moment = p.adam.first_moment;
+  file.adam_second_moment = p.adam.second_moment;
+  file.adam_step = p.adam.step;
+  file.target_mean = p.target_mean;
+  file.target_std = p.target_std;
+  return file;
+}
+
+StatusOr<Predictor> FromPredictorFile(const PredictorFile& file, const tnasp::ModelOptions& options) {
+  Predictor p(options, 0);
+  const auto named = p.net->named_parameters();
+  if (named.size() != file.parameters.size()) {
+    return Status::InvalidInput("predictor file has " + std::to_string(file.parameters.size()) +
+                                " parameter arrays; the network of its config has " + std::to_string(named.size()));
+  }
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < named.size(); ++i) {
+    const NamedArray& a = file.parameters[i];
+    torch::Tensor target = named[i].value();
+    if (a.name != named[i].key() || a.shape != target.sizes().vec() ||
+        static_cast<std::int64_t>(a.values.size()) != target.numel()) {
+      return Status::InvalidInput("predictor file parameter '" + a.name + "' does not match the network of its config (expected '" +
+                                  named[i].key() + "' with " + std::to_string(target.numel()) + " values)");
+    }
+    std::copy(a.values.begin(), a.values.end(), target.data_ptr<float>());
+  }
+  if (file.adam_first_moment.size() != p.adam.first_moment.size()) {
+    return Status::InvalidInput("predictor file optimizer state does not match the network");
+  }
+  p.adam = {file.adam_first_moment, file.adam_second_moment, file.adam_step};
+  p.target_mean = file.target_mean;
+  p.target_std = file.target_std;
+  return p;
+}
+
+}  // namespace hpcnas
