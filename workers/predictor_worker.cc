@@ -11,7 +11,7 @@
 namespace hpcnas {
 namespace {
 
-enum StreamPurpose : std::uint64_t { kEpochOrderStream = 10, kUnlabelledBatchStream = 11, kStepStream = 12 };
+enum StreamPurpose : std::uint64_t { kEpochOrderStream = 10, kUnlabelledBatchStream = 11 };
 
 constexpr std::int64_t kPredictBatch = 1024;
 
