@@ -243,19 +243,24 @@ Status TrainPredictor(Communicator& comm, Predictor& p, const TrainingData& data
   return Status::Ok();
 }
 
-std::vector<double> Predict(Predictor& p, const std::vector<nb201::Genotype>& genotypes) {
-  const std::vector<float> standardised = PredictStandardised(p, genotypes);
+namespace {
+
+std::vector<double> ToAccuracy(const Predictor& p, const std::vector<float>& standardised) {
   std::vector<double> out(standardised.size());
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = standardised[i] * p.target_std + p.target_mean;
   return out;
 }
 
+}  // namespace
+
+std::vector<double> Predict(Predictor& p, const std::vector<nb201::Genotype>& genotypes) {
+  return ToAccuracy(p, PredictStandardised(p, genotypes));
+}
+
 StatusOr<std::vector<double>> PredictSharded(Communicator& comm, Predictor& p, const std::vector<nb201::Genotype>& genotypes,
                                              Seconds timeout) {
   HPCNAS_ASSIGN_OR_RETURN(std::vector<float> standardised, PredictStandardisedSharded(comm, p, genotypes, timeout));
-  std::vector<double> out(standardised.size());
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = standardised[i] * p.target_std + p.target_mean;
-  return out;
+  return ToAccuracy(p, standardised);
 }
 
 std::vector<float> FlatParameters(Predictor& p) {
