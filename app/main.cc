@@ -4,6 +4,7 @@
 #include <malloc.h>
 
 #include <cstdio>
+#include <set>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +12,9 @@
 
 #include "app/predictor_commands.h"
 #include "app/score_command.h"
+#include "app/search_command.h"
+#include "app/command_support.h"
+#include "io/files.h"
 #include "engine/config.h"
 #include "engine/mpi_communicator.h"
 #include "hpcnas/build_config.h"
@@ -90,6 +94,51 @@ void AddTrainOptions(CLI::App& command, hpcnas::Config& c) {
   AddPredictorOptions(command, c.predictor);
 }
 
+void AddSearchOptions(CLI::App& search, hpcnas::SearchRequest& r, std::string& config_file) {
+  hpcnas::Config& c = r.config;
+  search.add_option("--config", config_file, "TOML config (sections of `hpcnas` configs; the options below override it)");
+  search.add_option("--resume", r.resume_dir, "continue the search in DIR from its newest valid checkpoint");
+  search.add_option("--out", c.search.out_dir, "output directory: results, CSVs, checkpoints/")->capture_default_str();
+  search.add_option("--method", c.search.method, "tnasp (epsilon + predictor) | evolution | random")->capture_default_str();
+  search.add_option("--seed", c.search.seed, "seed of every random draw")->capture_default_str();
+  search.add_option("--generations", c.search.generations, "generations, generation 0 included")->capture_default_str();
+  search.add_option("--truth", c.search.truth, "ground-truth CSV (NB201 format, all cells) or 'embedded'")->capture_default_str();
+  search.add_option("--truth-column", c.search.truth_column, "accuracy column the evaluator returns")->capture_default_str();
+  search.add_option("--initial-pool", c.search.initial_pool, "tnasp: random cells scored by epsilon in generation 0")->capture_default_str();
+  search.add_option("--initial-queries", c.search.initial_queries, "cells evaluated in generation 0")->capture_default_str();
+  search.add_option("--candidates", c.search.candidates, "tnasp: children proposed per generation")->capture_default_str();
+  search.add_option("--queries-per-generation", c.search.queries_per_generation, "cells evaluated per later generation")
+      ->capture_default_str();
+  search.add_option("--population", c.search.population_size, "aging population size")->capture_default_str();
+  search.add_option("--tournament", c.search.tournament_size, "tournament size for parent selection")->capture_default_str();
+  search.add_option("--crossover", c.search.crossover, "share of children made by crossover (0..1)")->capture_default_str();
+  search.add_option("--predictor-epochs", c.search.predictor_epochs, "tnasp: predictor epochs per generation (warm-started)")
+      ->capture_default_str();
+  search.add_option("--selection", c.search.selection, "tnasp: rank candidates by predictor | epsilon | combined")->capture_default_str();
+  search.add_option("--keep-checkpoints", c.search.keep_checkpoints, "newest checkpoints kept")->capture_default_str();
+  search.add_option("--images", c.epsilon.images, "CIFAR-10 binary file for the epsilon batch, or 'embedded'")->capture_default_str();
+  search.add_option("--epsilon-path", c.epsilon.path, "epsilon scorer: fast | full")->capture_default_str();
+  search.add_option("--self-evolution", c.predictor.self_evolution_rounds, "predictor self-evolution rounds per generation (0 = off)")
+      ->capture_default_str();
+  search.add_option("--gradient-shards", c.predictor.gradient_shards, "predictor micro-batches per step (ranks that share it)")
+      ->capture_default_str();
+  search.add_option("--threads", c.runtime.threads, "intra-op threads per rank (0 = cores / ranks)")->capture_default_str();
+  search.add_option("--timeout", c.runtime.timeout_s, "seconds a rank may wait for its peers before the job aborts")->capture_default_str();
+  search.add_option("--progress-interval", c.runtime.progress_s, "seconds between progress lines")->capture_default_str();
+  search.add_option("--fault", c.runtime.fault, "testing: RANK:KIND[:AFTER], KIND throw|exit|hang|kill")->group("");
+}
+
+// The value of `--config FILE` / `--config=FILE` after the `search` subcommand, if any: the file
+// is read before the command line is parsed so that the options given override it.
+std::string FindConfigFile(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) return argv[i + 1];
+    if (arg.rfind("--config=", 0) == 0) return arg.substr(9);
+  }
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -116,6 +165,25 @@ int main(int argc, char** argv) {
   predict->add_option("--archs", predict_request.archs, "genotypes to predict, one per line")->required();
   predict->add_option("--out", predict_request.out, "also write the predictions to this CSV file");
   predict->add_option("--timeout", predict_request.timeout_s, "seconds a rank may wait for its peers")->capture_default_str();
+
+  hpcnas::SearchRequest search_request;
+  std::string config_file;
+  CLI::App* search = app.add_subcommand("search", "architecture search: epsilon, the TNASP predictor and evolution on all ranks");
+  AddSearchOptions(*search, search_request, config_file);
+  // Rank 0 reads --config first (the options given on the command line then override it) and
+  // broadcasts the resulting config; a bad file is reported like any other bad input.
+  hpcnas::Status config_file_status;
+  if (const std::string path = FindConfigFile(argc, argv); !path.empty() && comm.rank() == 0) {
+    auto text = hpcnas::ReadWholeFile(path, "config file");
+    // A config file that cannot be read is bad input (exit 2), like a malformed one.
+    auto parsed = text.ok() ? hpcnas::ConfigFromToml(*text, path)
+                            : hpcnas::StatusOr<hpcnas::Config>(hpcnas::Status::InvalidInput(text.status().message()));
+    if (parsed.ok()) {
+      search_request.config = *parsed;
+    } else {
+      config_file_status = parsed.status();
+    }
+  }
 
   try {
     app.parse(argc, argv);
@@ -146,6 +214,20 @@ int main(int argc, char** argv) {
       return hpcnas::RunTrainPredictorCommand(comm, config, JoinArguments(argc, argv));
     }
     if (predict->parsed()) return hpcnas::RunPredictCommand(comm, predict_request);
+    if (search->parsed()) {
+      search_request.config.command = "search";
+      search_request.config_file_status = config_file_status;
+      for (const CLI::Option* option : search->get_options()) {
+        static const std::set<std::string> kChangeableOnResume = {"--resume", "--generations", "--threads", "--timeout",
+                                                                  "--progress-interval", "--fault", "--help"};
+        if (option->count() > 0 && !kChangeableOnResume.count(option->get_name())) {
+          search_request.fixed_options_given.push_back(option->get_name());
+        }
+      }
+      search_request.generations_given = search->count("--generations") > 0;
+      hpcnas::InstallStopSignalHandlers();
+      return hpcnas::RunSearchCommand(comm, search_request, JoinArguments(argc, argv));
+    }
   } catch (const std::exception& e) {
     comm.Abort(std::string("unexpected error: ") + e.what(), 3);
   }

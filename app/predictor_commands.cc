@@ -28,20 +28,7 @@ constexpr std::uint64_t kSplitStream = 0x73706c6974ULL;  // "split"
 StatusOr<std::vector<double>> PrepareTraining(const Config& config) {
   HPCNAS_RETURN_IF_ERROR(Validate(config));
   HPCNAS_ASSIGN_OR_RETURN(Nb201Truth truth, LoadNb201Truth(config.train.truth, config.train.truth_column));
-  int64_t missing = 0, no_value = 0, first_bad = -1;
-  for (int code = 0; code < nb201::kNumCells; ++code) {
-    const bool absent = !truth.present_by_code[code];
-    const bool empty = !absent && !std::isfinite(truth.accuracy_by_code[code]);
-    missing += absent;
-    no_value += empty;
-    if ((absent || empty) && first_bad < 0) first_bad = code;
-  }
-  if (missing + no_value > 0) {
-    return Status::InvalidInput("truth table '" + truth.source + "' must give column '" + truth.column + "' for all " +
-                                std::to_string(nb201::kNumCells) + " NB201 cells: " + std::to_string(missing) +
-                                " missing, " + std::to_string(no_value) + " without a value (first: " +
-                                nb201::Genotype::FromCode(static_cast<int>(first_bad)).ToString() + ")");
-  }
+  HPCNAS_RETURN_IF_ERROR(truth.RequireEveryCell());
   HPCNAS_RETURN_IF_ERROR(CheckWritable(config.train.out));
   return truth.accuracy_by_code;
 }

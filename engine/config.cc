@@ -86,12 +86,30 @@ const std::map<std::string, Setter>& Schema() {
       {"predictor.self_evolution_rounds", IntField<int>([](Config& c) -> int& { return c.predictor.self_evolution_rounds; })},
       {"predictor.self_evolution_weight", DoubleField([](Config& c) -> double& { return c.predictor.self_evolution_weight; })},
       {"predictor.unlabelled_size", IntField<int64_t>([](Config& c) -> int64_t& { return c.predictor.unlabelled_size; })},
+      {"predictor.gradient_shards", IntField<int>([](Config& c) -> int& { return c.predictor.gradient_shards; })},
       {"train.space", StringField([](Config& c) -> std::string& { return c.train.space; })},
       {"train.truth", StringField([](Config& c) -> std::string& { return c.train.truth; })},
       {"train.truth_column", StringField([](Config& c) -> std::string& { return c.train.truth_column; })},
       {"train.train_size", IntField<int64_t>([](Config& c) -> int64_t& { return c.train.train_size; })},
       {"train.seed", IntField<uint64_t>([](Config& c) -> uint64_t& { return c.train.seed; })},
       {"train.out", StringField([](Config& c) -> std::string& { return c.train.out; })},
+      {"search.space", StringField([](Config& c) -> std::string& { return c.search.space; })},
+      {"search.method", StringField([](Config& c) -> std::string& { return c.search.method; })},
+      {"search.truth", StringField([](Config& c) -> std::string& { return c.search.truth; })},
+      {"search.truth_column", StringField([](Config& c) -> std::string& { return c.search.truth_column; })},
+      {"search.seed", IntField<uint64_t>([](Config& c) -> uint64_t& { return c.search.seed; })},
+      {"search.generations", IntField<int>([](Config& c) -> int& { return c.search.generations; })},
+      {"search.initial_pool", IntField<int>([](Config& c) -> int& { return c.search.initial_pool; })},
+      {"search.initial_queries", IntField<int>([](Config& c) -> int& { return c.search.initial_queries; })},
+      {"search.candidates", IntField<int>([](Config& c) -> int& { return c.search.candidates; })},
+      {"search.queries_per_generation", IntField<int>([](Config& c) -> int& { return c.search.queries_per_generation; })},
+      {"search.population_size", IntField<int>([](Config& c) -> int& { return c.search.population_size; })},
+      {"search.tournament_size", IntField<int>([](Config& c) -> int& { return c.search.tournament_size; })},
+      {"search.crossover", DoubleField([](Config& c) -> double& { return c.search.crossover; })},
+      {"search.predictor_epochs", IntField<int>([](Config& c) -> int& { return c.search.predictor_epochs; })},
+      {"search.selection", StringField([](Config& c) -> std::string& { return c.search.selection; })},
+      {"search.out_dir", StringField([](Config& c) -> std::string& { return c.search.out_dir; })},
+      {"search.keep_checkpoints", IntField<int>([](Config& c) -> int& { return c.search.keep_checkpoints; })},
       {"runtime.threads", IntField<int>([](Config& c) -> int& { return c.runtime.threads; })},
       {"runtime.timeout_s", DoubleField([](Config& c) -> double& { return c.runtime.timeout_s; })},
       {"runtime.progress_s", DoubleField([](Config& c) -> double& { return c.runtime.progress_s; })},
@@ -133,14 +151,48 @@ Status ValidatePredictor(const PredictorConfig& p) {
   if (!(p.self_evolution_weight >= 0) || !std::isfinite(p.self_evolution_weight)) {
     return Bad("predictor.self_evolution_weight", "must be a finite number >= 0");
   }
+  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.gradient_shards", p.gradient_shards, 1, 1024));
   return IntIn("predictor.unlabelled_size", p.unlabelled_size, 1, 15625);
+}
+
+Status ValidateSearch(const SearchConfig& s) {
+  if (!OneOf(s.space, {"nb201"})) return Bad("search.space", "is '" + s.space + "': unknown search space; allowed: nb201");
+  if (!OneOf(s.method, {"tnasp", "evolution", "random"})) {
+    return Bad("search.method", "is '" + s.method + "'; allowed: tnasp, evolution, random");
+  }
+  if (s.truth.empty()) return Bad("search.truth", "must name a ground-truth CSV or 'embedded'");
+  if (s.truth_column.empty()) return Bad("search.truth_column", "must not be empty");
+  HPCNAS_RETURN_IF_ERROR(IntIn("search.generations", s.generations, 1, 100000));
+  HPCNAS_RETURN_IF_ERROR(IntIn("search.initial_pool", s.initial_pool, 1, 15625));
+  HPCNAS_RETURN_IF_ERROR(IntIn("search.initial_queries", s.initial_queries, 2, 15625));
+  if (s.method == "tnasp" && s.initial_queries > s.initial_pool) {
+    return Bad("search.initial_queries", "is " + std::to_string(s.initial_queries) +
+                                             "; allowed: 2..search.initial_pool (" + std::to_string(s.initial_pool) + ")");
+  }
+  HPCNAS_RETURN_IF_ERROR(IntIn("search.queries_per_generation", s.queries_per_generation, 1, 15625));
+  if (s.candidates < s.queries_per_generation || s.candidates > 15625) {
+    return Bad("search.candidates", "is " + std::to_string(s.candidates) + "; allowed: search.queries_per_generation (" +
+                                        std::to_string(s.queries_per_generation) + ") .. 15625");
+  }
+  HPCNAS_RETURN_IF_ERROR(IntIn("search.population_size", s.population_size, 1, 15625));
+  if (s.tournament_size < 1 || s.tournament_size > s.population_size) {
+    return Bad("search.tournament_size", "is " + std::to_string(s.tournament_size) + "; allowed: 1..search.population_size (" +
+                                             std::to_string(s.population_size) + ")");
+  }
+  if (!(s.crossover >= 0 && s.crossover <= 1)) return Bad("search.crossover", "must be in 0..1");
+  HPCNAS_RETURN_IF_ERROR(IntIn("search.predictor_epochs", s.predictor_epochs, 1, 1000000));
+  if (!OneOf(s.selection, {"predictor", "epsilon", "combined"})) {
+    return Bad("search.selection", "is '" + s.selection + "'; allowed: predictor, epsilon, combined");
+  }
+  if (s.out_dir.empty()) return Bad("search.out_dir", "must name a directory");
+  return IntIn("search.keep_checkpoints", s.keep_checkpoints, 1, 1000000);
 }
 
 }  // namespace
 
 Status Validate(const Config& c) {
-  if (!OneOf(c.command, {"score", "train-predictor", "predict"})) {
-    return Bad("command", "is '" + c.command + "'; allowed: score, train-predictor, predict");
+  if (!OneOf(c.command, {"score", "train-predictor", "predict", "search"})) {
+    return Bad("command", "is '" + c.command + "'; allowed: score, train-predictor, predict, search");
   }
   if (!(c.epsilon.w1 > 0) || !std::isfinite(c.epsilon.w1)) return Bad("epsilon.w1", "must be a finite number > 0");
   if (!(c.epsilon.w2 > 0) || !std::isfinite(c.epsilon.w2)) return Bad("epsilon.w2", "must be a finite number > 0");
@@ -184,6 +236,7 @@ Status Validate(const Config& c) {
                                        "; allowed: 2..15624 (some NB201 cells must stay out of training)");
   }
   if (c.train.out.empty()) return Bad("train.out", "must name the HDF5 predictor file");
+  HPCNAS_RETURN_IF_ERROR(ValidateSearch(c.search));
   if (c.runtime.threads < 0 || c.runtime.threads > 1024) {
     return Bad("runtime.threads", "is " + std::to_string(c.runtime.threads) + "; allowed: 0 (auto) .. 1024");
   }
@@ -224,13 +277,31 @@ std::string ToToml(const Config& c) {
                                 {"weight_decay", c.predictor.weight_decay},
                                 {"self_evolution_rounds", c.predictor.self_evolution_rounds},
                                 {"self_evolution_weight", c.predictor.self_evolution_weight},
-                                {"unlabelled_size", c.predictor.unlabelled_size}}},
+                                {"unlabelled_size", c.predictor.unlabelled_size},
+                                {"gradient_shards", c.predictor.gradient_shards}}},
       {"train", toml::table{{"space", c.train.space},
                             {"truth", c.train.truth},
                             {"truth_column", c.train.truth_column},
                             {"train_size", c.train.train_size},
                             {"seed", static_cast<int64_t>(c.train.seed)},
                             {"out", c.train.out}}},
+      {"search", toml::table{{"space", c.search.space},
+                             {"method", c.search.method},
+                             {"truth", c.search.truth},
+                             {"truth_column", c.search.truth_column},
+                             {"seed", static_cast<int64_t>(c.search.seed)},
+                             {"generations", c.search.generations},
+                             {"initial_pool", c.search.initial_pool},
+                             {"initial_queries", c.search.initial_queries},
+                             {"candidates", c.search.candidates},
+                             {"queries_per_generation", c.search.queries_per_generation},
+                             {"population_size", c.search.population_size},
+                             {"tournament_size", c.search.tournament_size},
+                             {"crossover", c.search.crossover},
+                             {"predictor_epochs", c.search.predictor_epochs},
+                             {"selection", c.search.selection},
+                             {"out_dir", c.search.out_dir},
+                             {"keep_checkpoints", c.search.keep_checkpoints}}},
       {"runtime", toml::table{{"threads", c.runtime.threads},
                               {"timeout_s", c.runtime.timeout_s},
                               {"progress_s", c.runtime.progress_s},

@@ -62,6 +62,10 @@ struct PredictorConfig {
   int self_evolution_rounds = 0;
   double self_evolution_weight = 1.0;  // lambda, >= 0
   int64_t unlabelled_size = 1000;      // unlabelled architectures for self-evolution, >= 1
+  // Each step's global batch is cut into this many micro-batches whose gradients are computed
+  // separately and summed in a fixed order, so a run gives bitwise the same predictor on any
+  // number of ranks; at most this many ranks share a step's work. 1..1024.
+  int gradient_shards = 2;
 };
 
 // `hpcnas train-predictor`: what to train on and where the predictor goes.
@@ -72,6 +76,33 @@ struct TrainConfig {
   int64_t train_size = 1563;      // labelled architectures, 2 .. cells - 1
   uint64_t seed = 0;              // which architectures, initial weights, batches, dropout
   std::string out = "predictor.h5";
+};
+
+// `hpcnas search` (DESIGN section 2): the generation loop on NAS-Bench-201. Generation 0
+// evaluates initial_queries cells; every later one evaluates queries_per_generation, so a run
+// makes initial_queries + (generations - 1) x queries_per_generation queries.
+struct SearchConfig {
+  std::string space = "nb201";   // search space: "nb201"
+  // "tnasp" (ours: epsilon on every candidate, the TNASP predictor, top-k evaluated),
+  // "evolution" (regularised evolution, no epsilon, no predictor), "random" (random search).
+  std::string method = "tnasp";
+  std::string truth = "embedded";  // ground truth of the tabular evaluator, CSV or "embedded"
+  std::string truth_column = "cifar10_test";
+  uint64_t seed = 0;               // every random draw of the search
+  int generations = 10;            // generation 0 included, 1..100000
+  int initial_pool = 500;          // tnasp, generation 0: random cells scored by epsilon, 1..15625
+  int initial_queries = 10;        // generation 0: cells evaluated (tnasp: the best by epsilon), >= 2
+  int candidates = 100;            // tnasp: children proposed per generation, >= queries_per_generation
+  int queries_per_generation = 10;  // >= 1
+  int population_size = 20;        // aging population (regularised evolution), >= 1
+  int tournament_size = 5;         // parent = best of this many random members, 1..population_size
+  double crossover = 0.0;          // share of children made by uniform crossover of two parents, 0..1
+  int predictor_epochs = 50;       // tnasp: epochs per generation, the predictor warm-started, >= 1
+  // tnasp: how the candidates are ranked for evaluation: "predictor" (epsilon breaks ties),
+  // "epsilon", or "combined" (mean of the two quantiles; the predictor alone where epsilon is unknown).
+  std::string selection = "predictor";
+  std::string out_dir = "search_out";  // results, CSVs and checkpoints/
+  int keep_checkpoints = 3;        // newest checkpoints kept, >= 1
 };
 
 struct RuntimeConfig {
@@ -89,12 +120,13 @@ struct Config {
   ScoreConfig score;
   PredictorConfig predictor;
   TrainConfig train;
+  SearchConfig search;
   RuntimeConfig runtime;
 };
 
 Status Validate(const Config& config);
 
-// TOML text with every field, sections [epsilon], [score], [predictor], [train], [runtime].
+// TOML text with every field, sections [epsilon], [score], [predictor], [train], [search], [runtime].
 std::string ToToml(const Config& config);
 // Reads what ToToml writes (any subset of keys; the rest keep their defaults). Unknown
 // sections or keys and wrong value types are errors that name the key.

@@ -44,9 +44,8 @@ Status CheckWritable(const std::string& path) {
   return Status::Ok();
 }
 
-std::uint64_t Fnv1a64(const void* data, std::size_t size) {
+std::uint64_t Fnv1a64(const void* data, std::size_t size, std::uint64_t hash) {
   const auto* bytes = static_cast<const unsigned char*>(data);
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
   for (std::size_t i = 0; i < size; ++i) {
     hash ^= bytes[i];
     hash *= 0x100000001b3ULL;

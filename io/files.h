@@ -21,8 +21,10 @@ Status WriteFileAtomically(const std::string& path, const std::function<Status(c
 // permission), without leaving anything behind.
 Status CheckWritable(const std::string& path);
 
-// 64-bit FNV-1a, for provenance and message checksums.
-std::uint64_t Fnv1a64(const void* data, std::size_t size);
+// 64-bit FNV-1a, for provenance, message and checkpoint checksums. Pass the previous hash as
+// `hash` to continue it over more data.
+inline constexpr std::uint64_t kFnv1a64Offset = 0xcbf29ce484222325ULL;
+std::uint64_t Fnv1a64(const void* data, std::size_t size, std::uint64_t hash = kFnv1a64Offset);
 std::string Hex64(std::uint64_t value);
 
 // "scores.h5" -> "scores.csv"

@@ -28,6 +28,37 @@ void serialize(Archive& ar, WorkAssignment& m, unsigned /*version*/) {
   ar & m.has_work & m.begin & m.end;
 }
 
+template <typename Archive>
+void serialize(Archive& ar, Query& m, unsigned /*version*/) {
+  ar & m.code & m.accuracy & m.generation;
+}
+template <typename Archive>
+void serialize(Archive& ar, EpsilonRecord& m, unsigned /*version*/) {
+  ar & m.code & m.epsilon & m.epsilon_exact;
+}
+template <typename Archive>
+void serialize(Archive& ar, GenerationRecord& m, unsigned /*version*/) {
+  for (const GenerationColumn& column : kGenerationColumns) ar & (m.*column.field);
+}
+template <typename Archive>
+void serialize(Archive& ar, SearchState& m, unsigned /*version*/) {
+  ar & m.next_generation & m.queries & m.population & m.epsilon & m.generations;
+}
+template <typename Archive>
+void serialize(Archive& ar, NamedArray& m, unsigned /*version*/) {
+  ar & m.name & m.shape & m.values;
+}
+template <typename Archive>
+void serialize(Archive& ar, SearchCheckpoint& m, unsigned /*version*/) {
+  // The predictor's replica state; the rest of PredictorFile is not part of a search.
+  ar & m.config_toml & m.state & m.predictor.parameters & m.predictor.adam_first_moment &
+      m.predictor.adam_second_moment & m.predictor.adam_step & m.predictor.target_mean & m.predictor.target_std;
+}
+template <typename Archive>
+void serialize(Archive& ar, SearchStart& m, unsigned /*version*/) {
+  ar & m.config_toml & m.num_images & m.pixels & m.has_checkpoint & m.checkpoint;
+}
+
 namespace {
 
 constexpr char kMagic[4] = {'H', 'P', 'N', 'M'};
@@ -107,6 +138,7 @@ StatusOr<T> DecodeMessage(const Bytes& bytes) {
 HPCNAS_INSTANTIATE_MESSAGE(ScoreJobSpec)
 HPCNAS_INSTANTIATE_MESSAGE(WorkerReport)
 HPCNAS_INSTANTIATE_MESSAGE(WorkAssignment)
+HPCNAS_INSTANTIATE_MESSAGE(SearchStart)
 #undef HPCNAS_INSTANTIATE_MESSAGE
 
 }  // namespace hpcnas

@@ -10,6 +10,7 @@
 
 #include "engine/communicator.h"
 #include "engine/status.h"
+#include "io/search_files.h"
 
 namespace hpcnas {
 
@@ -42,6 +43,17 @@ struct WorkAssignment {
   bool has_work = false;
   std::int64_t begin = 0;
   std::int64_t end = 0;
+};
+
+// Rank 0 -> all, once: the search to run (the validated config), the epsilon batch, and the
+// checkpoint to resume from (has_checkpoint), so every rank starts from the same replica.
+struct SearchStart {
+  static constexpr std::uint32_t kType = 4;
+  std::string config_toml;
+  std::int64_t num_images = 0;
+  std::vector<std::uint8_t> pixels;
+  bool has_checkpoint = false;
+  SearchCheckpoint checkpoint;
 };
 
 // Point-to-point tags of the scoring protocol (scheduler/score_coordinator.h).

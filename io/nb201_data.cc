@@ -161,4 +161,20 @@ StatusOr<std::vector<nb201::Genotype>> LoadArchList(const std::string& path) {
   return ParseArchList(text, path);
 }
 
+Status Nb201Truth::RequireEveryCell() const {
+  int64_t missing = 0, no_value = 0, first_bad = -1;
+  for (int code = 0; code < nb201::kNumCells; ++code) {
+    const bool absent = !present_by_code[code];
+    const bool empty = !absent && !std::isfinite(accuracy_by_code[code]);
+    missing += absent;
+    no_value += empty;
+    if ((absent || empty) && first_bad < 0) first_bad = code;
+  }
+  if (missing + no_value == 0) return Status::Ok();
+  return Status::InvalidInput("truth table '" + source + "' must give column '" + column + "' for all " +
+                              std::to_string(nb201::kNumCells) + " NB201 cells: " + std::to_string(missing) +
+                              " missing, " + std::to_string(no_value) + " without a value (first: " +
+                              nb201::Genotype::FromCode(static_cast<int>(first_bad)).ToString() + ")");
+}
+
 }  // namespace hpcnas

@@ -19,6 +19,8 @@ struct Nb201Truth {
 
   // Accuracies for `genotypes`, or an error naming the first cells the table lacks.
   StatusOr<std::vector<double>> Lookup(const std::vector<nb201::Genotype>& genotypes) const;
+  // An error counting the cells without a row or a value (and naming the first), if any.
+  Status RequireEveryCell() const;
 };
 
 // CSV with a header row that has an `arch` column and `column`; an `index` column, if present,

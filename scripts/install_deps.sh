@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
   python3 python3-h5py python3-numpy python3-scipy python3-matplotlib hdf5-tools  # tests, experiments, plots
   python3-torch                              # the independent PyTorch reference of the epsilon test
+  slurm-wlm                                  # a real single-node Slurm for the sbatch template test
 )
 
 missing=()

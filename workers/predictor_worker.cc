@@ -13,14 +13,16 @@ namespace {
 
 enum StreamPurpose : std::uint64_t { kEpochOrderStream = 10, kUnlabelledBatchStream = 11 };
 
-constexpr std::int64_t kPredictBatch = 1024;
+// Predictions run in fixed blocks of positions, so a cell's prediction is computed in the same
+// batch shape whatever the number of ranks, and is bitwise the same.
+constexpr std::int64_t kPredictBlock = 256;
 
 struct Range {
   std::int64_t begin, end;
   std::int64_t size() const { return end - begin; }
 };
-// Rank r's contiguous share of n items.
-Range ShareOf(std::int64_t n, int rank, int size) { return {n * rank / size, n * (rank + 1) / size}; }
+// Part `part` of `parts` contiguous parts of n items.
+Range ShareOf(std::int64_t n, int part, int parts) { return {n * part / parts, n * (part + 1) / parts}; }
 
 std::vector<nb201::Genotype> Gather(const std::vector<nb201::Genotype>& all, const std::vector<std::int64_t>& indices,
                                     Range range) {
@@ -29,13 +31,13 @@ std::vector<nb201::Genotype> Gather(const std::vector<nb201::Genotype>& all, con
   return out;
 }
 
-// Standardised predictions of the network for `genotypes`, without dropout.
-std::vector<float> PredictStandardised(Predictor& p, const std::vector<nb201::Genotype>& genotypes) {
+// Standardised predictions of the network for the blocks [first_block, last_block), no dropout.
+std::vector<float> PredictBlocks(Predictor& p, const std::vector<nb201::Genotype>& genotypes, Range blocks) {
   torch::NoGradGuard no_grad;
   std::vector<float> out;
-  out.reserve(genotypes.size());
-  for (std::size_t first = 0; first < genotypes.size(); first += kPredictBatch) {
-    const std::size_t last = std::min(genotypes.size(), first + kPredictBatch);
+  for (std::int64_t block = blocks.begin; block < blocks.end; ++block) {
+    const auto first = static_cast<std::size_t>(block * kPredictBlock);
+    const std::size_t last = std::min(genotypes.size(), first + kPredictBlock);
     const std::vector<nb201::Genotype> chunk(genotypes.begin() + first, genotypes.begin() + last);
     const torch::Tensor y = p.net->forward(tnasp::EncodeBatch(chunk, p.options), nullptr).contiguous();
     out.insert(out.end(), y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
@@ -43,11 +45,16 @@ std::vector<float> PredictStandardised(Predictor& p, const std::vector<nb201::Ge
   return out;
 }
 
+std::int64_t BlockCount(std::size_t n) { return (static_cast<std::int64_t>(n) + kPredictBlock - 1) / kPredictBlock; }
+
+std::vector<float> PredictStandardised(Predictor& p, const std::vector<nb201::Genotype>& genotypes) {
+  return PredictBlocks(p, genotypes, {0, BlockCount(genotypes.size())});
+}
+
 StatusOr<std::vector<float>> PredictStandardisedSharded(Communicator& comm, Predictor& p,
                                                         const std::vector<nb201::Genotype>& genotypes, Seconds timeout) {
-  const Range mine = ShareOf(static_cast<std::int64_t>(genotypes.size()), comm.rank(), comm.size());
-  const std::vector<nb201::Genotype> shard(genotypes.begin() + mine.begin, genotypes.begin() + mine.end);
-  return AllGatherConcat(comm, PredictStandardised(p, shard), timeout);
+  const Range mine = ShareOf(BlockCount(genotypes.size()), comm.rank(), comm.size());
+  return AllGatherConcat(comm, PredictBlocks(p, genotypes, mine), timeout);
 }
 
 // torch.optim.Adam's update (coupled L2 weight decay) on one parameter, reading its gradient
@@ -71,17 +78,17 @@ struct GlobalBatch {
   std::vector<std::int64_t> labelled, unlabelled;
 };
 
-// Step 2 of the header's protocol on this rank: forward and backward over its share of the
-// global batch. Leaves the gradient of its share of the global loss in the parameters' .grad()
-// and returns its two loss sums (labelled, constraint).
-std::pair<float, float> BackwardOnShare(Predictor& p, const TrainingData& data, const std::vector<float>& targets,
+// Step 2 of the header's protocol: forward and backward over micro-batch `shard` of `shards` of
+// the global batch. Leaves the gradient of its part of the global loss in the parameters'
+// .grad() and returns its two loss sums (labelled, constraint).
+std::pair<float, float> BackwardOnShard(Predictor& p, const TrainingData& data, const std::vector<float>& targets,
                                         const std::vector<float>& previous_predictions, const GlobalBatch& batch,
                                         double constraint_weight, std::uint64_t seed, std::uint64_t step_key,
-                                        const Communicator& comm) {
+                                        int shard, int shards) {
   const auto n_labelled = static_cast<std::int64_t>(batch.labelled.size());
   const auto n_unlabelled = static_cast<std::int64_t>(batch.unlabelled.size());
-  const Range mine = ShareOf(n_labelled, comm.rank(), comm.size());
-  const Range mine_unlabelled = ShareOf(n_unlabelled, comm.rank(), comm.size());
+  const Range mine = ShareOf(n_labelled, shard, shards);
+  const Range mine_unlabelled = ShareOf(n_unlabelled, shard, shards);
   if (mine.size() + mine_unlabelled.size() == 0) return {0.0f, 0.0f};
 
   // One forward pass over both groups. Places in the global batch: labelled 0..B_l-1,
@@ -122,19 +129,35 @@ std::pair<float, float> BackwardOnShare(Predictor& p, const TrainingData& data, 
   return {labelled_loss.item<float>(), constraint_loss.item<float>()};
 }
 
-// Step 3's buffer: every parameter's gradient (zeros where a rank had no samples), flat.
-void CopyGradients(const std::vector<torch::Tensor>& parameters, std::vector<float>& fused) {
-  std::size_t offset = 0;
+// Every parameter's gradient (zeros where a micro-batch was empty), flat, into `out`.
+void CopyGradients(const std::vector<torch::Tensor>& parameters, float* out) {
   for (const torch::Tensor& parameter : parameters) {
     const auto n = static_cast<std::size_t>(parameter.numel());
     if (parameter.grad().defined()) {
       const torch::Tensor g = parameter.grad().contiguous();
-      std::copy(g.data_ptr<float>(), g.data_ptr<float>() + n, fused.begin() + offset);
+      std::copy(g.data_ptr<float>(), g.data_ptr<float>() + n, out);
     } else {
-      std::fill(fused.begin() + offset, fused.begin() + offset + n, 0.0f);
+      std::fill(out, out + n, 0.0f);
     }
-    offset += n;
+    out += n;
   }
+}
+
+// Step 3: the micro-batches' slots, gathered from the ranks that computed them (shard m on
+// rank m mod size), summed in shard order: the same float additions on any number of ranks.
+Status SumShardsInOrder(const std::vector<Bytes>& gathered, int shards, std::size_t slot, std::vector<float>& sum) {
+  const auto size = static_cast<int>(gathered.size());
+  std::fill(sum.begin(), sum.end(), 0.0f);
+  for (int shard = 0; shard < shards; ++shard) {
+    const Bytes& part = gathered[shard % size];
+    const std::size_t offset = static_cast<std::size_t>(shard / size) * slot * sizeof(float);
+    if (part.size() < offset + slot * sizeof(float)) {
+      return Status::Communication("predictor gradients from rank " + std::to_string(shard % size) + " are short");
+    }
+    const auto* values = reinterpret_cast<const float*>(part.data() + offset);
+    for (std::size_t j = 0; j < slot; ++j) sum[j] += values[j];
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -181,7 +204,9 @@ Status TrainPredictor(Communicator& comm, Predictor& p, const TrainingData& data
 
   std::vector<torch::Tensor> parameters = p.net->parameters();
   const auto parameter_count = static_cast<std::size_t>(tnasp::ParameterCount(p.net));
-  std::vector<float> fused(parameter_count + 2);  // gradients, then the two loss sums
+  const std::size_t slot = parameter_count + 2;  // a micro-batch's gradients, then its two loss sums
+  const int shards = config.gradient_shards;
+  std::vector<float> mine, fused(slot);
 
   const int batch_size = config.batch_size;
   const std::int64_t steps_per_epoch = (n_labelled + batch_size - 1) / batch_size;
@@ -212,16 +237,23 @@ Status TrainPredictor(Communicator& comm, Predictor& p, const TrainingData& data
           batch.unlabelled.push_back(static_cast<std::int64_t>(pick.NextBelow(data.unlabelled.size())));
         }
       }
-      for (torch::Tensor& parameter : parameters) {
-        if (parameter.grad().defined()) parameter.grad().zero_();
+      mine.clear();
+      for (int shard = comm.rank(); shard < shards; shard += comm.size()) {
+        for (torch::Tensor& parameter : parameters) {
+          if (parameter.grad().defined()) parameter.grad().zero_();
+        }
+        const auto [labelled_sum, constraint_sum] =
+            BackwardOnShard(p, data, targets, previous_predictions, batch, config.self_evolution_weight, seed,
+                            static_cast<std::uint64_t>(global_step), shard, shards);
+        mine.resize(mine.size() + slot);
+        float* out = mine.data() + mine.size() - slot;
+        CopyGradients(parameters, out);
+        out[parameter_count] = labelled_sum;
+        out[parameter_count + 1] = constraint_sum;
       }
-      const auto [labelled_sum, constraint_sum] =
-          BackwardOnShare(p, data, targets, previous_predictions, batch, config.self_evolution_weight, seed,
-                          static_cast<std::uint64_t>(global_step), comm);
-      CopyGradients(parameters, fused);
-      fused[parameter_count] = labelled_sum;
-      fused[parameter_count + 1] = constraint_sum;
-      HPCNAS_RETURN_IF_ERROR(comm.AllReduceSum(fused.data(), fused.size(), timeout).WithContext("predictor gradient all-reduce"));
+      StatusOr<std::vector<Bytes>> gathered = comm.AllGather(ToBytes(mine), timeout);
+      if (!gathered.ok()) return gathered.status().WithContext("predictor gradient all-gather");
+      HPCNAS_RETURN_IF_ERROR(SumShardsInOrder(*gathered, shards, slot, fused));
 
       const double lr = config.learning_rate * 0.5 * (1 + std::cos(M_PI * static_cast<double>(global_step) / total_steps));
       ++p.adam.step;

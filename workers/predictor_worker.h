@@ -6,13 +6,15 @@
 //   1. every rank draws the same global batch: the next batch_size labelled architectures of
 //      the epoch's permutation and, with self-evolution from round 2 on, batch_size unlabelled
 //      ones (both from counter-based streams keyed by the seed and the step);
-//   2. each rank takes its contiguous share of both, with dropout masks keyed by each sample's
-//      place in the global batch, and computes the gradient of its share of the global loss
+//   2. the global batch is cut into gradient_shards fixed micro-batches; micro-batch m is
+//      computed by rank m mod size, with dropout masks keyed by each sample's place in the
+//      global batch: the gradient of its part of the global loss
 //         sum_l (f(x_l) - y_l)^2 / B_l  +  lambda * sum_u (f(v_u) - yhat_u)^2 / B_u;
-//   3. all gradients and the two loss sums go into ONE flat float buffer, all-reduced (sum);
+//   3. each micro-batch's gradients and two loss sums form one flat float slot; the slots are
+//      all-gathered and every rank sums them in micro-batch order, so the sum is the same
+//      float arithmetic on any number of ranks;
 //   4. every rank applies the same Adam update (cosine-annealed learning rate), so replicas stay
-//      identical, and the result equals a 1-rank run with the same global batch up to float
-//      rounding.
+//      identical, and a run gives bitwise the same predictor on 1, 2 or N ranks.
 // At the start of every self-evolution round t >= 2 each rank predicts its shard of the
 // unlabelled architectures and the shards are all-gathered: yhat for round t.
 
@@ -68,7 +70,8 @@ Status TrainPredictor(Communicator& comm, Predictor& predictor, const TrainingDa
 
 // Predicted accuracies (destandardised), no dropout, computed on this rank alone.
 std::vector<double> Predict(Predictor& predictor, const std::vector<nb201::Genotype>& genotypes);
-// The same, each rank predicting a contiguous shard; every rank gets all predictions.
+// The same, each rank predicting a contiguous shard of fixed-size blocks; every rank gets all
+// predictions, bitwise equal to Predict's.
 StatusOr<std::vector<double>> PredictSharded(Communicator& comm, Predictor& predictor,
                                              const std::vector<nb201::Genotype>& genotypes, Seconds timeout);
 

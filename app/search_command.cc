@@ -1,0 +1,214 @@
+#include "app/search_command.h"
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "app/command_support.h"
+#include "engine/epsilon.h"
+#include "engine/progress.h"
+#include "hpcnas/build_config.h"
+#include "io/cifar.h"
+#include "io/files.h"
+#include "io/messages.h"
+#include "io/nb201_data.h"
+#include "io/search_files.h"
+#include "workers/runtime.h"
+#include "workers/search_workers.h"
+
+namespace hpcnas {
+namespace {
+
+// Set by the signal handler, read at the loop's safe points. A signal handler can only reach
+// a global; it is the one in the program.
+volatile std::sig_atomic_t stop_signal = 0;
+extern "C" void OnStopSignal(int signal_number) { stop_signal = signal_number; }
+
+struct Prepared {
+  SearchStart start;
+  std::vector<double> accuracy_by_code;  // rank 0's evaluator
+  std::string truth_source;
+};
+
+// Rank 0: everything that can fail because of the user's input fails here, before any work.
+StatusOr<Prepared> Prepare(const SearchRequest& request) {
+  HPCNAS_RETURN_IF_ERROR(request.config_file_status);
+  Prepared prepared;
+  Config config = request.config;
+  if (!request.resume_dir.empty()) {
+    if (!request.fixed_options_given.empty()) {
+      std::string names;
+      for (const std::string& name : request.fixed_options_given) names += (names.empty() ? "" : ", ") + name;
+      return Status::InvalidInput("--resume keeps the search's own config; these options cannot change it: " + names +
+                                  " (only --generations and the runtime options can)");
+    }
+    HPCNAS_ASSIGN_OR_RETURN(FoundCheckpoint found, LoadNewestCheckpoint(request.resume_dir));
+    for (const std::string& warning : found.warnings) {
+      spdlog::warn("hpcnas: warning: skipping a damaged checkpoint: {}", warning);
+    }
+    HPCNAS_ASSIGN_OR_RETURN(config, ConfigFromToml(found.checkpoint.config_toml, found.path + " /config"));
+    if (request.generations_given) config.search.generations = request.config.search.generations;
+    config.runtime = request.config.runtime;  // where it runs now, not what it computes
+    config.search.out_dir = request.resume_dir;
+    spdlog::info("resuming from {} (generation {} done)", found.path, found.checkpoint.state.next_generation - 1);
+    prepared.start.has_checkpoint = true;
+    prepared.start.checkpoint = std::move(found.checkpoint);
+  }
+  config.command = "search";
+  HPCNAS_RETURN_IF_ERROR(Validate(config));
+  const SearchConfig& sc = config.search;
+  if (request.resume_dir.empty() && !ListCheckpoints(sc.out_dir).empty()) {
+    return Status::InvalidInput("output directory '" + sc.out_dir + "' already holds a search's checkpoints; continue it with --resume " +
+                                sc.out_dir + " or choose another --out");
+  }
+  std::error_code error;
+  std::filesystem::create_directories(sc.out_dir, error);
+  if (error) return Status::Io("cannot create output directory '" + sc.out_dir + "': " + error.message());
+  HPCNAS_RETURN_IF_ERROR(CheckWritable((std::filesystem::path(sc.out_dir) / "search.h5").string()));
+
+  HPCNAS_ASSIGN_OR_RETURN(Nb201Truth truth, LoadNb201Truth(sc.truth, sc.truth_column));
+  HPCNAS_RETURN_IF_ERROR(truth.RequireEveryCell());
+  prepared.accuracy_by_code = std::move(truth.accuracy_by_code);
+  prepared.truth_source = truth.source;
+  if (sc.method == "tnasp") {
+    HPCNAS_ASSIGN_OR_RETURN(CifarImages images, LoadCifarImages(config.epsilon.images, config.epsilon.batch_size));
+    prepared.start.num_images = images.count;
+    prepared.start.pixels = std::move(images.pixels);
+  }
+  prepared.start.config_toml = ToToml(config);
+  return prepared;
+}
+
+// "generation 3/9 | 40 queries | best 94.37% |...| | 2.10 s (propose ..., checkpoint ...) | ... | ETA 12s"
+std::string GenerationLine(const SearchState& state, const Config& config, double elapsed, int generations_this_run,
+                           double queries_this_run, double checkpoint_seconds) {
+  const GenerationRecord& r = state.generations.back();
+  const int last = config.search.generations - 1;
+  std::string line = fmt::format(
+      "generation {}/{} | {} queries | best {:.2f}% {} | {:.2f} s (propose {:.2f}, epsilon {:.2f} for {} cells, predictor {:.2f}, "
+      "evaluate {:.3f}, checkpoint {:.2f})",
+      r.generation, last, r.queries, r.best_accuracy, nb201::Genotype::FromCode(static_cast<int>(r.best_code)).ToString(),
+      r.seconds_total + checkpoint_seconds, r.seconds_propose, r.seconds_score, r.newly_scored, r.seconds_predictor,
+      r.seconds_evaluate, checkpoint_seconds);
+  if (!std::isnan(r.predictor_tau_population)) line += fmt::format(" | tau population {:.3f}", r.predictor_tau_population);
+  const double per_generation = elapsed / std::max(1, generations_this_run);
+  line += fmt::format(" | {:.1f} queries/s | {} elapsed | ETA {}", queries_this_run / std::max(elapsed, 1e-9),
+                      FormatDuration(elapsed), FormatDuration(per_generation * (config.search.generations - state.next_generation)));
+  return line;
+}
+
+}  // namespace
+
+void InstallStopSignalHandlers() {
+  std::signal(SIGTERM, OnStopSignal);
+  std::signal(SIGUSR1, OnStopSignal);
+}
+
+int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std::string& command_line) {
+  const Seconds setup_timeout(request.config.runtime.timeout_s);
+  StatusOr<Prepared> prepared = Status::Internal("not prepared on this rank");
+  if (comm.rank() == 0) prepared = Prepare(request);
+  Status status = AgreeOnStatus(comm, comm.rank() == 0 ? prepared.status() : Status::Ok(), setup_timeout);
+  if (!status.ok()) {
+    if (comm.rank() == 0) LogError(status.message());
+    return status.ExitCode();
+  }
+  Bytes start_bytes = comm.rank() == 0 ? EncodeMessage(prepared->start) : Bytes{};
+  if (Status s = comm.Broadcast(start_bytes, 0, setup_timeout); !s.ok()) comm.Abort("broadcasting the search: " + s.message(), 3);
+  StatusOr<SearchStart> start = DecodeMessage<SearchStart>(start_bytes);
+  if (!start.ok()) comm.Abort("decoding the search: " + start.status().message(), 3);
+  StatusOr<Config> config = ConfigFromToml(start->config_toml, "search config from rank 0");
+  if (!config.ok()) comm.Abort(config.status().message(), 3);
+  const SearchConfig& sc = config->search;
+
+  const int threads = ChooseThreadCount(config->runtime.threads);
+  torch::set_num_threads(threads);
+  const torch::Device device = SelectDevice();
+  std::unique_ptr<EpsilonCandidateScorer> scorer;
+  std::unique_ptr<TnaspSearchPredictor> predictor;
+  std::unique_ptr<TabularEvaluator> evaluator;
+  SearchState state;
+  try {
+    if (sc.method == "tnasp") {
+      StatusOr<FaultInjection> fault = ParseFaultInjection(config->runtime.fault);
+      StatusOr<tnasp::ModelOptions> options = ModelOptionsFromConfig(config->predictor);
+      if (!fault.ok() || !options.ok()) comm.Abort("config from rank 0 is invalid", 3);
+      const torch::Tensor images = CifarImagesToTensor(start->pixels.data(), start->num_images).to(device);
+      scorer = std::make_unique<EpsilonCandidateScorer>(*config, images, *fault, comm.rank());
+      predictor = std::make_unique<TnaspSearchPredictor>(*config, *options);
+    }
+    if (start->has_checkpoint) {
+      state = start->checkpoint.state;
+      if (predictor) {
+        if (Status s = predictor->Import(start->checkpoint.predictor); !s.ok()) comm.Abort("restoring the predictor: " + s.message(), 3);
+      }
+    }
+  } catch (const std::exception& e) {
+    comm.Abort(std::string("setting up the search: ") + e.what(), 3);
+  }
+  if (comm.rank() == 0) {
+    evaluator = std::make_unique<TabularEvaluator>(std::move(prepared->accuracy_by_code), prepared->truth_source);
+    const int queries = sc.initial_queries + (sc.generations - 1) * sc.queries_per_generation;
+    spdlog::info("search '{}' on NB201 ({}), seed {}, {} generations, up to {} queries; {} rank(s) x {} thread(s), device {}; "
+                 "output {}",
+                 sc.method, sc.truth_column, sc.seed, sc.generations, queries, comm.size(), threads, device.str(), sc.out_dir);
+  }
+
+  // Step 9's hooks: rank 0 writes the checkpoint and the result files, then prints the line.
+  const auto run_start = std::chrono::steady_clock::now();
+  const int first_generation = state.next_generation;
+  const auto first_queries = static_cast<double>(state.queries.size());
+  double checkpoint_seconds = 0;
+  auto snapshot = [&](const SearchState& s) {
+    SearchCheckpoint checkpoint;
+    checkpoint.config_toml = start->config_toml;
+    checkpoint.state = s;
+    if (predictor) checkpoint.predictor = predictor->Export();
+    checkpoint.provenance = {{"command_line", command_line}, {"hpcnas_version", HPCNAS_VERSION}, {"created_utc", UtcNow()},
+                             {"world_size", std::to_string(comm.size())}};
+    return checkpoint;
+  };
+  SearchHooks hooks;
+  hooks.checkpoint = [&](const SearchState& s) -> Status {
+    const auto begin = std::chrono::steady_clock::now();
+    const SearchCheckpoint checkpoint = snapshot(s);
+    HPCNAS_RETURN_IF_ERROR(WriteSearchCheckpoint(CheckpointPath(sc.out_dir, s.next_generation - 1), checkpoint));
+    HPCNAS_RETURN_IF_ERROR(PruneCheckpoints(sc.out_dir, sc.keep_checkpoints));
+    HPCNAS_RETURN_IF_ERROR(WriteSearchResults(sc.out_dir, checkpoint, sc.truth_column));
+    checkpoint_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    return Status::Ok();
+  };
+  hooks.on_generation = [&](const SearchState& s) {
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    spdlog::info("{}", GenerationLine(s, *config, elapsed, s.next_generation - first_generation,
+                                      static_cast<double>(s.queries.size()) - first_queries, checkpoint_seconds));
+  };
+  hooks.stop_requested = [] { return stop_signal != 0; };
+
+  StatusOr<SearchEnd> end = Status::Internal("not run");
+  try {
+    end = RunSearch(comm, *config, state, {scorer.get(), predictor.get(), evaluator.get()}, hooks);
+  } catch (const std::exception& e) {
+    comm.Abort(std::string("search failed: ") + e.what(), 3);
+  }
+  if (!end.ok()) comm.Abort(end.status().message(), 3);
+
+  if (*end == SearchEnd::kStopped) {
+    if (comm.rank() == 0) {
+      spdlog::warn("hpcnas: stopped by a signal after generation {}; checkpoint {} written; continue with: hpcnas search --resume {}",
+                   state.next_generation - 1, CheckpointPath(sc.out_dir, state.next_generation - 1), sc.out_dir);
+    }
+    return kExitStoppedBySignal;
+  }
+  if (comm.rank() == 0 && !state.queries.empty()) {
+    const GenerationRecord& r = state.generations.back();
+    spdlog::info("best architecture: {}", nb201::Genotype::FromCode(static_cast<int>(r.best_code)).ToString());
+    spdlog::info("best accuracy: {:.2f}% ({}) after {} queries; results in {}/search.h5, generations.csv, queries.csv",
+                 r.best_accuracy, sc.truth_column, static_cast<int64_t>(r.queries), sc.out_dir);
+  }
+  return 0;
+}
+
+}  // namespace hpcnas

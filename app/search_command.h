@@ -1,0 +1,33 @@
+#pragma once
+// `hpcnas search`: the generation loop of scheduler/search_loop.h on every rank, with HDF5
+// checkpoints, exact resume and a clean stop on SIGTERM / SIGUSR1.
+
+#include <string>
+#include <vector>
+
+#include "engine/communicator.h"
+#include "engine/config.h"
+
+namespace hpcnas {
+
+// Exit code of a search stopped by a signal after writing its checkpoint (EX_TEMPFAIL: "try
+// again"). The Slurm templates requeue the job on it.
+inline constexpr int kExitStoppedBySignal = 75;
+
+struct SearchRequest {
+  Config config;           // from --config and the command line
+  Status config_file_status;  // rank 0: why --config could not be read, if it could not
+  std::string resume_dir;  // --resume DIR: continue the search in DIR from its newest valid checkpoint
+  bool generations_given = false;  // with --resume: --generations extends (or shortens) the run
+  // Options given that a resumed search cannot change (it keeps the checkpoint's config).
+  std::vector<std::string> fixed_options_given;
+};
+
+// Call once at start-up, before any work: SIGTERM and SIGUSR1 then ask the search to stop at
+// its next safe point instead of killing the process.
+void InstallStopSignalHandlers();
+
+// Runs on every rank; returns the process exit code.
+int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std::string& command_line);
+
+}  // namespace hpcnas

@@ -1,0 +1,76 @@
+#pragma once
+// The state of an architecture search (DESIGN section 2) as plain data: what every rank keeps a
+// replica of and what a checkpoint holds (io/search_checkpoint.h).
+
+#include <cstdint>
+#include <vector>
+
+namespace hpcnas {
+
+// One evaluation ("query"): the cell (NB201 code), its accuracy and the generation that asked.
+struct Query {
+  std::int32_t code = 0;
+  double accuracy = 0;
+  std::int32_t generation = 0;
+};
+
+// A cell's epsilon in float32 (NaN where it underflowed, as in the paper) and in exact
+// arithmetic (NaN only where the output does not depend on the input).
+struct EpsilonRecord {
+  std::int32_t code = 0;
+  double epsilon = 0;
+  double epsilon_exact = 0;
+};
+
+// One row of the per-generation CSV. Every field is a number so that one column table
+// (kGenerationColumns) writes the CSV, the results file and the checkpoint alike.
+struct GenerationRecord {
+  double generation = 0;
+  double queries = 0;         // queries used so far
+  double best_accuracy = 0;   // best accuracy found so far
+  double best_code = 0;       // its NB201 code
+  double candidates = 0;      // cells proposed this generation
+  double newly_scored = 0;    // of them, cells scored by epsilon for the first time
+  double population_epsilon_mean = 0;    // over the population's cells with a finite float32 epsilon
+  double population_epsilon_median = 0;
+  double population_epsilon_nan_share = 0;  // share of the population whose float32 epsilon is NaN
+  double predictor_tau_population = 0;   // Kendall tau, predictions vs accuracy over the population
+  double predictor_tau_evaluated = 0;    // the same over this generation's evaluated cells (before their labels)
+  double seconds_propose = 0, seconds_score = 0, seconds_predictor = 0, seconds_evaluate = 0;
+  double seconds_checkpoint = 0;  // of the previous generation (this one's is not over when the row is written)
+  double seconds_total = 0;
+};
+
+struct GenerationColumn {
+  const char* name;
+  double GenerationRecord::*field;
+};
+inline constexpr GenerationColumn kGenerationColumns[] = {
+    {"generation", &GenerationRecord::generation},
+    {"queries", &GenerationRecord::queries},
+    {"best_accuracy", &GenerationRecord::best_accuracy},
+    {"best_code", &GenerationRecord::best_code},
+    {"candidates", &GenerationRecord::candidates},
+    {"newly_scored", &GenerationRecord::newly_scored},
+    {"population_epsilon_mean", &GenerationRecord::population_epsilon_mean},
+    {"population_epsilon_median", &GenerationRecord::population_epsilon_median},
+    {"population_epsilon_nan_share", &GenerationRecord::population_epsilon_nan_share},
+    {"predictor_tau_population", &GenerationRecord::predictor_tau_population},
+    {"predictor_tau_evaluated", &GenerationRecord::predictor_tau_evaluated},
+    {"seconds_propose", &GenerationRecord::seconds_propose},
+    {"seconds_score", &GenerationRecord::seconds_score},
+    {"seconds_predictor", &GenerationRecord::seconds_predictor},
+    {"seconds_evaluate", &GenerationRecord::seconds_evaluate},
+    {"seconds_checkpoint", &GenerationRecord::seconds_checkpoint},
+    {"seconds_total", &GenerationRecord::seconds_total},
+};
+
+struct SearchState {
+  std::int32_t next_generation = 0;  // generations completed
+  std::vector<Query> queries;        // every evaluation, in query order
+  std::vector<std::int32_t> population;  // aging population: codes, oldest first
+  std::vector<EpsilonRecord> epsilon;    // every scored cell, in scoring order
+  std::vector<GenerationRecord> generations;
+};
+
+}  // namespace hpcnas

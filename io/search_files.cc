@@ -1,0 +1,362 @@
+#include "io/search_files.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <regex>
+
+#include "engine/nb201.h"
+#include "io/files.h"
+#include "io/hdf5_file.h"
+
+namespace hpcnas {
+namespace {
+
+namespace fs = std::filesystem;
+
+// FNV-1a over values in a fixed order (field by field: struct padding never enters the hash).
+class Checksum {
+ public:
+  template <typename T>
+  void Add(const T& value) {
+    static_assert(std::is_arithmetic_v<T>, "Checksum::Add takes numbers");
+    hash_ = Fnv1a64(&value, sizeof(T), hash_);
+  }
+  template <typename T>
+  void Add(const std::vector<T>& values) {
+    Add(static_cast<std::uint64_t>(values.size()));
+    hash_ = Fnv1a64(values.data(), values.size() * sizeof(T), hash_);
+  }
+  void Add(const std::string& text) {
+    Add(static_cast<std::uint64_t>(text.size()));
+    hash_ = Fnv1a64(text.data(), text.size(), hash_);
+  }
+  std::uint64_t value() const { return hash_; }
+
+ private:
+  std::uint64_t hash_ = kFnv1a64Offset;
+};
+
+std::vector<int64_t> Widen(const std::vector<std::int32_t>& codes) { return {codes.begin(), codes.end()}; }
+
+Status Narrow(const std::vector<int64_t>& values, std::vector<std::int32_t>& out, const std::string& what) {
+  out.clear();
+  for (int64_t v : values) {
+    if (v < 0 || v >= nb201::kNumCells) return Status::InvalidInput(what + " holds " + std::to_string(v) + ", not an NB201 cell code");
+    out.push_back(static_cast<std::int32_t>(v));
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> Architectures(const std::vector<int64_t>& codes) {
+  std::vector<std::string> out;
+  for (int64_t code : codes) out.push_back(nb201::Genotype::FromCode(static_cast<int>(code)).ToString());
+  return out;
+}
+
+struct QueryColumns {
+  std::vector<int64_t> code, generation;
+  std::vector<double> accuracy;
+};
+QueryColumns Columns(const std::vector<Query>& queries) {
+  QueryColumns c;
+  for (const Query& q : queries) {
+    c.code.push_back(q.code);
+    c.generation.push_back(q.generation);
+    c.accuracy.push_back(q.accuracy);
+  }
+  return c;
+}
+
+Status WriteGenerationColumns(h5::File& file, const std::string& group, const std::vector<GenerationRecord>& rows) {
+  HPCNAS_RETURN_IF_ERROR(file.CreateGroup(group));
+  for (const GenerationColumn& column : kGenerationColumns) {
+    std::vector<double> values;
+    for (const GenerationRecord& r : rows) values.push_back(r.*column.field);
+    HPCNAS_RETURN_IF_ERROR(file.Write(group + "/" + column.name, values));
+  }
+  return Status::Ok();
+}
+
+Status WriteQueries(h5::File& file, const std::vector<Query>& queries) {
+  const QueryColumns c = Columns(queries);
+  HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/queries"));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/queries/code", c.code));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/queries/arch", Architectures(c.code)));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/queries/accuracy", c.accuracy));
+  return file.Write("/queries/generation", c.generation);
+}
+
+Status WriteCheckpointHdf5(const std::string& path, const SearchCheckpoint& cp) {
+  const SearchState& s = cp.state;
+  HPCNAS_ASSIGN_OR_RETURN(h5::File file, h5::File::Create(path));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "kind", std::string(kSearchCheckpointKind)));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "schema_version", kSearchCheckpointSchemaVersion));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "config", cp.config_toml));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "next_generation", static_cast<int64_t>(s.next_generation)));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "checksum", Hex64(CheckpointChecksum(cp))));
+  for (const auto& [name, value] : cp.provenance) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
+
+  HPCNAS_RETURN_IF_ERROR(WriteQueries(file, s.queries));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/population", Widen(s.population)));
+  std::vector<int64_t> codes;
+  std::vector<double> epsilon, exact;
+  for (const EpsilonRecord& r : s.epsilon) {
+    codes.push_back(r.code);
+    epsilon.push_back(r.epsilon);
+    exact.push_back(r.epsilon_exact);
+  }
+  HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/epsilon"));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/epsilon/code", codes));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/epsilon/epsilon", epsilon));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/epsilon/epsilon_exact", exact));
+  HPCNAS_RETURN_IF_ERROR(WriteGenerationColumns(file, "/generations", s.generations));
+
+  const PredictorFile& p = cp.predictor;
+  HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/predictor"));
+  HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/predictor/parameters"));
+  std::vector<std::string> names;
+  for (const NamedArray& a : p.parameters) {
+    names.push_back(a.name);
+    HPCNAS_RETURN_IF_ERROR(file.Write("/predictor/parameters/" + a.name, a.values, std::vector<hsize_t>(a.shape.begin(), a.shape.end())));
+  }
+  HPCNAS_RETURN_IF_ERROR(file.Write("/predictor/parameter_names", names));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/predictor/adam_first_moment", p.adam_first_moment));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/predictor/adam_second_moment", p.adam_second_moment));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/predictor", "adam_step", p.adam_step));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/predictor", "target_mean", p.target_mean));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/predictor", "target_std", p.target_std));
+
+  // Every random draw comes from a counter-based stream keyed by (seed, generation, purpose)
+  // that starts at position 0 in its generation, so the next generation number is the
+  // position of all of them.
+  HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/rng"));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/rng", "next_generation", static_cast<int64_t>(s.next_generation)));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/rng", "streams", std::string("Philox4x32-10 keyed by (search.seed, generation, purpose); position 0 at the start of each generation")));
+  return file.Close();
+}
+
+StatusOr<SearchCheckpoint> ReadCheckpointHdf5(const std::string& path) {
+  HPCNAS_ASSIGN_OR_RETURN(h5::File file, h5::File::OpenReadOnly(path));
+  auto bad = [&](const std::string& why) { return Status::InvalidInput("checkpoint '" + path + "': " + why); };
+  auto kind = file.ReadStringAttribute("/", "kind");
+  if (!kind.ok() || *kind != kSearchCheckpointKind) return bad("not an hpcnas search checkpoint");
+  HPCNAS_ASSIGN_OR_RETURN(int64_t version, file.ReadInt64Attribute("/", "schema_version"));
+  if (version != kSearchCheckpointSchemaVersion) {
+    return bad("schema version " + std::to_string(version) + ", this hpcnas reads version " +
+               std::to_string(kSearchCheckpointSchemaVersion));
+  }
+  SearchCheckpoint cp;
+  SearchState& s = cp.state;
+  HPCNAS_ASSIGN_OR_RETURN(cp.config_toml, file.ReadStringAttribute("/", "config"));
+  HPCNAS_ASSIGN_OR_RETURN(int64_t next_generation, file.ReadInt64Attribute("/", "next_generation"));
+  s.next_generation = static_cast<std::int32_t>(next_generation);
+  HPCNAS_ASSIGN_OR_RETURN(std::string checksum, file.ReadStringAttribute("/", "checksum"));
+
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<int64_t> query_codes, file.ReadInt64s("/queries/code"));
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<double> query_accuracy, file.ReadDoubles("/queries/accuracy"));
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<int64_t> query_generation, file.ReadInt64s("/queries/generation"));
+  if (query_accuracy.size() != query_codes.size() || query_generation.size() != query_codes.size()) {
+    return bad("the /queries columns differ in length");
+  }
+  std::vector<std::int32_t> codes;
+  HPCNAS_RETURN_IF_ERROR(Narrow(query_codes, codes, "/queries/code").WithContext("checkpoint '" + path + "'"));
+  for (std::size_t i = 0; i < codes.size(); ++i) {
+    s.queries.push_back({codes[i], query_accuracy[i], static_cast<std::int32_t>(query_generation[i])});
+  }
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<int64_t> population, file.ReadInt64s("/population"));
+  HPCNAS_RETURN_IF_ERROR(Narrow(population, s.population, "/population").WithContext("checkpoint '" + path + "'"));
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<int64_t> scored, file.ReadInt64s("/epsilon/code"));
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<double> epsilon, file.ReadDoubles("/epsilon/epsilon"));
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<double> exact, file.ReadDoubles("/epsilon/epsilon_exact"));
+  if (epsilon.size() != scored.size() || exact.size() != scored.size()) return bad("the /epsilon columns differ in length");
+  HPCNAS_RETURN_IF_ERROR(Narrow(scored, codes, "/epsilon/code").WithContext("checkpoint '" + path + "'"));
+  for (std::size_t i = 0; i < codes.size(); ++i) s.epsilon.push_back({codes[i], epsilon[i], exact[i]});
+  for (const GenerationColumn& column : kGenerationColumns) {
+    HPCNAS_ASSIGN_OR_RETURN(std::vector<double> values, file.ReadDoubles(std::string("/generations/") + column.name));
+    if (s.generations.empty()) s.generations.resize(values.size());
+    if (values.size() != s.generations.size()) return bad("the /generations columns differ in length");
+    for (std::size_t i = 0; i < values.size(); ++i) s.generations[i].*column.field = values[i];
+  }
+
+  PredictorFile& p = cp.predictor;
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<std::string> names, file.ReadStrings("/predictor/parameter_names"));
+  for (const std::string& name : names) {
+    const std::string dataset = "/predictor/parameters/" + name;
+    NamedArray a{name, {}, {}};
+    HPCNAS_ASSIGN_OR_RETURN(std::vector<hsize_t> shape, file.Shape(dataset));
+    a.shape.assign(shape.begin(), shape.end());
+    HPCNAS_ASSIGN_OR_RETURN(a.values, file.ReadFloats(dataset));
+    p.parameters.push_back(std::move(a));
+  }
+  HPCNAS_ASSIGN_OR_RETURN(p.adam_first_moment, file.ReadFloats("/predictor/adam_first_moment"));
+  HPCNAS_ASSIGN_OR_RETURN(p.adam_second_moment, file.ReadFloats("/predictor/adam_second_moment"));
+  HPCNAS_ASSIGN_OR_RETURN(p.adam_step, file.ReadInt64Attribute("/predictor", "adam_step"));
+  HPCNAS_ASSIGN_OR_RETURN(p.target_mean, file.ReadDoubleAttribute("/predictor", "target_mean"));
+  HPCNAS_ASSIGN_OR_RETURN(p.target_std, file.ReadDoubleAttribute("/predictor", "target_std"));
+
+  if (checksum != Hex64(CheckpointChecksum(cp))) {
+    return bad("checksum mismatch (stored " + checksum + ", content gives " + Hex64(CheckpointChecksum(cp)) +
+               "): the file was altered or damaged");
+  }
+  return cp;
+}
+
+std::string CsvNumber(double value) {
+  if (std::isnan(value)) return "";
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.10g", value);
+  return buffer;
+}
+
+// Writes `lines` to path.tmp and renames it over `path`.
+Status WriteTextAtomically(const std::string& path, const std::string& text) {
+  return WriteFileAtomically(path, [&](const std::string& temp) {
+    std::FILE* out = std::fopen(temp.c_str(), "w");
+    if (out == nullptr) return Status::Io("cannot write '" + temp + "': " + std::strerror(errno));
+    const bool written = std::fwrite(text.data(), 1, text.size(), out) == text.size();
+    const bool closed = std::fclose(out) == 0;
+    return written && closed ? Status::Ok() : Status::Io("cannot write '" + temp + "': " + std::strerror(errno));
+  });
+}
+
+}  // namespace
+
+std::uint64_t CheckpointChecksum(const SearchCheckpoint& cp) {
+  Checksum sum;
+  const SearchState& s = cp.state;
+  sum.Add(cp.config_toml);
+  sum.Add(s.next_generation);
+  for (const Query& q : s.queries) {
+    sum.Add(q.code);
+    sum.Add(q.accuracy);
+    sum.Add(q.generation);
+  }
+  sum.Add(s.population);
+  for (const EpsilonRecord& r : s.epsilon) {
+    sum.Add(r.code);
+    sum.Add(r.epsilon);
+    sum.Add(r.epsilon_exact);
+  }
+  for (const GenerationRecord& r : s.generations) {
+    for (const GenerationColumn& column : kGenerationColumns) sum.Add(r.*column.field);
+  }
+  for (const NamedArray& a : cp.predictor.parameters) {
+    sum.Add(a.name);
+    sum.Add(a.shape);
+    sum.Add(a.values);
+  }
+  sum.Add(cp.predictor.adam_first_moment);
+  sum.Add(cp.predictor.adam_second_moment);
+  sum.Add(cp.predictor.adam_step);
+  sum.Add(cp.predictor.target_mean);
+  sum.Add(cp.predictor.target_std);
+  return sum.value();
+}
+
+std::string CheckpointPath(const std::string& out_dir, std::int32_t generation) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "checkpoint_g%06d.h5", generation);
+  return (fs::path(out_dir) / "checkpoints" / name).string();
+}
+
+Status WriteSearchCheckpoint(const std::string& path, const SearchCheckpoint& checkpoint) {
+  std::error_code error;
+  fs::create_directories(fs::path(path).parent_path(), error);
+  if (error) return Status::Io("cannot create directory '" + fs::path(path).parent_path().string() + "': " + error.message());
+  return WriteFileAtomically(path, [&](const std::string& temp) { return WriteCheckpointHdf5(temp, checkpoint); });
+}
+
+StatusOr<SearchCheckpoint> ReadSearchCheckpoint(const std::string& path) {
+  if (!fs::exists(path)) return Status::InvalidInput("checkpoint '" + path + "' does not exist");
+  return ReadCheckpointHdf5(path);
+}
+
+std::vector<std::string> ListCheckpoints(const std::string& out_dir) {
+  std::vector<std::string> paths;
+  const fs::path dir = fs::path(out_dir) / "checkpoints";
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) return paths;
+  static const std::regex pattern("checkpoint_g[0-9]{6}\\.h5");
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
+    if (std::regex_match(entry.path().filename().string(), pattern)) paths.push_back(entry.path().string());
+  }
+  std::sort(paths.rbegin(), paths.rend());  // zero-padded: newest first
+  return paths;
+}
+
+StatusOr<FoundCheckpoint> LoadNewestCheckpoint(const std::string& out_dir) {
+  FoundCheckpoint found;
+  for (const std::string& path : ListCheckpoints(out_dir)) {
+    StatusOr<SearchCheckpoint> checkpoint = ReadSearchCheckpoint(path);
+    if (checkpoint.ok()) {
+      found.checkpoint = std::move(*checkpoint);
+      found.path = path;
+      return found;
+    }
+    found.warnings.push_back(checkpoint.status().message());
+  }
+  std::string why = "no checkpoint in '" + (fs::path(out_dir) / "checkpoints").string() + "'";
+  if (!found.warnings.empty()) why = "no readable checkpoint in '" + out_dir + "': " + found.warnings.front();
+  return Status::InvalidInput(why);
+}
+
+Status PruneCheckpoints(const std::string& out_dir, int keep) {
+  const std::vector<std::string> paths = ListCheckpoints(out_dir);
+  for (std::size_t i = static_cast<std::size_t>(keep); i < paths.size(); ++i) {
+    std::error_code error;
+    fs::remove(paths[i], error);
+    if (error) return Status::Io("cannot remove old checkpoint '" + paths[i] + "': " + error.message());
+  }
+  return Status::Ok();
+}
+
+Status WriteSearchResults(const std::string& out_dir, const SearchCheckpoint& cp, const std::string& truth_column) {
+  const SearchState& s = cp.state;
+  const fs::path dir(out_dir);
+  HPCNAS_RETURN_IF_ERROR(WriteFileAtomically((dir / "search.h5").string(), [&](const std::string& temp) -> Status {
+    HPCNAS_ASSIGN_OR_RETURN(h5::File file, h5::File::Create(temp));
+    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "kind", std::string("hpcnas.search.results")));
+    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "schema_version", kSearchCheckpointSchemaVersion));
+    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "config", cp.config_toml));
+    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "accuracy_column", truth_column));
+    for (const auto& [name, value] : cp.provenance) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
+    HPCNAS_RETURN_IF_ERROR(WriteQueries(file, s.queries));
+    HPCNAS_RETURN_IF_ERROR(WriteGenerationColumns(file, "/generations", s.generations));
+    if (!s.queries.empty()) {
+      const auto best = std::max_element(s.queries.begin(), s.queries.end(),
+                                         [](const Query& a, const Query& b) { return a.accuracy < b.accuracy; });
+      HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "best_arch", nb201::Genotype::FromCode(best->code).ToString()));
+      HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "best_accuracy", best->accuracy));
+    }
+    return file.Close();
+  }));
+
+  std::string generations;
+  for (const GenerationColumn& column : kGenerationColumns) generations += std::string(generations.empty() ? "" : ",") + column.name;
+  generations += "\n";
+  for (const GenerationRecord& r : s.generations) {
+    bool first = true;
+    for (const GenerationColumn& column : kGenerationColumns) {
+      generations += (first ? "" : ",") + CsvNumber(r.*column.field);
+      first = false;
+    }
+    generations += "\n";
+  }
+  HPCNAS_RETURN_IF_ERROR(WriteTextAtomically((dir / "generations.csv").string(), generations));
+
+  std::string queries = "query,generation,arch," + truth_column + ",best_so_far\n";
+  double best = -INFINITY;
+  for (std::size_t i = 0; i < s.queries.size(); ++i) {
+    const Query& q = s.queries[i];
+    best = std::max(best, q.accuracy);
+    queries += std::to_string(i + 1) + "," + std::to_string(q.generation) + "," +
+               nb201::Genotype::FromCode(q.code).ToString() + "," + CsvNumber(q.accuracy) + "," + CsvNumber(best) + "\n";
+  }
+  return WriteTextAtomically((dir / "queries.csv").string(), queries);
+}
+
+}  // namespace hpcnas

@@ -1,0 +1,55 @@
+#pragma once
+// The files of `hpcnas search` in its output directory (layout in io/README.md):
+//   checkpoints/checkpoint_gNNNNNN.h5  the whole search after generation NNNNNN (the last K kept)
+//   search.h5                          results: every query, every generation's row, the config
+//   generations.csv, queries.csv       the same tables for pandas
+// Every file is written to a temporary name and renamed when complete. A checkpoint carries a
+// checksum over its content, so a truncated or altered file is refused, never half-read.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/search_state.h"
+#include "engine/status.h"
+#include "io/predictor_file.h"
+
+namespace hpcnas {
+
+inline constexpr std::int64_t kSearchCheckpointSchemaVersion = 1;
+inline constexpr const char* kSearchCheckpointKind = "hpcnas.search.checkpoint";
+
+struct SearchCheckpoint {
+  std::string config_toml;  // the whole Config the search runs with
+  SearchState state;
+  // The predictor replica (parameters, Adam state, target standardisation); empty parameters
+  // when the search has none (baselines) or has not trained it yet.
+  PredictorFile predictor;
+  std::vector<std::pair<std::string, std::string>> provenance;  // written, not read back
+};
+
+// The checksum written into a checkpoint: FNV-1a over every stored value in a fixed order.
+std::uint64_t CheckpointChecksum(const SearchCheckpoint& checkpoint);
+
+std::string CheckpointPath(const std::string& out_dir, std::int32_t generation);
+Status WriteSearchCheckpoint(const std::string& path, const SearchCheckpoint& checkpoint);
+// Checks kind, schema version, every array's length and the checksum.
+StatusOr<SearchCheckpoint> ReadSearchCheckpoint(const std::string& path);
+
+struct FoundCheckpoint {
+  SearchCheckpoint checkpoint;
+  std::string path;
+  std::vector<std::string> warnings;  // newer checkpoints that could not be read, and why
+};
+// The newest checkpoint in out_dir/checkpoints that reads back whole.
+StatusOr<FoundCheckpoint> LoadNewestCheckpoint(const std::string& out_dir);
+// Paths of out_dir's checkpoints, newest first.
+std::vector<std::string> ListCheckpoints(const std::string& out_dir);
+// Removes all but the newest `keep` checkpoints.
+Status PruneCheckpoints(const std::string& out_dir, int keep);
+
+// search.h5, generations.csv and queries.csv; `truth_column` names what the accuracies are.
+Status WriteSearchResults(const std::string& out_dir, const SearchCheckpoint& checkpoint, const std::string& truth_column);
+
+}  // namespace hpcnas

@@ -1,0 +1,101 @@
+#pragma once
+// The search ("hpcnas search"): the generation loop of DESIGN section 2. Every rank runs this
+// loop on its own replica of the SearchState; the replicas stay equal because every step is
+// either a pure function of the state and the seed (engine/evolution.h) or ends with the same
+// values on every rank (collectives, or rank 0's broadcast). Generation g:
+//
+//  1. Propose (pure, every rank). Generation 0: "tnasp" draws initial_pool random cells,
+//     "evolution" and "random" draw initial_queries. Later: "tnasp" and "evolution" propose
+//     children of tournament winners by mutation (crossover optional), "random" draws random
+//     cells; all deduplicated by canonical hash against every evaluated cell and each other.
+//  2. ("tnasp") The candidates without an epsilon are partitioned over all ranks...
+//  3. ...and scored on each rank's device (epsilon in float32 and in exact arithmetic);
+//  4. ...the results come back to rank 0 by position and are broadcast, so every replica adds
+//     the same scores whichever rank computed them and whenever they arrived.
+//  5. ("tnasp", g >= 1) Predictor round on all ranks: the predictor, warm-started from the last
+//     generation, trains predictor_epochs on every label so far (all-gathered gradient
+//     micro-batches; self-evolution constraints on the candidates all-gathered when enabled),
+//     then predicts the candidates, each rank a shard, all-gathered.
+//  6. Select (pure): "tnasp" ranks the candidates by predictor and epsilon (search.selection;
+//     a NaN epsilon is unknown, never last) and takes the best queries_per_generation; the
+//     baselines take their candidates as drawn.
+//  7. Evaluate on rank 0 (the Evaluator: a tabular lookup is one query per cell); the
+//     accuracies are broadcast.
+//  8. The labels join the training set; the evaluated cells join the aging population and the
+//     oldest leave (regularised evolution).
+//  9. Rank 0 records the generation and calls the checkpoint hook (atomic HDF5); every rank
+//     learns whether that worked and whether any rank was asked to stop (a signal): then the
+//     loop ends at this safe point with SearchEnd::kStopped.
+// Every collective has the runtime timeout; a peer that dies or hangs becomes an error naming
+// it, which the caller turns into an abort of the whole job.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/communicator.h"
+#include "engine/config.h"
+#include "engine/search_state.h"
+#include "engine/status.h"
+
+namespace hpcnas {
+
+// Step 3: the zero-cost score (collective: every rank passes the same codes and gets every
+// record back).
+class CandidateScorer {
+ public:
+  virtual ~CandidateScorer() = default;
+  virtual StatusOr<std::vector<EpsilonRecord>> Score(Communicator& comm, const std::vector<std::int32_t>& codes) = 0;
+};
+
+// Step 5: an accuracy predictor held as a replica on every rank (collective calls).
+class SearchPredictor {
+ public:
+  virtual ~SearchPredictor() = default;
+  // Continues training on `labelled`; `unlabelled` are the cells it is about to rank.
+  virtual Status Train(Communicator& comm, const std::vector<Query>& labelled, const std::vector<std::int32_t>& unlabelled,
+                       std::int32_t generation) = 0;
+  virtual StatusOr<std::vector<double>> Predict(Communicator& comm, const std::vector<std::int32_t>& codes) = 0;
+};
+
+// Step 7, on rank 0: the accuracy of each cell. The NB201 tabular lookup is one; a
+// supernet-inherited or short-training evaluator would plug in here (and spread its work over
+// the ranks itself).
+class Evaluator {
+ public:
+  virtual ~Evaluator() = default;
+  virtual StatusOr<std::vector<double>> Evaluate(const std::vector<std::int32_t>& codes) = 0;
+};
+
+// NAS-Bench-201 in tabular mode: the accuracy is read from the benchmark's table.
+class TabularEvaluator : public Evaluator {
+ public:
+  TabularEvaluator(std::vector<double> accuracy_by_code, std::string source)
+      : accuracy_by_code_(std::move(accuracy_by_code)), source_(std::move(source)) {}
+  StatusOr<std::vector<double>> Evaluate(const std::vector<std::int32_t>& codes) override;
+
+ private:
+  std::vector<double> accuracy_by_code_;
+  std::string source_;
+};
+
+struct SearchHooks {
+  std::function<Status(const SearchState&)> checkpoint;  // rank 0, end of every generation
+  std::function<void(const SearchState&)> on_generation;  // rank 0, after the checkpoint
+  std::function<bool()> stop_requested;                    // this rank was asked to stop
+};
+
+enum class SearchEnd { kFinished, kStopped };
+
+struct SearchServices {
+  CandidateScorer* scorer = nullptr;      // needed by "tnasp"
+  SearchPredictor* predictor = nullptr;   // needed by "tnasp"
+  Evaluator* evaluator = nullptr;         // needed on rank 0
+};
+
+// Runs generations state.next_generation .. config.search.generations - 1 (collective).
+StatusOr<SearchEnd> RunSearch(Communicator& comm, const Config& config, SearchState& state,
+                              const SearchServices& services, const SearchHooks& hooks);
+
+}  // namespace hpcnas

@@ -1,0 +1,51 @@
+# Sourced by the sbatch templates: the signal and requeue contract of an hpcnas search job.
+#
+#   hpcnas_run_search CONFIG OUT_DIR [more hpcnas search options]
+#
+# - Starts the search, or resumes it when OUT_DIR already holds a checkpoint (a requeued job).
+# - Runs the ranks in the background and traps SIGUSR1/SIGTERM in the batch shell
+#   (--signal=B:USR1@N reaches only this shell): the signal is forwarded to the ranks, which
+#   checkpoint at their next safe point and exit with 75.
+# - Exit 75 -> `scontrol requeue $SLURM_JOB_ID`: the job goes back to the queue and resumes.
+# - GPU binding: every rank uses device SLURM_LOCALID modulo the GPUs it sees (hpcnas does this
+#   itself; with --gpus-per-task each rank sees exactly its own GPU).
+# Environment: HPCNAS (the executable; default build/app/hpcnas under the submit directory),
+# HPCNAS_LAUNCHER (mpirun, the default, or srun), HPCNAS_NO_REQUEUE=1 to leave a stopped job stopped.
+HPCNAS_STOPPED=75
+
+hpcnas_run_search() {
+  local config=$1 out=$2
+  shift 2
+  local exe=${HPCNAS:-${SLURM_SUBMIT_DIR:-.}/build/app/hpcnas}
+  local args
+  if ls "$out"/checkpoints/checkpoint_g*.h5 >/dev/null 2>&1; then
+    echo "hpcnas job: resuming $out (restart ${SLURM_RESTART_COUNT:-0})"
+    args=(search --resume "$out")
+  else
+    args=(search --config "$config" --out "$out" "$@")
+  fi
+  if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+  export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
+  if [ "${HPCNAS_LAUNCHER:-mpirun}" = srun ]; then
+    srun --mpi=pmix --kill-on-bad-exit=1 "$exe" "${args[@]}" &
+  else
+    mpirun -np "${SLURM_NTASKS:-1}" "$exe" "${args[@]}" &
+  fi
+  local launcher=$!
+  # Forward the stop request to the ranks' launcher (both forward SIGUSR1 to every rank).
+  trap 'echo "hpcnas job: stop requested, checkpointing"; kill -USR1 "$launcher" 2>/dev/null' USR1 TERM
+  local status
+  while true; do
+    wait "$launcher"
+    status=$?
+    # wait returns >128 when a trapped signal interrupted it; the launcher still runs.
+    if kill -0 "$launcher" 2>/dev/null; then continue; fi
+    break
+  done
+  trap - USR1 TERM
+  if [ "$status" -eq "$HPCNAS_STOPPED" ] && [ -z "${HPCNAS_NO_REQUEUE:-}" ] && [ -n "${SLURM_JOB_ID:-}" ]; then
+    echo "hpcnas job: stopped at a checkpoint; requeueing $SLURM_JOB_ID"
+    scontrol requeue "$SLURM_JOB_ID"
+  fi
+  return "$status"
+}

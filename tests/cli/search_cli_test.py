@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `hpcnas search` under real mpirun: checkpoint layout read with h5py,
+exact resume (other rank counts, a damaged newest checkpoint), SIGUSR1/SIGTERM stops, a killed
+worker, and bad input."""
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+
+from cli_common import Failure, check, hpcnas, mpirun, run, run_cases, show
+
+STOPPED = 75  # app/search_command.h kExitStoppedBySignal
+
+# A small, quick search: every feature on, seconds per generation.
+SMALL_CONFIG = """
+[search]
+seed = 11
+initial_pool = 60
+initial_queries = 5
+candidates = 30
+queries_per_generation = 5
+population_size = 10
+tournament_size = 3
+predictor_epochs = 5
+keep_checkpoints = 3
+
+[predictor]
+d_model = 16
+heads = 2
+layers = 1
+feedforward = 32
+head_hidden = 8
+
+[epsilon]
+batch_size = 32
+"""
+
+
+def config_file(tmp):
+    path = os.path.join(tmp, "small.toml")
+    with open(path, "w") as f:
+        f.write(SMALL_CONFIG)
+    return path
+
+
+def search(tmp, ranks, out, generations, *extra, timeout=600):
+    return mpirun(ranks, "search", "--config", config_file(tmp), "--out", out, "--generations", str(generations), *extra,
+                  timeout=timeout)
+
+
+def resume(ranks, out, generations, *extra, timeout=600):
+    return mpirun(ranks, "search", "--resume", out, "--generations", str(generations), *extra, timeout=timeout)
+
+
+def newest_checkpoint(out):
+    names = sorted(n for n in os.listdir(os.path.join(out, "checkpoints")) if n.endswith(".h5"))
+    check(names, f"no checkpoint in {out}")
+    return os.path.join(out, "checkpoints", names[-1])
+
+
+def outcome(out):
+    """What must not depend on interruptions or rank counts: labels, population, predictor."""
+    with h5py.File(newest_checkpoint(out), "r") as f:
+        result = {"queries/code": f["queries/code"][:], "queries/accuracy": f["queries/accuracy"][:],
+                  "population": f["population"][:], "epsilon/code": f["epsilon/code"][:],
+                  "epsilon/epsilon_exact": f["epsilon/epsilon_exact"][:],
+                  "adam_second_moment": f["predictor/adam_second_moment"][:],
+                  "adam_step": int(f["predictor"].attrs["adam_step"])}
+        for name in f["predictor/parameter_names"].asstr()[:]:
+            result["parameter " + name] = f["predictor/parameters/" + name][:]
+    return result
+
+
+def check_same_outcome(a, b, what):
+    ours, theirs = outcome(a), outcome(b)
+    check(ours.keys() == theirs.keys(), f"{what}: different contents")
+    for key in ours:
+        check(np.array_equal(ours[key], theirs[key], equal_nan=True), f"{what}: {key} differs")
+
+
+def check_ok(proc, what):
+    check(proc.returncode == 0, f"{what} failed (rc {proc.returncode}){show(proc)}")
+
+
+def case_resume(tmp):
+    straight = os.path.join(tmp, "straight")
+    check_ok(search(tmp, 2, straight, 6), "straight run")
+
+    # The checkpoint layout, read with h5py (io/README.md).
+    checkpoints = sorted(os.listdir(os.path.join(straight, "checkpoints")))
+    check(checkpoints == ["checkpoint_g000003.h5", "checkpoint_g000004.h5", "checkpoint_g000005.h5"],
+          f"keep_checkpoints = 3 should keep the last three, found {checkpoints}")
+    with h5py.File(newest_checkpoint(straight), "r") as f:
+        check(f.attrs["kind"] == "hpcnas.search.checkpoint" and int(f.attrs["schema_version"]) == 1, "kind/schema")
+        check(int(f.attrs["next_generation"]) == 6 and len(f.attrs["checksum"]) == 16, "generation counter/checksum")
+        check("[search]" in f.attrs["config"] and "initial_pool = 60" in f.attrs["config"], "config text")
+        n = len(f["queries/code"])
+        check(n == 5 + 5 * 5, f"{n} queries, expected 30")
+        check(len(set(f["queries/code"][:])) == n, "a cell was queried twice")
+        check(list(f["queries/arch"].asstr()[:1])[0].startswith("|"), "arch strings")
+        check(len(f["population"]) == 10, "population size")
+        check(len(f["epsilon/code"]) >= 60, "epsilon cache")
+        check(len(f["generations/generation"]) == 6 and "predictor_tau_population" in f["generations"], "generation rows")
+        check(int(f["rng"].attrs["next_generation"]) == 6, "rng position")
+        sizes = sum(f["predictor/parameters/" + k].size for k in f["predictor/parameter_names"].asstr()[:])
+        check(f["predictor/adam_first_moment"].size == sizes and int(f["predictor"].attrs["adam_step"]) > 0, "predictor state")
+    with h5py.File(os.path.join(straight, "search.h5"), "r") as f:
+        check(f.attrs["kind"] == "hpcnas.search.results" and len(f["queries/accuracy"]) == 30, "results file")
+        best = float(f.attrs["best_accuracy"])
+    rows = list(csv.DictReader(open(os.path.join(straight, "generations.csv"))))
+    check(len(rows) == 6 and float(rows[-1]["best_accuracy"]) == best and int(rows[-1]["queries"]) == 30, "generations.csv")
+    queries = list(csv.DictReader(open(os.path.join(straight, "queries.csv"))))
+    check(len(queries) == 30 and abs(float(queries[-1]["best_so_far"]) - best) < 1e-6, "queries.csv")
+
+    # 3 generations on 2 ranks, the newest checkpoint damaged, resumed on 3 ranks, then 1 rank.
+    halves = os.path.join(tmp, "halves")
+    check_ok(search(tmp, 2, halves, 3), "first half")
+    with open(os.path.join(halves, "checkpoints", "checkpoint_g000002.h5"), "r+b") as f:
+        f.truncate(2000)
+    proc = resume(3, halves, 5)
+    check_ok(proc, "resume on 3 ranks")
+    check("skipping a damaged checkpoint" in proc.stderr + proc.stdout and "checkpoint_g000002.h5" in proc.stderr + proc.stdout,
+          f"the damaged newest checkpoint should be reported{show(proc)}")
+    check("resuming from" in proc.stdout + proc.stderr and "checkpoint_g000001.h5" in proc.stdout + proc.stderr,
+          f"should resume from the previous checkpoint{show(proc)}")
+    check_ok(resume(1, halves, 6), "resume on 1 rank")
+    check_same_outcome(halves, straight, "3 + stop + 3 (2 -> 3 -> 1 ranks, damaged checkpoint) vs 6 straight")
+
+
+def case_signal(tmp):
+    straight = os.path.join(tmp, "straight")
+    check_ok(search(tmp, 2, straight, 8), "straight run")
+
+    # SIGUSR1 to mpirun (forwarded to every rank) once generation 1 is on disk.
+    out = os.path.join(tmp, "signalled")
+    cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2", hpcnas(), "search", "--config", config_file(tmp),
+           "--out", out, "--generations", "8"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not os.path.exists(os.path.join(out, "checkpoints", "checkpoint_g000001.h5")):
+        check(proc.poll() is None and time.monotonic() < deadline, "the run ended before generation 1")
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGUSR1)
+    stdout, stderr = proc.communicate(timeout=300)
+    check(proc.returncode == STOPPED, f"SIGUSR1 should stop with exit code {STOPPED}, got {proc.returncode}\n{stdout}\n{stderr}")
+    check("stopped by a signal" in stdout + stderr and "--resume" in stdout + stderr, f"stop message\n{stdout}\n{stderr}")
+    with h5py.File(newest_checkpoint(out), "r") as f:
+        stopped_at = int(f.attrs["next_generation"])
+    check(stopped_at < 8, "the search should have stopped early")
+    check_ok(resume(2, out, 8), "resume after SIGUSR1")
+    check_same_outcome(out, straight, "stopped by SIGUSR1 and resumed vs straight")
+
+    # SIGTERM to a process running alone (world size 1).
+    alone = os.path.join(tmp, "alone")
+    proc = subprocess.Popen([hpcnas(), "search", "--config", config_file(tmp), "--out", alone, "--generations", "8"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not os.path.exists(os.path.join(alone, "checkpoints", "checkpoint_g000000.h5")):
+        check(proc.poll() is None and time.monotonic() < deadline + 300, "the lone run ended before generation 0")
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=300)
+    check(proc.returncode == STOPPED, f"SIGTERM should stop with exit code {STOPPED}, got {proc.returncode}\n{stderr}")
+    check_ok(run([hpcnas(), "search", "--resume", alone, "--generations", "8"]), "resume after SIGTERM")
+    check_same_outcome(alone, straight, "stopped by SIGTERM on 1 rank and resumed vs straight on 2")
+
+
+def case_fault_kill(tmp):
+    straight = os.path.join(tmp, "straight")
+    check_ok(search(tmp, 2, straight, 6), "straight run")
+    out = os.path.join(tmp, "killed")
+    # Rank 1 scores about 30 cells in generation 0 and 15 per generation after: killed in generation 2 or 3.
+    proc = search(tmp, 2, out, 6, "--fault", "1:kill:60", "--timeout", "20", timeout=120)
+    check(proc.returncode != 0, f"a killed rank must fail the job{show(proc)}")
+    text = proc.stdout + proc.stderr
+    check("rank 1" in text, f"the message should name rank 1{show(proc)}")
+    with h5py.File(newest_checkpoint(out), "r") as f:
+        done = int(f.attrs["next_generation"])
+    check(1 <= done < 6, f"expected a checkpoint from before the kill, found generation {done - 1}")
+    check_ok(resume(2, out, 6), "resume after the kill")
+    check_same_outcome(out, straight, "killed and resumed vs straight")
+
+
+def case_bad_input(tmp):
+    cfg = config_file(tmp)
+    bad_toml = os.path.join(tmp, "bad.toml")
+    with open(bad_toml, "w") as f:
+        f.write("[search]\nmethod = \n")
+    unknown_key = os.path.join(tmp, "unknown.toml")
+    with open(unknown_key, "w") as f:
+        f.write("[search]\npopulation = 3\n")
+    missing_truth = os.path.join(tmp, "truth.csv")
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "data", "nb201.csv")) as f:
+        lines = f.readlines()
+    with open(missing_truth, "w") as f:
+        f.writelines(lines[:-3])
+    empty_dir = os.path.join(tmp, "empty")
+    os.makedirs(empty_dir)
+    used = os.path.join(tmp, "used")
+    check_ok(search(tmp, 2, used, 1), "a short run")
+    cases = [
+        (["--method", "bayes"], "search.method", "tnasp, evolution, random"),
+        (["--selection", "vibes"], "search.selection", "predictor, epsilon, combined"),
+        (["--tournament", "50"], "search.tournament_size", "1..search.population_size"),
+        (["--candidates", "2"], "search.candidates", "search.queries_per_generation"),
+        (["--crossover", "1.5"], "search.crossover", "0..1"),
+        (["--generations", "0"], "search.generations", "1..100000"),
+        (["--config", bad_toml], "malformed config", bad_toml),
+        (["--config", unknown_key], "unknown key 'search.population'", unknown_key),
+        (["--config", os.path.join(tmp, "absent.toml")], "absent.toml", ""),
+        (["--truth", missing_truth], "missing", "15625"),
+        (["--images", os.path.join(tmp, "absent.bin")], "absent.bin", ""),
+        (["--resume", empty_dir], "no checkpoint", empty_dir),
+        (["--resume", used, "--method", "random"], "--method", "--resume keeps"),
+        (["--out", used], "already holds", "--resume"),
+    ]
+    for args, *needles in cases:
+        full = (["--config", cfg] if "--config" not in args and "--resume" not in args else []) + args
+        if "--out" not in full and "--resume" not in full:
+            full += ["--out", os.path.join(tmp, "never")]
+        proc = mpirun(2, "search", *full, timeout=120)
+        errors = [l for l in proc.stderr.splitlines() if l.startswith("hpcnas: error:")]
+        # 2 = bad input; an input file that cannot be opened is an I/O error (3), as in `hpcnas score`.
+        allowed = (2, 3) if "absent.bin" in needles else (2,)
+        check(proc.returncode in allowed, f"{args}: exit code {proc.returncode}, expected {allowed}{show(proc)}")
+        check(len(errors) == 1, f"{args}: expected one error line{show(proc)}")
+        for needle in needles:
+            check(needle in errors[0], f"{args}: '{needle}' not in: {errors[0]}")
+    check(not os.path.exists(os.path.join(tmp, "never", "checkpoints")), "a failed start must leave no checkpoint")
+
+
+def case_readme_demo(tmp):
+    """The README's main command on a fresh checkout: a short search on the embedded data."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, HPCNAS=hpcnas(), HPCNAS_DEMO_OUT=os.path.join(tmp, "demo"))
+    proc = subprocess.run([os.path.join(repo, "scripts", "demo.sh")], capture_output=True, text=True, env=env, timeout=900)
+    print(proc.stdout[-2000:])
+    check_ok(proc, "scripts/demo.sh")
+    text = proc.stdout + proc.stderr
+    check("best architecture: |" in text and "best accuracy:" in text, f"the demo should print the best cell{show(proc)}")
+
+
+CASES = {
+    "resume": case_resume,
+    "signal": case_signal,
+    "fault_kill": case_fault_kill,
+    "bad_input": case_bad_input,
+    "readme_demo": case_readme_demo,
+}
+
+if __name__ == "__main__":
+    sys.exit(run_cases(CASES))

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""The sbatch templates of slurm/ against a real single-node Slurm (slurmctld + slurmd from
+Debian's slurm-wlm, brought up in a temporary directory for the test): submit, signal, requeue,
+resume; srun with PMIx; a job array over seeds. Skips (77) without slurm-wlm or as non-root.
+
+The templates request one GPU per task; this machine has none, so the test submits copies with
+that one line removed. Slurm delays a requeued job's start by about two minutes; the test moves
+its start time to now."""
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+
+import h5py
+
+from cli_common import SKIP, check, hpcnas, mpirun, run_cases, show
+from search_cli_test import SMALL_CONFIG, check_same_outcome
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DAEMONS = ["/usr/sbin/slurmctld", "/usr/sbin/slurmd", "/usr/sbin/munged"]
+
+
+class LocalSlurm:
+    def __init__(self, tmp):
+        self.dir = os.path.join(tmp, "slurm")
+        for sub in ("state", "spool", "log"):
+            os.makedirs(os.path.join(self.dir, sub))
+        port = random.randint(20000, 29000)
+        self.conf = os.path.join(self.dir, "slurm.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""ClusterName=hpcnas-test
+SlurmctldHost=localhost
+SlurmUser=root
+SlurmdUser=root
+SlurmctldPort={port}
+SlurmdPort={port + 1}
+AuthType=auth/munge
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+MpiDefault=pmix
+ReturnToService=2
+StateSaveLocation={self.dir}/state
+SlurmdSpoolDir={self.dir}/spool
+SlurmctldPidFile={self.dir}/slurmctld.pid
+SlurmdPidFile={self.dir}/slurmd.pid
+SlurmctldLogFile={self.dir}/log/slurmctld.log
+SlurmdLogFile={self.dir}/log/slurmd.log
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 Sockets=1 CoresPerSocket=2 ThreadsPerCore=1 State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+""")
+        self.env = dict(os.environ, SLURM_CONF=self.conf, HPCNAS=hpcnas())
+
+    def start(self):
+        if subprocess.run(["pgrep", "-x", "munged"], capture_output=True).returncode != 0:
+            os.makedirs("/run/munge", exist_ok=True)
+            shutil.chown("/run/munge", "munge", "munge")
+            subprocess.run(["runuser", "-u", "munge", "--", "/usr/sbin/munged"], check=True)
+        subprocess.run(["/usr/sbin/slurmctld", "-f", self.conf], check=True, env=self.env)
+        subprocess.run(["/usr/sbin/slurmd", "-f", self.conf, "-N", "localhost"], check=True, env=self.env)
+        deadline = time.monotonic() + 30
+        while "idle" not in self.cmd("sinfo", "-h", "-o", "%T").stdout:
+            check(time.monotonic() < deadline, "the local Slurm did not come up: " + self.log())
+            time.sleep(0.2)
+
+    def stop(self):
+        for name in ("slurmd", "slurmctld"):
+            try:
+                os.kill(int(open(os.path.join(self.dir, name + ".pid")).read()), 15)
+            except (OSError, ValueError):
+                pass
+
+    def cmd(self, *args):
+        return subprocess.run(list(args), capture_output=True, text=True, env=self.env, cwd=REPO)
+
+    def log(self):
+        return "".join(open(os.path.join(self.dir, "log", n)).read()[-2000:] for n in ("slurmctld.log", "slurmd.log")
+                       if os.path.exists(os.path.join(self.dir, "log", n)))
+
+    def submit(self, script, options, arguments):
+        proc = self.cmd("sbatch", "--parsable", *options, script, *arguments)
+        check(proc.returncode == 0, f"sbatch failed{show(proc)}")
+        return proc.stdout.strip().split(";")[0]
+
+    def job(self, job_id):
+        out = self.cmd("scontrol", "show", "job", job_id).stdout
+        return dict(field.split("=", 1) for field in out.split() if "=" in field)
+
+    def wait(self, job_id, predicate, what, timeout=300):
+        deadline = time.monotonic() + timeout
+        while True:
+            info = self.job(job_id)
+            if predicate(info):
+                return info
+            check(time.monotonic() < deadline, f"job {job_id}: timed out waiting for {what}: {info.get('JobState')}\n" + self.log())
+            time.sleep(0.2)
+
+
+def cpu_copy(tmp, template):
+    """The template without its GPU request (this machine has no GPU)."""
+    path = os.path.join(tmp, os.path.basename(template))
+    with open(os.path.join(REPO, "slurm", template)) as src, open(path, "w") as dst:
+        dst.writelines(line for line in src if "--gpus-per-task" not in line)
+    return path
+
+
+def wait_for(path, timeout=300):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        check(time.monotonic() < deadline, f"{path} did not appear")
+        time.sleep(0.05)
+
+
+def case_templates(tmp):
+    if os.geteuid() != 0 or not all(os.path.exists(d) for d in DAEMONS) or not os.path.exists("/etc/munge/munge.key"):
+        print("SKIP: needs root and slurm-wlm (slurmctld, slurmd, munged with /etc/munge/munge.key)")
+        return SKIP
+    config = os.path.join(tmp, "small.toml")
+    with open(config, "w") as f:
+        f.write(SMALL_CONFIG)
+    straight = os.path.join(tmp, "straight")
+    proc = mpirun(2, "search", "--config", config, "--out", straight)
+    check(proc.returncode == 0, "straight run" + show(proc))
+
+    slurm = LocalSlurm(tmp)
+    try:
+        slurm.start()
+        resources = ["--ntasks-per-node=2", "--cpus-per-task=1", "--time=30"]
+
+        # Single node: submit, SIGUSR1 to the batch shell, checkpoint, exit 75, requeue, resume.
+        out = os.path.join(tmp, "single")
+        log = os.path.join(tmp, "single-%j.out")
+        job = slurm.submit(cpu_copy(tmp, "search_single_node.sbatch"), resources + [f"--output={log}"], [config, out])
+        wait_for(os.path.join(out, "checkpoints", "checkpoint_g000001.h5"))
+        signal = slurm.cmd("scancel", "--signal=USR1", "--batch", job)
+        check(signal.returncode == 0, "scancel --signal=USR1 --batch" + show(signal))
+        slurm.wait(job, lambda j: j.get("Restarts") == "1" and j.get("JobState") in ("PENDING", "RUNNING", "COMPLETED"),
+                   "the requeue")
+        slurm.cmd("scontrol", "update", f"JobId={job}", "StartTime=now")
+        info = slurm.wait(job, lambda j: j.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"), "the end")
+        text = open(log.replace("%j", job)).read()
+        check(info["JobState"] == "COMPLETED" and info.get("ExitCode") == "0:0", f"job state {info.get('JobState')}:\n{text}")
+        for needle in ("stop requested", "stopped by a signal", "requeueing", "resuming"):
+            check(needle in text, f"'{needle}' not in the job's output:\n{text}")
+        check_same_outcome(out, straight, "Slurm: signalled, requeued and resumed vs straight")
+
+        # srun with PMIx (the multi-node template on this one node): the same search.
+        out = os.path.join(tmp, "srun")
+        log = os.path.join(tmp, "srun-%j.out")
+        job = slurm.submit(cpu_copy(tmp, "search_multi_node.sbatch"), ["--nodes=1", *resources, f"--output={log}"],
+                           [config, out])
+        info = slurm.wait(job, lambda j: j.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"), "the end")
+        check(info["JobState"] == "COMPLETED", f"srun job: {info.get('JobState')}\n{open(log.replace('%j', job)).read()}")
+        check_same_outcome(out, straight, "Slurm srun run vs straight")
+
+        # A job array over seeds: task i searches with seed i.
+        prefix = os.path.join(tmp, "seeds")
+        array = slurm.submit(cpu_copy(tmp, "search_seeds_array.sbatch"),
+                             ["--array=0-1", *resources, f"--output={tmp}/array-%A_%a.out"], [config, prefix])
+        for task in ("0", "1"):
+            info = slurm.wait(f"{array}_{task}", lambda j: j.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED"),
+                              f"array task {task}")
+            check(info["JobState"] == "COMPLETED", f"array task {task}: {info.get('JobState')}")
+            with h5py.File(os.path.join(prefix, f"seed_{task}", "search.h5"), "r") as f:
+                check(f"seed = {task}" in f.attrs["config"], f"array task {task} should search with seed {task}")
+                codes = list(f["queries/code"][:])
+            if task == "0":
+                first = codes
+        check(codes != first, "two seeds gave the same search")
+    finally:
+        slurm.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(run_cases({"templates": case_templates}))

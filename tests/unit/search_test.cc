@@ -1,0 +1,351 @@
+// The search: the evolution policy (pure), the generation loop on in-process ranks with the real
+// epsilon scorer and predictor, and its checkpoint files.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+
+#include "engine/evolution.h"
+#include "engine/local_communicator.h"
+#include "engine/nb201.h"
+#include "io/cifar.h"
+#include "io/nb201_data.h"
+#include "io/search_files.h"
+#include "scheduler/search_loop.h"
+#include "workers/search_workers.h"
+
+namespace hpcnas {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+const Nb201Truth& Truth() {
+  static const Nb201Truth truth = *LoadNb201Truth("embedded", "cifar10_test");
+  return truth;
+}
+
+SearchState StateWithPopulation(const std::vector<int>& codes) {
+  SearchState state;
+  for (int code : codes) {
+    state.queries.push_back({code, Truth().accuracy_by_code[code], 0});
+    state.population.push_back(code);
+  }
+  return state;
+}
+
+int EdgesThatDiffer(const nb201::Genotype& a, const nb201::Genotype& b) {
+  int n = 0;
+  for (int e = 0; e < nb201::kNumEdges; ++e) n += a.ops[e] != b.ops[e];
+  return n;
+}
+
+TEST(Evolution, ChildrenAreDistinctUnseenOneEdgeMutantsOfThePopulation) {
+  const SearchState state = StateWithPopulation({5, 900, 4000, 12000, 15000});
+  SearchConfig config;
+  config.seed = 4;
+  config.tournament_size = 3;
+  const auto exclude = evolution::EvaluatedHashes(state);
+  const auto children = evolution::ProposeChildren(state, config, 1, 60, exclude);
+  ASSERT_EQ(children.size(), 60u);
+  std::set<int> unique(children.begin(), children.end());
+  EXPECT_EQ(unique.size(), children.size());
+  for (int child : children) {
+    EXPECT_FALSE(exclude.count(nb201::Genotype::FromCode(child).CanonicalHash())) << "child " << child << " was evaluated";
+    bool one_edge_from_a_member = false;
+    for (int member : state.population) {
+      one_edge_from_a_member |= EdgesThatDiffer(nb201::Genotype::FromCode(child), nb201::Genotype::FromCode(member)) == 1;
+    }
+    EXPECT_TRUE(one_edge_from_a_member) << "child " << child;
+  }
+  // A pure function of (seed, generation, state); another generation draws other children.
+  EXPECT_EQ(evolution::ProposeChildren(state, config, 1, 60, exclude), children);
+  EXPECT_NE(evolution::ProposeChildren(state, config, 2, 60, exclude), children);
+}
+
+TEST(Evolution, TournamentsFavourTheBestMember) {
+  // The best of 5 members always wins a tournament of 5: every child is its mutant.
+  const SearchState state = StateWithPopulation({5, 900, 4000, 12000, 15000});
+  int best = state.population[0];
+  for (int code : state.population) {
+    if (Truth().accuracy_by_code[code] > Truth().accuracy_by_code[best]) best = code;
+  }
+  SearchConfig config;
+  config.tournament_size = 5;
+  for (int child : evolution::ProposeChildren(state, config, 1, 20, evolution::EvaluatedHashes(state))) {
+    EXPECT_EQ(EdgesThatDiffer(nb201::Genotype::FromCode(child), nb201::Genotype::FromCode(best)), 1);
+  }
+}
+
+TEST(Evolution, CrossoverMixesTwoParents) {
+  const SearchState state = StateWithPopulation({0, 15624});  // all 'none' and all 'avg_pool'
+  SearchConfig config;
+  config.crossover = 1.0;
+  config.tournament_size = 1;
+  int mixed = 0;
+  for (int child : evolution::ProposeChildren(state, config, 1, 30, evolution::EvaluatedHashes(state))) {
+    const auto g = nb201::Genotype::FromCode(child);
+    std::set<nb201::Op> ops(g.ops.begin(), g.ops.end());
+    mixed += ops.count(nb201::Op::kNone) && ops.count(nb201::Op::kAvgPool3x3);
+  }
+  EXPECT_GT(mixed, 10);
+}
+
+TEST(Evolution, RandomCellsAvoidTheExcludedAndRunOutCleanly) {
+  const auto all = evolution::RandomCells(1, 0, nb201::kNumCells + 5, {});
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(nb201::kNumCells));
+  const auto exclude = evolution::EvaluatedHashes(StateWithPopulation({1, 2, 3}));
+  const auto cells = evolution::RandomCells(1, 0, 15000, exclude);
+  EXPECT_EQ(cells.size(), 15000u);
+  for (int code : cells) EXPECT_TRUE(code < 1 || code > 3) << code;
+}
+
+TEST(Evolution, AgingKeepsTheYoungest) {
+  SearchState state = StateWithPopulation({1, 2, 3});
+  evolution::AgePopulation(state, {7, 8}, 4);
+  EXPECT_EQ(state.population, (std::vector<std::int32_t>{2, 3, 7, 8}));
+}
+
+// Issue 5, item 7: a NaN epsilon is unknown, not bad.
+TEST(Evolution, NanEpsilonNeverRanksACandidateLast) {
+  const std::vector<std::int32_t> codes = {10, 11, 12, 13};
+  const std::vector<double> epsilon = {0.9, kNaN, 0.1, 0.5};
+  const std::vector<double> predicted = {90.0, 94.0, 80.0, 85.0};
+  // The predictor likes the NaN cell best: it is selected first under every rule that uses it.
+  for (const std::string selection : {"combined", "predictor"}) {
+    EXPECT_EQ(evolution::RankCandidates(codes, predicted, epsilon, selection).front(), 1u) << selection;
+  }
+  // Epsilon alone (no predictor yet): the unknown cell takes the middle quantile (0.5, tied
+  // with the median cell and before it by code), never the end.
+  const auto order = evolution::RankCandidates(codes, {}, epsilon, "epsilon");
+  EXPECT_EQ(order, (std::vector<std::size_t>{0, 1, 3, 2}));
+}
+
+TEST(Evolution, EpsilonKeysAreFiniteExceptForInputIndependentCells) {
+  SearchState state;
+  state.epsilon = {{1, 0.5, 0.5}, {2, kNaN, 0.01}, {3, kNaN, kNaN}, {4, 0.2, 0.2}};
+  const auto keys = evolution::EpsilonKeys(state, 0.5);
+  EXPECT_TRUE(std::isfinite(keys.at(2))) << "underflowed in float32: ranked by exact epsilon";
+  EXPECT_GT(keys.at(2), keys.at(4));
+  EXPECT_TRUE(std::isnan(keys.at(3)));
+}
+
+// ---- The loop on in-process ranks ------------------------------------------------------------
+
+Config SmallSearch(const std::string& method) {
+  Config c;
+  c.command = "search";
+  c.search.method = method;
+  c.search.seed = 7;
+  c.search.generations = 4;
+  c.search.initial_pool = 40;
+  c.search.initial_queries = 6;
+  c.search.candidates = 16;
+  c.search.queries_per_generation = 4;
+  c.search.population_size = 8;
+  c.search.tournament_size = 3;
+  c.search.predictor_epochs = 3;
+  c.predictor.d_model = 16;
+  c.predictor.heads = 2;
+  c.predictor.layers = 1;
+  c.predictor.feedforward = 32;
+  c.predictor.head_hidden = 8;
+  c.predictor.gradient_shards = 3;
+  c.epsilon.batch_size = 16;
+  c.runtime.timeout_s = 120;
+  return c;
+}
+
+struct RunResult {
+  SearchState state;
+  PredictorFile predictor;
+  std::vector<SearchCheckpoint> checkpoints;  // rank 0's, one per generation
+};
+
+// Runs the search on `ranks` in-process ranks from `resume_from` (if any) up to
+// config.search.generations; returns rank 0's final state and checkpoints, and checks that
+// every rank's replica ended equal.
+RunResult RunOnRanks(int ranks, const Config& config, const SearchCheckpoint* resume_from = nullptr,
+                     CandidateScorer* scorer_override = nullptr) {
+  const CifarImages images = *LoadCifarImages("embedded", config.epsilon.batch_size);
+  std::vector<RunResult> results(ranks);
+  const auto errors = RunLocalRanks(ranks, [&](Communicator& comm) {
+    torch::set_num_threads(1);
+    EpsilonCandidateScorer scorer(config, CifarImagesToTensor(images.pixels.data(), images.count), FaultInjection{}, comm.rank());
+    TnaspSearchPredictor predictor(config, *ModelOptionsFromConfig(config.predictor));
+    TabularEvaluator evaluator(Truth().accuracy_by_code, "embedded");
+    RunResult& mine = results[comm.rank()];
+    if (resume_from) {
+      mine.state = resume_from->state;
+      ASSERT_TRUE(predictor.Import(resume_from->predictor).ok());
+    }
+    SearchHooks hooks;
+    hooks.checkpoint = [&](const SearchState& s) {
+      mine.checkpoints.push_back({ToToml(config), s, predictor.Export(), {}});
+      return Status::Ok();
+    };
+    const bool tnasp = config.search.method == "tnasp";
+    const SearchServices services{scorer_override ? scorer_override : &scorer, tnasp ? &predictor : nullptr, &evaluator};
+    StatusOr<SearchEnd> end = RunSearch(comm, config, mine.state, services, hooks);
+    if (!end.ok()) throw std::runtime_error(end.status().message());
+    mine.predictor = predictor.Export();
+  });
+  for (const std::string& e : errors) EXPECT_EQ(e, "");
+  for (int r = 1; r < ranks; ++r) {
+    EXPECT_EQ(results[r].state.population, results[0].state.population) << "rank " << r;
+    EXPECT_EQ(results[r].predictor.parameters.back().values, results[0].predictor.parameters.back().values) << "rank " << r;
+  }
+  return results[0];
+}
+
+std::vector<std::pair<int, double>> Labels(const SearchState& s) {
+  std::vector<std::pair<int, double>> out;
+  for (const Query& q : s.queries) out.emplace_back(q.code, q.accuracy);
+  return out;
+}
+
+std::vector<float> AllWeights(const PredictorFile& p) {
+  std::vector<float> out;
+  for (const NamedArray& a : p.parameters) out.insert(out.end(), a.values.begin(), a.values.end());
+  out.insert(out.end(), p.adam_second_moment.begin(), p.adam_second_moment.end());
+  return out;
+}
+
+TEST(SearchLoop, SameSearchOnOneTwoAndThreeRanks) {
+  const Config config = SmallSearch("tnasp");
+  const RunResult one = RunOnRanks(1, config);
+  ASSERT_EQ(one.state.queries.size(), 6u + 3 * 4u);
+  ASSERT_EQ(one.state.generations.size(), 4u);
+  EXPECT_EQ(one.state.population.size(), 8u);
+  EXPECT_GE(one.state.epsilon.size(), 40u);
+  for (int ranks : {2, 3}) {
+    const RunResult many = RunOnRanks(ranks, config);
+    EXPECT_EQ(Labels(many.state), Labels(one.state)) << ranks << " ranks";
+    EXPECT_EQ(many.state.population, one.state.population) << ranks << " ranks";
+    EXPECT_EQ(AllWeights(many.predictor), AllWeights(one.predictor)) << ranks << " ranks";
+  }
+}
+
+TEST(SearchLoop, ResumeFromAnyGenerationGivesTheUninterruptedResult) {
+  Config config = SmallSearch("tnasp");
+  const RunResult straight = RunOnRanks(2, config);
+  // Stop after generation 1 (2 done), resume on another number of ranks.
+  Config first_half = config;
+  first_half.search.generations = 2;
+  const RunResult half = RunOnRanks(2, first_half);
+  const RunResult resumed = RunOnRanks(3, config, &half.checkpoints.back());
+  EXPECT_EQ(Labels(resumed.state), Labels(straight.state));
+  EXPECT_EQ(resumed.state.population, straight.state.population);
+  EXPECT_EQ(AllWeights(resumed.predictor), AllWeights(straight.predictor));
+}
+
+TEST(SearchLoop, BaselinesQueryExactlyTheirBudget) {
+  for (const std::string method : {"evolution", "random"}) {
+    const RunResult run = RunOnRanks(2, SmallSearch(method));
+    EXPECT_EQ(run.state.queries.size(), 6u + 3 * 4u) << method;
+    EXPECT_TRUE(run.state.epsilon.empty()) << method << " scores nothing";
+    std::set<int> unique;
+    for (const Query& q : run.state.queries) unique.insert(q.code);
+    EXPECT_EQ(unique.size(), run.state.queries.size()) << method << " queries a cell twice";
+  }
+}
+
+// Every candidate NaN in float32 and in exact arithmetic: the search still selects and
+// evaluates cells (the predictor ranks them), and epsilon never filters one out.
+class AllNanScorer : public CandidateScorer {
+ public:
+  StatusOr<std::vector<EpsilonRecord>> Score(Communicator&, const std::vector<std::int32_t>& codes) override {
+    std::vector<EpsilonRecord> out;
+    for (std::int32_t code : codes) out.push_back({code, kNaN, kNaN});
+    return out;
+  }
+};
+
+TEST(SearchLoop, NanEpsilonCellsAreStillSelected) {
+  AllNanScorer scorer;
+  const RunResult run = RunOnRanks(1, SmallSearch("tnasp"), nullptr, &scorer);
+  EXPECT_EQ(run.state.queries.size(), 6u + 3 * 4u);
+  for (const EpsilonRecord& r : run.state.epsilon) EXPECT_TRUE(std::isnan(r.epsilon));
+}
+
+// ---- Checkpoint files ------------------------------------------------------------------------
+
+class SearchFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("hpcnas_search_files_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+SearchCheckpoint SomeCheckpoint(int generation) {
+  SearchCheckpoint cp;
+  cp.config_toml = "[search]\nseed = 3\n";
+  cp.state = StateWithPopulation({5, 900, 4000});
+  cp.state.next_generation = generation + 1;
+  cp.state.epsilon = {{5, 0.25, 0.25}, {900, kNaN, 1e-3}};
+  GenerationRecord r;
+  r.generation = generation;
+  r.best_accuracy = 93.5;
+  r.predictor_tau_population = kNaN;
+  cp.state.generations.push_back(r);
+  cp.predictor.parameters = {{"w", {2, 2}, {1, 2, 3, 4}}, {"b", {2}, {0.5f, -0.5f}}};
+  cp.predictor.adam_first_moment = {0, 0, 0, 0, 0, 0};
+  cp.predictor.adam_second_moment = {1, 1, 1, 1, 1, 1};
+  cp.predictor.adam_step = 12;
+  cp.predictor.target_std = 2.5;
+  return cp;
+}
+
+TEST_F(SearchFiles, CheckpointRoundTripsExactly) {
+  const SearchCheckpoint cp = SomeCheckpoint(0);
+  const std::string path = CheckpointPath(dir_.string(), 0);
+  ASSERT_TRUE(WriteSearchCheckpoint(path, cp).ok());
+  StatusOr<SearchCheckpoint> back = ReadSearchCheckpoint(path);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(CheckpointChecksum(*back), CheckpointChecksum(cp));
+  EXPECT_EQ(back->state.population, cp.state.population);
+  EXPECT_EQ(back->predictor.parameters[0].shape, (std::vector<int64_t>{2, 2}));
+  EXPECT_TRUE(std::isnan(back->state.epsilon[1].epsilon));
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+}
+
+TEST_F(SearchFiles, DamagedNewestCheckpointFallsBackToThePreviousWithAWarning) {
+  for (int g = 0; g < 3; ++g) ASSERT_TRUE(WriteSearchCheckpoint(CheckpointPath(dir_.string(), g), SomeCheckpoint(g)).ok());
+  // Truncate the newest, alter one byte of data in the middle one.
+  std::filesystem::resize_file(CheckpointPath(dir_.string(), 2), 1000);
+  {
+    const std::string path = CheckpointPath(dir_.string(), 1);
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const std::size_t at = bytes.find(std::string("\x00\x00\x80\x3f\x00\x00\x00\x40", 8));  // floats 1, 2
+    ASSERT_NE(at, std::string::npos);
+    f.seekp(static_cast<std::streamoff>(at + 4));
+    f.put('\x41');
+  }
+  StatusOr<SearchCheckpoint> altered = ReadSearchCheckpoint(CheckpointPath(dir_.string(), 1));
+  ASSERT_FALSE(altered.ok());
+  EXPECT_NE(altered.status().message().find("checksum mismatch"), std::string::npos) << altered.status().message();
+
+  StatusOr<FoundCheckpoint> found = LoadNewestCheckpoint(dir_.string());
+  ASSERT_TRUE(found.ok()) << found.status().message();
+  EXPECT_EQ(found->path, CheckpointPath(dir_.string(), 0));
+  EXPECT_EQ(found->warnings.size(), 2u);
+
+  ASSERT_TRUE(PruneCheckpoints(dir_.string(), 1).ok());
+  EXPECT_EQ(ListCheckpoints(dir_.string()), std::vector<std::string>{CheckpointPath(dir_.string(), 2)});
+}
+
+TEST_F(SearchFiles, NoCheckpointIsAClearError) {
+  StatusOr<FoundCheckpoint> found = LoadNewestCheckpoint(dir_.string());
+  ASSERT_FALSE(found.ok());
+  EXPECT_NE(found.status().message().find("no checkpoint"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hpcnas
