@@ -115,6 +115,8 @@ void AddSearchOptions(CLI::App& search, hpcnas::SearchRequest& r, std::string& c
   search.add_option("--predictor-epochs", c.search.predictor_epochs, "tnasp: predictor epochs per generation (warm-started)")
       ->capture_default_str();
   search.add_option("--selection", c.search.selection, "tnasp: rank candidates by predictor | epsilon | combined")->capture_default_str();
+  search.add_option("--explore", c.search.explore, "tnasp: share of later queries given to children as proposed (0..1)")
+      ->capture_default_str();
   search.add_option("--keep-checkpoints", c.search.keep_checkpoints, "newest checkpoints kept")->capture_default_str();
   search.add_option("--images", c.epsilon.images, "CIFAR-10 binary file for the epsilon batch, or 'embedded'")->capture_default_str();
   search.add_option("--epsilon-path", c.epsilon.path, "epsilon scorer: fast | full")->capture_default_str();

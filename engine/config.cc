@@ -107,6 +107,7 @@ const std::map<std::string, Setter>& Schema() {
       {"search.tournament_size", IntField<int>([](Config& c) -> int& { return c.search.tournament_size; })},
       {"search.crossover", DoubleField([](Config& c) -> double& { return c.search.crossover; })},
       {"search.predictor_epochs", IntField<int>([](Config& c) -> int& { return c.search.predictor_epochs; })},
+      {"search.explore", DoubleField([](Config& c) -> double& { return c.search.explore; })},
       {"search.selection", StringField([](Config& c) -> std::string& { return c.search.selection; })},
       {"search.out_dir", StringField([](Config& c) -> std::string& { return c.search.out_dir; })},
       {"search.keep_checkpoints", IntField<int>([](Config& c) -> int& { return c.search.keep_checkpoints; })},
@@ -181,6 +182,7 @@ Status ValidateSearch(const SearchConfig& s) {
   }
   if (!(s.crossover >= 0 && s.crossover <= 1)) return Bad("search.crossover", "must be in 0..1");
   HPCNAS_RETURN_IF_ERROR(IntIn("search.predictor_epochs", s.predictor_epochs, 1, 1000000));
+  if (!(s.explore >= 0 && s.explore <= 1)) return Bad("search.explore", "must be in 0..1");
   if (!OneOf(s.selection, {"predictor", "epsilon", "combined"})) {
     return Bad("search.selection", "is '" + s.selection + "'; allowed: predictor, epsilon, combined");
   }
@@ -300,6 +302,7 @@ std::string ToToml(const Config& c) {
                              {"crossover", c.search.crossover},
                              {"predictor_epochs", c.search.predictor_epochs},
                              {"selection", c.search.selection},
+                             {"explore", c.search.explore},
                              {"out_dir", c.search.out_dir},
                              {"keep_checkpoints", c.search.keep_checkpoints}}},
       {"runtime", toml::table{{"threads", c.runtime.threads},

@@ -101,6 +101,10 @@ struct SearchConfig {
   // tnasp: how the candidates are ranked for evaluation: "predictor" (epsilon breaks ties),
   // "epsilon", or "combined" (mean of the two quantiles; the predictor alone where epsilon is unknown).
   std::string selection = "predictor";
+  // tnasp: share of each later generation's queries given to children in the order they were
+  // proposed (plain regularised evolution) instead of by rank: exploration the predictor cannot
+  // veto. 0..1.
+  double explore = 0.2;
   std::string out_dir = "search_out";  // results, CSVs and checkpoints/
   int keep_checkpoints = 3;        // newest checkpoints kept, >= 1
 };

@@ -139,12 +139,19 @@ StatusOr<SearchEnd> RunSearch(Communicator& comm, const Config& config, SearchSt
     const int wanted = g == 0 ? sc.initial_queries : sc.queries_per_generation;
     std::vector<std::int32_t> selected;
     if (tnasp) {
+      // The exploration share first: children as proposed (plain regularised evolution).
+      const int explored = g == 0 ? 0 : static_cast<int>(std::lround(sc.explore * wanted));
+      std::vector<bool> taken(candidates.size(), false);
+      for (std::size_t i = 0; i < candidates.size() && static_cast<int>(selected.size()) < explored; ++i) {
+        selected.push_back(candidates[i]);
+        taken[i] = true;
+      }
       const auto keys = evolution::EpsilonKeys(state, config.epsilon.nan_offset);
       std::vector<double> epsilon_key;
       for (std::int32_t code : candidates) epsilon_key.push_back(keys.at(code));
       for (std::size_t index : evolution::RankCandidates(candidates, predicted, epsilon_key, sc.selection)) {
         if (static_cast<int>(selected.size()) == wanted) break;
-        selected.push_back(candidates[index]);
+        if (!taken[index]) selected.push_back(candidates[index]);
       }
     } else {
       selected.assign(candidates.begin(), candidates.begin() + std::min<std::size_t>(wanted, candidates.size()));

@@ -16,9 +16,10 @@
 //     generation, trains predictor_epochs on every label so far (all-gathered gradient
 //     micro-batches; self-evolution constraints on the candidates all-gathered when enabled),
 //     then predicts the candidates, each rank a shard, all-gathered.
-//  6. Select (pure): "tnasp" ranks the candidates by predictor and epsilon (search.selection;
-//     a NaN epsilon is unknown, never last) and takes the best queries_per_generation; the
-//     baselines take their candidates as drawn.
+//  6. Select (pure): "tnasp" gives the share search.explore of the queries to children in the
+//     order they were proposed (regularised evolution's own choice), then ranks the rest of the
+//     candidates by predictor and epsilon (search.selection; a NaN epsilon is unknown, never
+//     last) and takes the best; the baselines take their candidates as drawn.
 //  7. Evaluate on rank 0 (the Evaluator: a tabular lookup is one query per cell); the
 //     accuracies are broadcast.
 //  8. The labels join the training set; the evaluated cells join the aging population and the

@@ -27,11 +27,22 @@ TEST(Config, TomlRoundTripKeepsEveryField) {
   c.runtime.threads = 3;
   c.runtime.timeout_s = 12.5;
   c.runtime.fault = "1:hang:2";
+  c.search.method = "evolution";
+  c.search.seed = 99;
+  c.search.generations = 7;
+  c.search.crossover = 0.25;
+  c.search.explore = 0.3;
+  c.search.selection = "combined";
+  c.search.out_dir = "runs/x";
+  c.predictor.gradient_shards = 5;
   auto back = ConfigFromToml(ToToml(c), "round trip");
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(ToToml(*back), ToToml(c));
   EXPECT_EQ(back->score.seed, 12345678901ULL);
   EXPECT_EQ(back->epsilon.w1, 1e-4);
+  EXPECT_EQ(back->search.explore, 0.3);
+  EXPECT_EQ(back->search.out_dir, "runs/x");
+  EXPECT_EQ(back->predictor.gradient_shards, 5);
 }
 
 TEST(Config, UnknownKeysAndWrongTypesNameTheKey) {

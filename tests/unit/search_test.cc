@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <algorithm>
 #include <set>
 
 #include "engine/evolution.h"
@@ -269,6 +270,56 @@ TEST(SearchLoop, NanEpsilonCellsAreStillSelected) {
   const RunResult run = RunOnRanks(1, SmallSearch("tnasp"), nullptr, &scorer);
   EXPECT_EQ(run.state.queries.size(), 6u + 3 * 4u);
   for (const EpsilonRecord& r : run.state.epsilon) EXPECT_TRUE(std::isnan(r.epsilon));
+}
+
+// Prefers small codes, trains instantly: makes the predictor's choice visible.
+class SmallCodesPredictor : public SearchPredictor {
+ public:
+  Status Train(Communicator&, const std::vector<Query>&, const std::vector<std::int32_t>&, std::int32_t) override {
+    return Status::Ok();
+  }
+  StatusOr<std::vector<double>> Predict(Communicator&, const std::vector<std::int32_t>& codes) override {
+    std::vector<double> out;
+    for (std::int32_t code : codes) out.push_back(-code);
+    return out;
+  }
+};
+
+// Generation 1's queries with a given exploration share, and the candidates it saw.
+std::pair<std::vector<std::int32_t>, std::vector<std::int32_t>> FirstChildGeneration(double explore) {
+  Config config = SmallSearch("tnasp");
+  config.search.explore = explore;
+  AllNanScorer scorer;
+  SmallCodesPredictor predictor;
+  TabularEvaluator evaluator(Truth().accuracy_by_code, "embedded");
+  std::vector<std::int32_t> picked, candidates;
+  RunLocalRanks(1, [&](Communicator& comm) {
+    SearchState state;
+    config.search.generations = 1;
+    ASSERT_TRUE(RunSearch(comm, config, state, {&scorer, &predictor, &evaluator}, {}).ok());
+    candidates = evolution::ProposeChildren(state, config.search, 1, config.search.candidates, evolution::EvaluatedHashes(state));
+    config.search.generations = 2;
+    ASSERT_TRUE(RunSearch(comm, config, state, {&scorer, &predictor, &evaluator}, {}).ok());
+    for (const Query& q : state.queries) {
+      if (q.generation == 1) picked.push_back(q.code);
+    }
+  });
+  return {picked, candidates};
+}
+
+TEST(SearchLoop, ExplorationShareTakesChildrenAsProposed) {
+  const auto [by_predictor, candidates] = FirstChildGeneration(0.0);
+  std::vector<std::int32_t> smallest = candidates;
+  std::sort(smallest.begin(), smallest.end());
+  smallest.resize(4);
+  EXPECT_EQ(by_predictor, smallest) << "explore 0: the predictor's top 4";
+  const auto [half, unused] = FirstChildGeneration(0.5);
+  EXPECT_EQ(std::vector<std::int32_t>(half.begin(), half.begin() + 2),
+            std::vector<std::int32_t>(candidates.begin(), candidates.begin() + 2)) << "explore 0.5: 2 as proposed";
+  std::vector<std::int32_t> rest(candidates.begin() + 2, candidates.end());
+  std::sort(rest.begin(), rest.end());
+  EXPECT_EQ(std::vector<std::int32_t>(half.begin() + 2, half.end()), std::vector<std::int32_t>(rest.begin(), rest.begin() + 2))
+      << "explore 0.5: then the predictor's best of the rest";
 }
 
 // ---- Checkpoint files ------------------------------------------------------------------------
