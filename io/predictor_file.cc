@@ -8,8 +8,6 @@
 namespace hpcnas {
 namespace {
 
-constexpr const char* kParameters = "/model/parameters";
-
 Status WriteHdf5(const std::string& path, const PredictorFile& p) {
   HPCNAS_ASSIGN_OR_RETURN(h5::File file, h5::File::Create(path));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "kind", std::string(kPredictorFileKind)));
@@ -19,14 +17,7 @@ Status WriteHdf5(const std::string& path, const PredictorFile& p) {
   for (const auto& [name, value] : p.provenance) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
 
   HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/model"));
-  HPCNAS_RETURN_IF_ERROR(file.CreateGroup(kParameters));
-  std::vector<std::string> names;
-  for (const NamedArray& a : p.parameters) {
-    names.push_back(a.name);
-    HPCNAS_RETURN_IF_ERROR(file.Write(std::string(kParameters) + "/" + a.name, a.values,
-                                      std::vector<hsize_t>(a.shape.begin(), a.shape.end())));
-  }
-  HPCNAS_RETURN_IF_ERROR(file.Write("/model/parameter_names", names));
+  HPCNAS_RETURN_IF_ERROR(WriteNamedArrays(file, "/model", p.parameters));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/model", "target_mean", p.target_mean));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/model", "target_std", p.target_std));
 
@@ -48,6 +39,30 @@ Status WriteHdf5(const std::string& path, const PredictorFile& p) {
 
 }  // namespace
 
+Status WriteNamedArrays(h5::File& file, const std::string& group, const std::vector<NamedArray>& arrays) {
+  HPCNAS_RETURN_IF_ERROR(file.CreateGroup(group + "/parameters"));
+  std::vector<std::string> names;
+  for (const NamedArray& a : arrays) {
+    names.push_back(a.name);
+    HPCNAS_RETURN_IF_ERROR(file.Write(group + "/parameters/" + a.name, a.values, std::vector<hsize_t>(a.shape.begin(), a.shape.end())));
+  }
+  return file.Write(group + "/parameter_names", names);
+}
+
+StatusOr<std::vector<NamedArray>> ReadNamedArrays(const h5::File& file, const std::string& group) {
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<std::string> names, file.ReadStrings(group + "/parameter_names"));
+  std::vector<NamedArray> arrays;
+  for (const std::string& name : names) {
+    const std::string dataset = group + "/parameters/" + name;
+    NamedArray a{name, {}, {}};
+    HPCNAS_ASSIGN_OR_RETURN(std::vector<hsize_t> shape, file.Shape(dataset));
+    a.shape.assign(shape.begin(), shape.end());
+    HPCNAS_ASSIGN_OR_RETURN(a.values, file.ReadFloats(dataset));
+    arrays.push_back(std::move(a));
+  }
+  return arrays;
+}
+
 Status WritePredictorFile(const std::string& path, const PredictorFile& predictor) {
   return WriteFileAtomically(path, [&](const std::string& temp) { return WriteHdf5(temp, predictor); });
 }
@@ -67,15 +82,7 @@ StatusOr<PredictorFile> ReadPredictorFile(const std::string& path, const std::st
   if (p.space != expected_space) return bad("trained for space '" + p.space + "', not '" + expected_space + "'");
   HPCNAS_ASSIGN_OR_RETURN(p.config_toml, file.ReadStringAttribute("/", "config"));
 
-  HPCNAS_ASSIGN_OR_RETURN(std::vector<std::string> names, file.ReadStrings("/model/parameter_names"));
-  for (const std::string& name : names) {
-    const std::string dataset = std::string(kParameters) + "/" + name;
-    NamedArray a{name, {}, {}};
-    HPCNAS_ASSIGN_OR_RETURN(std::vector<hsize_t> shape, file.Shape(dataset));
-    a.shape.assign(shape.begin(), shape.end());
-    HPCNAS_ASSIGN_OR_RETURN(a.values, file.ReadFloats(dataset));
-    p.parameters.push_back(std::move(a));
-  }
+  HPCNAS_ASSIGN_OR_RETURN(p.parameters, ReadNamedArrays(file, "/model"));
   HPCNAS_ASSIGN_OR_RETURN(p.target_mean, file.ReadDoubleAttribute("/model", "target_mean"));
   HPCNAS_ASSIGN_OR_RETURN(p.target_std, file.ReadDoubleAttribute("/model", "target_std"));
   if (!std::isfinite(p.target_mean) || !(p.target_std > 0)) return bad("target standardisation is not finite and positive");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/status.h"
+#include "io/hdf5_file.h"
 
 namespace hpcnas {
 
@@ -39,6 +40,11 @@ struct PredictorFile {
   // Written as root attributes (command line, version, time); not read back.
   std::vector<std::pair<std::string, std::string>> provenance;
 };
+
+// Named arrays under `group`: GROUP/parameter_names (in order) and GROUP/parameters/NAME, each
+// with its shape. The predictor file and the search checkpoint store weights this way.
+Status WriteNamedArrays(h5::File& file, const std::string& group, const std::vector<NamedArray>& arrays);
+StatusOr<std::vector<NamedArray>> ReadNamedArrays(const h5::File& file, const std::string& group);
 
 // Atomic: the file appears complete or not at all.
 Status WritePredictorFile(const std::string& path, const PredictorFile& predictor);

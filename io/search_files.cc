@@ -117,13 +117,7 @@ Status WriteCheckpointHdf5(const std::string& path, const SearchCheckpoint& cp) 
 
   const PredictorFile& p = cp.predictor;
   HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/predictor"));
-  HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/predictor/parameters"));
-  std::vector<std::string> names;
-  for (const NamedArray& a : p.parameters) {
-    names.push_back(a.name);
-    HPCNAS_RETURN_IF_ERROR(file.Write("/predictor/parameters/" + a.name, a.values, std::vector<hsize_t>(a.shape.begin(), a.shape.end())));
-  }
-  HPCNAS_RETURN_IF_ERROR(file.Write("/predictor/parameter_names", names));
+  HPCNAS_RETURN_IF_ERROR(WriteNamedArrays(file, "/predictor", p.parameters));
   HPCNAS_RETURN_IF_ERROR(file.Write("/predictor/adam_first_moment", p.adam_first_moment));
   HPCNAS_RETURN_IF_ERROR(file.Write("/predictor/adam_second_moment", p.adam_second_moment));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/predictor", "adam_step", p.adam_step));
@@ -183,15 +177,7 @@ StatusOr<SearchCheckpoint> ReadCheckpointHdf5(const std::string& path) {
   }
 
   PredictorFile& p = cp.predictor;
-  HPCNAS_ASSIGN_OR_RETURN(std::vector<std::string> names, file.ReadStrings("/predictor/parameter_names"));
-  for (const std::string& name : names) {
-    const std::string dataset = "/predictor/parameters/" + name;
-    NamedArray a{name, {}, {}};
-    HPCNAS_ASSIGN_OR_RETURN(std::vector<hsize_t> shape, file.Shape(dataset));
-    a.shape.assign(shape.begin(), shape.end());
-    HPCNAS_ASSIGN_OR_RETURN(a.values, file.ReadFloats(dataset));
-    p.parameters.push_back(std::move(a));
-  }
+  HPCNAS_ASSIGN_OR_RETURN(p.parameters, ReadNamedArrays(file, "/predictor"));
   HPCNAS_ASSIGN_OR_RETURN(p.adam_first_moment, file.ReadFloats("/predictor/adam_first_moment"));
   HPCNAS_ASSIGN_OR_RETURN(p.adam_second_moment, file.ReadFloats("/predictor/adam_second_moment"));
   HPCNAS_ASSIGN_OR_RETURN(p.adam_step, file.ReadInt64Attribute("/predictor", "adam_step"));

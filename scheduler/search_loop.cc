@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "engine/evolution.h"
 #include "engine/stats.h"
@@ -109,8 +110,8 @@ StatusOr<SearchEnd> RunSearch(Communicator& comm, const Config& config, SearchSt
     // Steps 2-4.
     phase_start = Clock::now();
     if (tnasp) {
-      std::unordered_map<std::int32_t, bool> scored;
-      for (const EpsilonRecord& r : state.epsilon) scored[r.code] = true;
+      std::unordered_set<std::int32_t> scored;
+      for (const EpsilonRecord& r : state.epsilon) scored.insert(r.code);
       std::vector<std::int32_t> unscored;
       for (std::int32_t code : candidates) {
         if (!scored.count(code)) unscored.push_back(code);
