@@ -63,11 +63,6 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
     return Status::InvalidInput("output directory '" + sc.out_dir + "' already holds a search's checkpoints; continue it with --resume " +
                                 sc.out_dir + " or choose another --out");
   }
-  std::error_code error;
-  std::filesystem::create_directories(sc.out_dir, error);
-  if (error) return Status::Io("cannot create output directory '" + sc.out_dir + "': " + error.message());
-  HPCNAS_RETURN_IF_ERROR(CheckWritable((std::filesystem::path(sc.out_dir) / "search.h5").string()));
-
   HPCNAS_ASSIGN_OR_RETURN(Nb201Truth truth, LoadNb201Truth(sc.truth, sc.truth_column));
   HPCNAS_RETURN_IF_ERROR(truth.RequireEveryCell());
   prepared.accuracy_by_code = std::move(truth.accuracy_by_code);
@@ -77,6 +72,11 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
     prepared.start.num_images = images.count;
     prepared.start.pixels = std::move(images.pixels);
   }
+  // Last, so that bad input leaves no directory behind.
+  std::error_code error;
+  std::filesystem::create_directories(sc.out_dir, error);
+  if (error) return Status::Io("cannot create output directory '" + sc.out_dir + "': " + error.message());
+  HPCNAS_RETURN_IF_ERROR(CheckWritable((std::filesystem::path(sc.out_dir) / "search.h5").string()));
   prepared.start.config_toml = ToToml(config);
   return prepared;
 }

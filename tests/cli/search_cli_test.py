@@ -230,7 +230,7 @@ def case_bad_input(tmp):
         check(len(errors) == 1, f"{args}: expected one error line{show(proc)}")
         for needle in needles:
             check(needle in errors[0], f"{args}: '{needle}' not in: {errors[0]}")
-    check(not os.path.exists(os.path.join(tmp, "never", "checkpoints")), "a failed start must leave no checkpoint")
+    check(not os.path.exists(os.path.join(tmp, "never")), "a failed start must leave nothing behind")
 
 
 def case_readme_demo(tmp):
