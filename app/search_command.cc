@@ -161,19 +161,15 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   const int first_generation = state.next_generation;
   const auto first_queries = static_cast<double>(state.queries.size());
   double checkpoint_seconds = 0;
-  auto snapshot = [&](const SearchState& s) {
+  SearchHooks hooks;
+  hooks.checkpoint = [&](const SearchState& s) -> Status {
+    const auto begin = std::chrono::steady_clock::now();
     SearchCheckpoint checkpoint;
     checkpoint.config_toml = start->config_toml;
     checkpoint.state = s;
     if (predictor) checkpoint.predictor = predictor->Export();
     checkpoint.provenance = {{"command_line", command_line}, {"hpcnas_version", HPCNAS_VERSION}, {"created_utc", UtcNow()},
                              {"world_size", std::to_string(comm.size())}};
-    return checkpoint;
-  };
-  SearchHooks hooks;
-  hooks.checkpoint = [&](const SearchState& s) -> Status {
-    const auto begin = std::chrono::steady_clock::now();
-    const SearchCheckpoint checkpoint = snapshot(s);
     HPCNAS_RETURN_IF_ERROR(WriteSearchCheckpoint(CheckpointPath(sc.out_dir, s.next_generation - 1), checkpoint));
     HPCNAS_RETURN_IF_ERROR(PruneCheckpoints(sc.out_dir, sc.keep_checkpoints));
     HPCNAS_RETURN_IF_ERROR(WriteSearchResults(sc.out_dir, checkpoint, sc.truth_column));
