@@ -10,12 +10,14 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "app/inspect_command.h"
 #include "app/predictor_commands.h"
 #include "app/score_command.h"
 #include "app/search_command.h"
 #include "app/command_support.h"
 #include "io/files.h"
 #include "engine/config.h"
+#include "engine/epsilon_spaces.h"
 #include "engine/mpi_communicator.h"
 #include "hpcnas/build_config.h"
 
@@ -33,7 +35,7 @@ std::string JoinArguments(int argc, char** argv) {
 }
 
 void AddScoreOptions(CLI::App& score, hpcnas::Config& c, bool& all, std::string& archs) {
-  score.add_option("--space", c.score.space, "search space (nb201)")->capture_default_str();
+  score.add_option("--space", c.score.space, "search space: nb201 | macro | proxyless")->capture_default_str();
   auto* all_flag = score.add_flag("--all", all, "score every cell of the space");
   auto* sample = score.add_option("--sample", c.score.sample, "score N distinct random cells (with --seed)");
   auto* file = score.add_option("--archs", archs, "score the genotypes listed in FILE, one per line");
@@ -46,8 +48,13 @@ void AddScoreOptions(CLI::App& score, hpcnas::Config& c, bool& all, std::string&
   score.add_option("--out", c.score.out, "HDF5 output file; the CSV is written beside it")->capture_default_str();
   score.add_option("--images", c.epsilon.images, "CIFAR-10 binary file for the batch, or 'embedded'")->capture_default_str();
   score.add_option("--batch-size", c.epsilon.batch_size, "images in the batch (the first of the file)")->capture_default_str();
-  score.add_option("--w1", c.epsilon.w1, "first constant weight")->capture_default_str();
-  score.add_option("--w2", c.epsilon.w2, "second constant weight")->capture_default_str();
+  score.add_option("--w1", c.epsilon.w1, "first constant weight (default: the space's, nb201 1e-7)");
+  score.add_option("--w2", c.epsilon.w2, "second constant weight (default: the space's, nb201 1)");
+  score.add_option("--resolution", c.epsilon.resolution,
+                   "macro/proxyless: input size of the network, the batch resized to it (0 = the space's: 32, 224)")
+      ->capture_default_str();
+  score.add_option("--width-multiplier", c.epsilon.width_multiplier, "proxyless: channel width multiplier")
+      ->capture_default_str();
   score.add_option("--epsilon-path", c.epsilon.path, "scorer: fast (one-channel network) or full (reference network)")->capture_default_str();
   score.add_option("--nan-policy", c.epsilon.nan_policy,
                    "NaN scores: keep (paper) | exact (add exact-arithmetic scores) | rank (add a finite ranking key)")
@@ -153,12 +160,17 @@ int main(int argc, char** argv) {
   ConfigureLogging(comm.rank());
 
   CLI::App app{"hpcnas " HPCNAS_VERSION ": neural architecture search on HPC clusters"};
+  app.set_version_flag("--version", "hpcnas " HPCNAS_VERSION " (git " HPCNAS_GIT_COMMIT ")");
   app.require_subcommand(1);
   hpcnas::Config config;
   bool all = false;
+  bool calibrate = false;
   std::string archs;
   CLI::App* score = app.add_subcommand("score", "score architectures with the epsilon zero-cost metric");
   AddScoreOptions(*score, config, all, archs);
+  score->add_flag("--calibrate-weights", calibrate,
+                  "choose the space's weight pair as epsinas does (the widest window of powers of ten with < 10% NaN "
+                  "over 100 sampled architectures) and print it");
   CLI::App* train = app.add_subcommand("train-predictor", "train the TNASP accuracy predictor data-parallel on all ranks");
   AddTrainOptions(*train, config);
   hpcnas::PredictRequest predict_request;
@@ -167,6 +179,20 @@ int main(int argc, char** argv) {
   predict->add_option("--archs", predict_request.archs, "genotypes to predict, one per line")->required();
   predict->add_option("--out", predict_request.out, "also write the predictions to this CSV file");
   predict->add_option("--timeout", predict_request.timeout_s, "seconds a rank may wait for its peers")->capture_default_str();
+
+  hpcnas::InspectRequest inspect_request;
+  CLI::App* inspect = app.add_subcommand("inspect", "describe an architecture, or summarise an hpcnas file or search directory");
+  auto* inspect_path = inspect->add_option("path", inspect_request.path, "an hpcnas HDF5 file or a search directory");
+  auto* inspect_arch = inspect->add_option("--arch", inspect_request.arch, "a genotype string of --space");
+  inspect_path->excludes(inspect_arch);
+  inspect->add_option("--space", inspect_request.space, "search space of --arch: nb201 | macro | proxyless")
+      ->capture_default_str()
+      ->default_val("nb201");
+  inspect->add_option("--resolution", inspect_request.resolution, "input size of the network (0 = the space's)")
+      ->capture_default_str();
+  inspect->add_option("--width-multiplier", inspect_request.width_multiplier, "proxyless: channel width multiplier")
+      ->capture_default_str();
+  inspect->add_option("--num-classes", inspect_request.num_classes, "classifier outputs (0 = the space's)")->capture_default_str();
 
   hpcnas::SearchRequest search_request;
   std::string config_file;
@@ -205,10 +231,15 @@ int main(int argc, char** argv) {
       } else if (!archs.empty()) {
         config.score.select = "file";
         config.score.archs_file = archs;
-      } else {
+      } else if (!calibrate) {
         if (comm.rank() == 0) std::fprintf(stderr, "hpcnas score: choose what to score: --all, --sample N or --archs FILE\n");
         return 2;
       }
+      // The two weights default to the space's pair (engine/epsilon_spaces.h).
+      const hpcnas::EpsilonWeights weights = hpcnas::DefaultEpsilonWeights(config.score.space);
+      if (score->count("--w1") == 0) config.epsilon.w1 = weights.w1;
+      if (score->count("--w2") == 0) config.epsilon.w2 = weights.w2;
+      if (calibrate) return hpcnas::RunCalibrateWeightsCommand(comm, config);
       return hpcnas::RunScoreCommand(comm, config, JoinArguments(argc, argv));
     }
     if (train->parsed()) {
@@ -216,6 +247,14 @@ int main(int argc, char** argv) {
       return hpcnas::RunTrainPredictorCommand(comm, config, JoinArguments(argc, argv));
     }
     if (predict->parsed()) return hpcnas::RunPredictCommand(comm, predict_request);
+    if (inspect->parsed()) {
+      if (inspect_request.path.empty() && inspect_request.arch.empty()) {
+        if (comm.rank() == 0) std::fprintf(stderr, "hpcnas inspect: give a FILE or directory, or --space S --arch STRING\n");
+        return 2;
+      }
+      // Inspection is cheap and local: rank 0 speaks, the others wait for its exit code.
+      return comm.rank() == 0 ? hpcnas::RunInspectCommand(inspect_request) : 0;
+    }
     if (search->parsed()) {
       search_request.config.command = "search";
       search_request.config_file_status = config_file_status;

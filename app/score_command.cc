@@ -7,13 +7,16 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
 #include "app/command_support.h"
 #include "engine/cell_expression.h"
 #include "engine/epsilon.h"
-#include "engine/epsilon_fast.h"
+#include "engine/epsilon_spaces.h"
+#include "engine/space/chain_spaces.h"
+#include "engine/space/nb201_space.h"
 #include "engine/progress.h"
 #include "engine/rng.h"
 #include "engine/stats.h"
@@ -21,8 +24,8 @@
 #include "io/cifar.h"
 #include "io/files.h"
 #include "io/messages.h"
-#include "io/nb201_data.h"
 #include "io/score_results.h"
+#include "io/space_data.h"
 #include "scheduler/score_coordinator.h"
 #include "workers/runtime.h"
 #include "workers/score_worker.h"
@@ -30,65 +33,97 @@
 namespace hpcnas {
 namespace {
 
+ChainNetworkOptions NetworkOptions(const EpsilonConfig& c) {
+  ChainNetworkOptions options;
+  options.resolution = c.resolution;
+  options.width_multiplier = c.width_multiplier;
+  return options;
+}
+
 struct PreparedJob {
-  ScoreJobSpec spec;                       // what the ranks score: spec.codes
-  std::vector<nb201::Genotype> genotypes;  // what the user asked for, in output order
-  // For each output row, the position in spec.codes that holds its score, or -1 when the cell's
+  ScoreJobSpec spec;                // what the ranks score: spec.archs
+  std::vector<Architecture> archs;  // what the user asked for, in output order
+  // For each output row, the position in spec.archs that holds its score, or -1 when the cell's
   // output is identically zero (NaN without any work).
   std::vector<int64_t> source_position;
   std::vector<double> accuracy;  // empty without a truth table
 };
 
-// The fast path scores each distinct function once: cells with the same canonical cell
-// expression have the same score up to float rounding (engine/cell_expression.h). The
-// reference path scores every cell as asked, literally.
-void PlanWork(const Config& config, PreparedJob& job) {
+// Each distinct function is scored once. NB201's fast path knows which cells compute the same
+// function (engine/cell_expression.h); its reference path scores every cell literally. In chain
+// spaces the canonical form is the network (identities moved within a stage change nothing).
+void PlanWork(const SearchSpace& space, const Config& config, PreparedJob& job) {
   std::map<std::string, int64_t> position_of_key;
-  for (const auto& g : job.genotypes) {
-    std::optional<std::string> key = g.ToString();
-    if (config.epsilon.path == "fast") key = CellFunctionKey(g);
+  const bool nb201 = space.name() == "nb201";
+  for (const Architecture& arch : job.archs) {
+    std::optional<std::string> key = nb201 ? arch.Bytes() : space.Canonical(arch).Bytes();
+    if (nb201 && config.epsilon.path == "fast") key = CellFunctionKey(ToNb201(arch));
     if (!key) {
       job.source_position.push_back(-1);
       continue;
     }
-    auto [it, inserted] = position_of_key.emplace(*key, static_cast<int64_t>(job.spec.codes.size()));
-    if (inserted) job.spec.codes.push_back(g.Code());
+    auto [it, inserted] = position_of_key.emplace(*key, static_cast<int64_t>(job.spec.archs.size()));
+    if (inserted) job.spec.archs.push_back(nb201 ? arch.Bytes() : space.Canonical(arch).Bytes());
     job.source_position.push_back(it->second);
   }
 }
 
-std::vector<nb201::Genotype> SelectGenotypes(const ScoreConfig& c) {
-  std::vector<int64_t> indices;
-  if (c.select == "all") {
-    for (int64_t i = 0; i < nb201::kNumCells; ++i) indices.push_back(i);
-  } else {
-    CounterRng rng(c.seed, {0x73616d706c65ULL});  // "sample"
-    indices = SampleWithoutReplacement(rng, nb201::kNumCells, c.sample);
-    std::sort(indices.begin(), indices.end());
+// --all: every architecture (NB201 in the official index order); --sample: distinct networks.
+StatusOr<std::vector<Architecture>> SelectArchitectures(const SearchSpace& space, const ScoreConfig& c) {
+  std::vector<Architecture> archs;
+  if (space.name() == "nb201") {
+    std::vector<int64_t> indices;
+    if (c.select == "all") {
+      for (int64_t i = 0; i < nb201::kNumCells; ++i) indices.push_back(i);
+    } else {
+      CounterRng rng(c.seed, {0x73616d706c65ULL});  // "sample"
+      indices = SampleWithoutReplacement(rng, nb201::kNumCells, c.sample);
+      std::sort(indices.begin(), indices.end());
+    }
+    for (int64_t index : indices) archs.push_back(FromNb201(*nb201::FromOfficialIndex(index)));
+    return archs;
   }
-  std::vector<nb201::Genotype> genotypes;
-  for (int64_t index : indices) genotypes.push_back(*nb201::FromOfficialIndex(index));
-  return genotypes;
+  if (c.select == "all") {
+    if (!space.Enumerable()) {
+      return Status::InvalidInput("space '" + std::string(space.name()) +
+                                  "' is too large to score whole; use --sample N or --archs FILE");
+    }
+    for (int64_t i = 0; i < *space.Size(); ++i) archs.push_back(space.AtIndex(i));
+    return archs;
+  }
+  HPCNAS_RETURN_IF_ERROR(space.CheckDistinctCount(c.sample, "score.sample"));
+  CounterRng rng(c.seed, {0x73616d706c65ULL});  // "sample"
+  std::set<std::string> seen;
+  while (static_cast<int64_t>(archs.size()) < c.sample) {
+    const Architecture arch = space.Canonical(space.Sample(rng));
+    if (seen.insert(arch.Bytes()).second) archs.push_back(arch);
+  }
+  return archs;
 }
 
 // Rank 0: everything that can fail because of the user's input fails here, before any work.
 StatusOr<PreparedJob> PrepareJob(const Config& config) {
   HPCNAS_RETURN_IF_ERROR(Validate(config));
+  HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(config.score.space));
   PreparedJob job;
   if (config.score.select == "file") {
-    HPCNAS_ASSIGN_OR_RETURN(job.genotypes, LoadArchList(config.score.archs_file));
+    HPCNAS_ASSIGN_OR_RETURN(job.archs, LoadArchitectureList(*space, config.score.archs_file));
   } else {
-    job.genotypes = SelectGenotypes(config.score);
+    HPCNAS_ASSIGN_OR_RETURN(job.archs, SelectArchitectures(*space, config.score));
   }
   HPCNAS_ASSIGN_OR_RETURN(CifarImages images, LoadCifarImages(config.epsilon.images, config.epsilon.batch_size));
   if (!config.score.truth.empty()) {
-    HPCNAS_ASSIGN_OR_RETURN(Nb201Truth truth, LoadNb201Truth(config.score.truth, config.score.truth_column));
-    HPCNAS_ASSIGN_OR_RETURN(job.accuracy, truth.Lookup(job.genotypes));
+    HPCNAS_ASSIGN_OR_RETURN(TruthTable truth, LoadTruthTable(*space, config.score.truth, config.score.truth_column));
+    HPCNAS_ASSIGN_OR_RETURN(job.accuracy, truth.Lookup(*space, job.archs));
+  }
+  // An option the space's network cannot take (a width multiplier on macro) fails here too.
+  if (const auto* chain = dynamic_cast<const ChainSpace*>(space.get())) {
+    HPCNAS_RETURN_IF_ERROR(chain->Plan(job.archs.front(), NetworkOptions(config.epsilon)).status().WithContext("epsilon network"));
   }
   HPCNAS_RETURN_IF_ERROR(CheckWritable(config.score.out));
   HPCNAS_RETURN_IF_ERROR(CheckWritable(ReplaceExtension(config.score.out, ".csv")));
   job.spec.config_toml = ToToml(config);
-  PlanWork(config, job);
+  PlanWork(*space, config, job);
   job.spec.num_images = images.count;
   job.spec.pixels = std::move(images.pixels);
   return job;
@@ -113,11 +148,19 @@ void PrintSummaries(const ScoreResults& results) {
 
 // The output rows: each row's values from the computation that scored it, the NaN-policy
 // columns, and the correlations with the ground truth.
-ScoreResults AssembleResults(const PreparedJob& job, const ScoreOutcome& outcome, const Config& config) {
+ScoreResults AssembleResults(const SearchSpace& space, const PreparedJob& job, const ScoreOutcome& outcome,
+                             const Config& config) {
   const int width = config.epsilon.nan_policy == "keep" ? 1 : 2;
   ScoreResults results;
-  results.genotypes = job.genotypes;
-  for (const auto& g : job.genotypes) results.cell_functions.push_back(CellFunctionKey(g).value_or("0"));
+  for (const Architecture& arch : job.archs) {
+    results.archs.push_back(space.Format(arch));
+    if (space.name() == "nb201") {
+      results.index.push_back(nb201::OfficialIndex(ToNb201(arch)));
+      results.cell_functions.push_back(CellFunctionKey(ToNb201(arch)).value_or("0"));
+    } else {
+      results.canonical_archs.push_back(space.Format(space.Canonical(arch)));
+    }
+  }
   std::vector<double> exact;
   for (int64_t position : job.source_position) {
     const bool computed = position >= 0;
@@ -148,23 +191,27 @@ StatusOr<ScoreOutcome> ScoreOnAllRanks(Communicator& comm, const Config& config,
   const torch::Device device = SelectDevice();
   if (comm.rank() == 0) {
     spdlog::info("scoring {} distinct computations on {} rank(s), {} thread(s) per rank, device {}, epsilon path '{}'",
-                 spec.codes.size(), comm.size(), threads, device.str(), config.epsilon.path);
+                 spec.archs.size(), comm.size(), threads, device.str(), config.epsilon.path);
   }
   torch::Tensor images = CifarImagesToTensor(spec.pixels.data(), spec.num_images).to(device);
-  const EpsilonWeights weights{config.epsilon.w1, config.epsilon.w2};
-  std::unique_ptr<EpsilonScorer> scorer = config.epsilon.path == "full" ? MakeFullNetworkEpsilonScorer(images, weights)
-                                                                       : MakeOneChannelEpsilonScorer(images, weights);
+  HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(config.score.space));
+  EpsilonScorerOptions scorer_options;
+  scorer_options.weights = {config.epsilon.w1, config.epsilon.w2};
+  scorer_options.path = config.epsilon.path;
+  scorer_options.network = NetworkOptions(config.epsilon);
+  HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<ArchitectureScorer> scorer, MakeEpsilonScorer(*space, images, scorer_options));
   // With a NaN policy, every cell is also scored in the arithmetic that never underflows.
-  std::unique_ptr<EpsilonScorer> exact;
+  std::unique_ptr<ArchitectureScorer> exact;
   if (config.epsilon.nan_policy != "keep") {
-    exact = MakeOneChannelEpsilonScorer(images, weights, EpsilonArithmetic::kScaledFloat64);
+    scorer_options.exact = true;
+    HPCNAS_ASSIGN_OR_RETURN(exact, MakeEpsilonScorer(*space, images, scorer_options));
   }
   HPCNAS_ASSIGN_OR_RETURN(FaultInjection fault, ParseFaultInjection(config.runtime.fault));
   const ScoreAtPosition score = WithFaultInjection(
       [&](int64_t position) {
-        const nb201::Genotype g = nb201::Genotype::FromCode(spec.codes[position]);
-        std::vector<double> values = {scorer->Score(g)};
-        if (exact) values.push_back(exact->Score(g));
+        const Architecture arch = Architecture::FromBytes(spec.archs[position]);
+        std::vector<double> values = {scorer->Score(arch)};
+        if (exact) values.push_back(exact->Score(arch));
         return values;
       },
       fault, comm.rank());
@@ -172,8 +219,9 @@ StatusOr<ScoreOutcome> ScoreOnAllRanks(Communicator& comm, const Config& config,
   ScoreProtocolOptions options;
   options.values_per_item = exact ? 2 : 1;
   options.timeout = Seconds(config.runtime.timeout_s);
-  options.max_chunk = config.epsilon.path == "full" ? 16 : 64;  // a fast-path cell takes milliseconds
-  const auto total = static_cast<int64_t>(spec.codes.size());
+  // A fast-path NB201 cell takes milliseconds; full networks and chain spaces take longer.
+  options.max_chunk = config.epsilon.path == "fast" && config.score.space == "nb201" ? 64 : 16;
+  const auto total = static_cast<int64_t>(spec.archs.size());
   ProgressMeter progress("scored", total, "comp", config.runtime.progress_s);  // distinct computations
   options.on_progress = [&](int64_t done, int64_t) {
     const std::string line = progress.Update(done);
@@ -221,9 +269,9 @@ int RunScoreCommand(Communicator& comm, const Config& cli_config, const std::str
   Status write_status;
   if (comm.rank() == 0) {
     spdlog::info("scored {} architectures ({} distinct computations) in {} on {} rank(s): {:.1f} arch/s",
-                 prepared->genotypes.size(), spec->codes.size(), FormatDuration(scoring_wall_seconds), comm.size(),
-                 prepared->genotypes.size() / scoring_wall_seconds);
-    ScoreResults results = AssembleResults(*prepared, *outcome, *config);
+                 prepared->archs.size(), spec->archs.size(), FormatDuration(scoring_wall_seconds), comm.size(),
+                 prepared->archs.size() / scoring_wall_seconds);
+    ScoreResults results = AssembleResults(**MakeSearchSpace(config->score.space), *prepared, *outcome, *config);
     double total_seconds = 0;
     for (double s : outcome->seconds) total_seconds += s;
     results.text_attributes = {{"config", spec->config_toml},
@@ -241,7 +289,7 @@ int RunScoreCommand(Communicator& comm, const Config& cli_config, const std::str
                                  {"w2", config->epsilon.w2},
                                  {"scoring_seconds_total", total_seconds},
                                  {"scoring_wall_seconds", scoring_wall_seconds},
-                                 {"num_computations", static_cast<double>(spec->codes.size())}};
+                                 {"num_computations", static_cast<double>(spec->archs.size())}};
     PrintSummaries(results);
     const std::string csv = ReplaceExtension(config->score.out, ".csv");
     write_status = WriteScoreResults(config->score.out, csv, results);
@@ -254,6 +302,50 @@ int RunScoreCommand(Communicator& comm, const Config& cli_config, const std::str
   status = AgreeOnStatus(comm, write_status, setup_timeout);
   if (!status.ok() && status.kind() == ErrorKind::kTimeout) comm.Abort(status.message(), 3);
   return status.ExitCode();
+}
+
+}  // namespace hpcnas
+
+namespace hpcnas {
+
+int RunCalibrateWeightsCommand(Communicator& comm, const Config& config) {
+  // Rank 0 alone: 100 architectures through a few dozen weight windows is seconds of work on
+  // the fast path; the other ranks have nothing to wait for.
+  if (comm.rank() != 0) return 0;
+  try {
+    Status valid = Validate(config);
+    auto space = MakeSearchSpace(config.score.space);
+    auto images = LoadCifarImages(config.epsilon.images, config.epsilon.batch_size);
+    for (const Status& s : {valid, space.status(), images.status()}) {
+      if (!s.ok()) {
+        LogError(s.message());
+        return s.ExitCode();
+      }
+    }
+    torch::set_num_threads(ChooseThreadCount(config.runtime.threads));
+    const torch::Tensor batch = CifarImagesToTensor(images->pixels.data(), images->count).to(SelectDevice());
+    // As epsinas: 100 architectures drawn with replacement, the same for every window.
+    CounterRng rng(config.score.seed, {0x63616c6962ULL});  // "calib"
+    std::vector<Architecture> archs;
+    for (int i = 0; i < 100; ++i) archs.push_back((*space)->Sample(rng));
+    EpsilonScorerOptions options;
+    options.path = config.epsilon.path;
+    options.network = NetworkOptions(config.epsilon);
+    spdlog::info("calibrating the epsilon weights of space '{}' on 100 architectures (seed {}), epsilon path '{}'",
+                 config.score.space, config.score.seed, config.epsilon.path);
+    const WeightCalibration calibration = CalibrateEpsilonWeights(**space, batch, options, archs);
+    std::printf("w1,w2,nan_share\n");
+    for (const WeightTrial& t : calibration.trials) std::printf("%g,%g,%.2f\n", t.weights.w1, t.weights.w2, t.nan_share);
+    if (!calibration.found) {
+      LogError("no window of weights 1e-7..1 gave fewer than 10% NaN scores");
+      return 3;
+    }
+    std::printf("chosen: w1 = %g, w2 = %g\n", calibration.chosen.w1, calibration.chosen.w2);
+    return 0;
+  } catch (const std::exception& e) {
+    LogError(std::string("calibration failed: ") + e.what());
+    return 3;
+  }
 }
 
 }  // namespace hpcnas

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -48,6 +49,14 @@ Setter IntField(Int& (*access)(Config&)) {
     if (!node.is_integer()) return Bad(key, "must be an integer");
     const int64_t v = *node.value<int64_t>();
     if (std::is_unsigned_v<Int> && v < 0) return Bad(key, "must not be negative");
+    // A value the field's type cannot hold is refused, never cut to fit.
+    if constexpr (sizeof(Int) < sizeof(int64_t)) {
+      if (v < static_cast<int64_t>(std::numeric_limits<Int>::min()) ||
+          v > static_cast<int64_t>(std::numeric_limits<Int>::max())) {
+        return Bad(key, "is " + std::to_string(v) + "; it must fit in " + std::to_string(std::numeric_limits<Int>::min()) +
+                            ".." + std::to_string(std::numeric_limits<Int>::max()));
+      }
+    }
     access(c) = static_cast<Int>(v);
     return Status::Ok();
   };
@@ -63,6 +72,8 @@ const std::map<std::string, Setter>& Schema() {
       {"epsilon.path", StringField([](Config& c) -> std::string& { return c.epsilon.path; })},
       {"epsilon.nan_policy", StringField([](Config& c) -> std::string& { return c.epsilon.nan_policy; })},
       {"epsilon.nan_offset", DoubleField([](Config& c) -> double& { return c.epsilon.nan_offset; })},
+      {"epsilon.resolution", IntField<int64_t>([](Config& c) -> int64_t& { return c.epsilon.resolution; })},
+      {"epsilon.width_multiplier", DoubleField([](Config& c) -> double& { return c.epsilon.width_multiplier; })},
       {"score.space", StringField([](Config& c) -> std::string& { return c.score.space; })},
       {"score.select", StringField([](Config& c) -> std::string& { return c.score.select; })},
       {"score.sample", IntField<int64_t>([](Config& c) -> int64_t& { return c.score.sample; })},
@@ -213,13 +224,23 @@ Status Validate(const Config& c) {
     return Bad("epsilon.nan_policy", "'" + c.epsilon.nan_policy + "' needs epsilon.path = fast (the exact arithmetic is a fast-path feature)");
   }
   if (!(c.epsilon.nan_offset >= 0 && c.epsilon.nan_offset <= 1)) return Bad("epsilon.nan_offset", "must be in 0..1");
-  if (!OneOf(c.score.space, {"nb201"})) {
-    return Bad("score.space", "is '" + c.score.space + "': unknown search space; allowed: nb201");
+  if (c.epsilon.resolution != 0 && (c.epsilon.resolution < 8 || c.epsilon.resolution > 4096)) {
+    return Bad("epsilon.resolution", "is " + std::to_string(c.epsilon.resolution) + "; allowed: 0 (the space's default) or 8..4096");
+  }
+  if (!(c.epsilon.width_multiplier > 0 && c.epsilon.width_multiplier <= 4)) {
+    return Bad("epsilon.width_multiplier", "must be in (0, 4]");
+  }
+  if (!OneOf(c.score.space, {"nb201", "macro", "proxyless"})) {
+    return Bad("score.space", "is '" + c.score.space + "': unknown search space; allowed: nb201, macro, proxyless");
+  }
+  if (c.score.space != "nb201" && c.epsilon.nan_policy != "keep") {
+    return Bad("epsilon.nan_policy", "'" + c.epsilon.nan_policy + "' exists for space nb201 only (the exact arithmetic is NB201's)");
   }
   if (!OneOf(c.score.select, {"all", "sample", "file"})) {
     return Bad("score.select", "is '" + c.score.select + "'; allowed: all, sample, file");
   }
-  if (c.score.select == "sample" && (c.score.sample < 1 || c.score.sample > 15625)) {
+  // The upper bound of other spaces is checked against the space (SearchSpace::CheckDistinctCount).
+  if (c.score.select == "sample" && (c.score.sample < 1 || (c.score.space == "nb201" && c.score.sample > 15625))) {
     return Bad("score.sample", "is " + std::to_string(c.score.sample) + "; allowed: 1..15625 distinct NB201 cells");
   }
   if (c.score.select == "file" && c.score.archs_file.empty()) {
@@ -256,7 +277,9 @@ std::string ToToml(const Config& c) {
                               {"images", c.epsilon.images},
                               {"path", c.epsilon.path},
                               {"nan_policy", c.epsilon.nan_policy},
-                              {"nan_offset", c.epsilon.nan_offset}}},
+                              {"nan_offset", c.epsilon.nan_offset},
+                              {"resolution", c.epsilon.resolution},
+                              {"width_multiplier", c.epsilon.width_multiplier}}},
       {"score", toml::table{{"space", c.score.space},
                             {"select", c.score.select},
                             {"sample", c.score.sample},

@@ -27,16 +27,20 @@ struct EpsilonConfig {
   // EpsilonRankKey: column epsilon_rank_key).
   std::string nan_policy = "keep";
   double nan_offset = 0.5;  // with nan_policy = "rank": where underflowed cells start, 0..1
+  // Chain spaces (macro, proxyless): the network the batch runs through. 0 = the space's
+  // default input size (macro 32, proxyless 224; the batch is resized to it), 8..4096.
+  int64_t resolution = 0;
+  double width_multiplier = 1.0;  // proxyless: channels x this, rounded to multiples of 8; (0, 4]
 };
 
 struct ScoreConfig {
-  std::string space = "nb201";   // search space: "nb201"
+  std::string space = "nb201";   // search space: "nb201" | "macro" | "proxyless"
   std::string select = "all";    // "all" | "sample" | "file"
   int64_t sample = 0;            // with select = "sample": how many distinct cells, >= 1
   uint64_t seed = 0;             // with select = "sample": which ones
   std::string archs_file;        // with select = "file": one genotype string per line
-  // Ground-truth CSV (NB201 format: index, arch, accuracy columns) or "embedded" for the
-  // bundled NAS-Bench-201 table; empty for none.
+  // Ground-truth CSV (an `arch` column of genotype strings and accuracy columns) or "embedded"
+  // for the bundled table of the space (nb201, macro); empty for none.
   std::string truth;
   std::string truth_column = "cifar10_test";  // accuracy column of the truth table
   std::string out = "scores.h5";  // HDF5 result file; the CSV goes beside it (same stem, .csv)

@@ -9,6 +9,8 @@ namespace hpcnas::embedded {
 std::string_view CifarEpsilonBatch();
 // The NAS-Bench-201 ground-truth table (all 15,625 cells), CSV with a header row.
 std::string_view Nb201Table();
+// The NAS-Bench-Macro table (all 6,561 keys, 3,969 distinct networks), CSV with a header row.
+std::string_view MacroTable();
 
 inline constexpr std::string_view kName = "embedded";
 

@@ -69,7 +69,49 @@ StatusOr<File> File::OpenReadOnly(const std::string& path) {
   return File(std::move(handle), path);
 }
 
-Status File::Fail(const std::string& what) const { return Status::Io("HDF5 file '" + path_ + "': " + what); }
+namespace {
+
+// The innermost entry of HDF5's error stack (the most specific reason, e.g. the system error of
+// a full disk), which HDF5 would print if its printing were on; the stack is cleared.
+std::string TakeHdf5Reason() {
+  std::string reason;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* error, void* data) -> herr_t {
+        if (error->desc != nullptr && error->desc[0] != '\0') *static_cast<std::string*>(data) = error->desc;
+        return 0;
+      },
+      &reason);
+  H5Eclear2(H5E_DEFAULT);
+  return reason;
+}
+
+}  // namespace
+
+Status File::Fail(const std::string& what) const {
+  const std::string reason = TakeHdf5Reason();
+  return Status::Io("HDF5 file '" + path_ + "': " + what + (reason.empty() ? "" : " (" + reason + ")"));
+}
+
+StatusOr<std::vector<std::string>> File::DatasetNames() const {
+  struct Visit {
+    hid_t file;
+    std::vector<std::string> names;
+  } visit{handle_.id(), {}};
+  const herr_t status = H5Lvisit(
+      handle_.id(), H5_INDEX_NAME, H5_ITER_INC,
+      [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+        auto* v = static_cast<Visit*>(data);
+        const hid_t object = H5Oopen(v->file, name, H5P_DEFAULT);
+        if (object < 0) return -1;
+        if (H5Iget_type(object) == H5I_DATASET) v->names.push_back(std::string("/") + name);
+        H5Oclose(object);
+        return 0;
+      },
+      &visit);
+  if (status < 0) return Fail("cannot list its datasets");
+  return visit.names;
+}
 
 bool File::Exists(const std::string& object) const {
   // Check each path component, since H5Lexists fails on a missing intermediate group.

@@ -54,6 +54,8 @@ class File {
   Status SetAttribute(const std::string& object, const std::string& name, int64_t value);
 
   StatusOr<std::vector<hsize_t>> Shape(const std::string& name) const;
+  // Every dataset in the file, as absolute paths in name order.
+  StatusOr<std::vector<std::string>> DatasetNames() const;
   StatusOr<std::vector<double>> ReadDoubles(const std::string& name) const;
   StatusOr<std::vector<float>> ReadFloats(const std::string& name) const;
   StatusOr<std::vector<int64_t>> ReadInt64s(const std::string& name) const;

@@ -17,7 +17,7 @@ namespace hpcnas {
 // BOOST_CLASS_VERSION would raise when a field is added.
 template <typename Archive>
 void serialize(Archive& ar, ScoreJobSpec& m, unsigned /*version*/) {
-  ar & m.config_toml & m.codes & m.num_images & m.pixels;
+  ar & m.config_toml & m.archs & m.num_images & m.pixels;
 }
 template <typename Archive>
 void serialize(Archive& ar, WorkerReport& m, unsigned /*version*/) {

@@ -14,13 +14,13 @@
 
 namespace hpcnas {
 
-inline constexpr std::uint32_t kMessageFormatVersion = 1;
+inline constexpr std::uint32_t kMessageFormatVersion = 2;  // 2: ScoreJobSpec carries architecture bytes
 
 // Rank 0 -> all, once: what to score and with what.
 struct ScoreJobSpec {
   static constexpr std::uint32_t kType = 1;
   std::string config_toml;             // the validated Config
-  std::vector<std::int32_t> codes;     // genotype codes, in output order
+  std::vector<std::string> archs;      // canonical bytes of the architectures to score (Architecture::Bytes)
   std::int64_t num_images = 0;
   std::vector<std::uint8_t> pixels;    // num_images * 3072 CIFAR bytes
 };

@@ -6,39 +6,14 @@
 #include <limits>
 #include <sstream>
 
+#include "io/csv.h"
 #include "io/embedded_data.h"
 #include "io/files.h"
 
 namespace hpcnas {
 namespace {
 
-std::vector<std::string_view> SplitCsvLine(std::string_view line) {
-  std::vector<std::string_view> fields;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = line.find(',', start);
-    fields.push_back(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    if (comma == std::string_view::npos) return fields;
-    start = comma + 1;
-  }
-}
-
-// Calls f(line_number, line) for every line, without the trailing '\r'.
-template <typename F>
-Status ForEachLine(std::string_view text, F f) {
-  int64_t number = 0;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    HPCNAS_RETURN_IF_ERROR(f(++number, line));
-    start = end + 1;
-  }
-  return Status::Ok();
-}
-
+using csv::ForEachLine;
 }  // namespace
 
 StatusOr<std::vector<double>> Nb201Truth::Lookup(const std::vector<nb201::Genotype>& genotypes) const {
@@ -76,7 +51,7 @@ StatusOr<Nb201Truth> ParseNb201Truth(std::string_view csv, const std::string& co
   };
   HPCNAS_RETURN_IF_ERROR(ForEachLine(csv, [&](int64_t line, std::string_view text) -> Status {
     if (text.empty()) return Status::Ok();
-    const std::vector<std::string_view> fields = SplitCsvLine(text);
+    const std::vector<std::string_view> fields = hpcnas::csv::SplitLine(text);
     if (line == 1) {
       num_fields = fields.size();
       for (std::size_t i = 0; i < fields.size(); ++i) {

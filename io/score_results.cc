@@ -25,18 +25,13 @@ Status WriteSummary(h5::File& file, const std::string& group, const RankingSumma
 
 Status WriteHdf5(const std::string& path, const ScoreResults& r) {
   HPCNAS_ASSIGN_OR_RETURN(h5::File file, h5::File::Create(path));
-  std::vector<std::string> archs;
-  std::vector<int64_t> indices;
-  for (const auto& g : r.genotypes) {
-    archs.push_back(g.ToString());
-    indices.push_back(nb201::OfficialIndex(g));
-  }
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "schema_version", kScoreFileSchemaVersion));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "kind", std::string("hpcnas.scores")));
   for (const auto& [name, value] : r.text_attributes) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
   for (const auto& [name, value] : r.number_attributes) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
-  HPCNAS_RETURN_IF_ERROR(file.Write("/arch", archs));
-  HPCNAS_RETURN_IF_ERROR(file.Write("/index", indices));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/arch", r.archs));
+  if (!r.index.empty()) HPCNAS_RETURN_IF_ERROR(file.Write("/index", r.index));
+  if (!r.canonical_archs.empty()) HPCNAS_RETURN_IF_ERROR(file.Write("/canonical_arch", r.canonical_archs));
   HPCNAS_RETURN_IF_ERROR(file.Write("/epsilon", r.epsilon));
   if (!r.cell_functions.empty()) HPCNAS_RETURN_IF_ERROR(file.Write("/cell_function", r.cell_functions));
   HPCNAS_RETURN_IF_ERROR(file.Write("/seconds", r.seconds));
@@ -56,12 +51,17 @@ Status WriteCsv(const std::string& path, const ScoreResults& r) {
   std::FILE* out = std::fopen(path.c_str(), "w");
   if (out == nullptr) return Status::Io("cannot write CSV '" + path + "': " + std::strerror(errno));
   const bool with_accuracy = !r.accuracy.empty();
-  std::fprintf(out, "index,arch,epsilon%s", with_accuracy ? ",accuracy" : "");
+  const bool with_index = !r.index.empty();
+  const bool with_canonical = !r.canonical_archs.empty();
+  std::fprintf(out, "%sarch%s,epsilon%s", with_index ? "index," : "", with_canonical ? ",canonical_arch" : "",
+               with_accuracy ? ",accuracy" : "");
   for (const auto& column : r.extra_columns) std::fprintf(out, ",%s", column.first.c_str());
   std::fprintf(out, ",seconds\n");
-  for (std::size_t i = 0; i < r.genotypes.size(); ++i) {
-    std::fprintf(out, "%d,%s,%.17g", nb201::OfficialIndex(r.genotypes[i]), r.genotypes[i].ToString().c_str(),
-                 r.epsilon[i]);
+  for (std::size_t i = 0; i < r.archs.size(); ++i) {
+    if (with_index) std::fprintf(out, "%lld,", static_cast<long long>(r.index[i]));
+    std::fprintf(out, "%s", r.archs[i].c_str());
+    if (with_canonical) std::fprintf(out, ",%s", r.canonical_archs[i].c_str());
+    std::fprintf(out, ",%.17g", r.epsilon[i]);
     if (with_accuracy) std::fprintf(out, ",%.10g", r.accuracy[i]);
     for (const auto& column : r.extra_columns) std::fprintf(out, ",%.17g", column.second[i]);
     std::fprintf(out, ",%.6f\n", r.seconds[i]);
@@ -74,8 +74,9 @@ Status WriteCsv(const std::string& path, const ScoreResults& r) {
 }  // namespace
 
 Status WriteScoreResults(const std::string& h5_path, const std::string& csv_path, const ScoreResults& results) {
-  const std::size_t n = results.genotypes.size();
-  if (results.epsilon.size() != n || results.seconds.size() != n ||
+  const std::size_t n = results.archs.size();
+  if (results.epsilon.size() != n || results.seconds.size() != n || (!results.index.empty() && results.index.size() != n) ||
+      (!results.canonical_archs.empty() && results.canonical_archs.size() != n) ||
       (!results.accuracy.empty() && results.accuracy.size() != n)) {
     return Status::Internal("score results have columns of different lengths");
   }

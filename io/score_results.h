@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/nb201.h"
+#include <cstdint>
 #include "engine/stats.h"
 #include "engine/status.h"
 
@@ -16,8 +16,10 @@ namespace hpcnas {
 inline constexpr int64_t kScoreFileSchemaVersion = 1;
 
 struct ScoreResults {
-  std::vector<nb201::Genotype> genotypes;
-  std::vector<std::string> cell_functions;  // canonical cell expression per row ("0": identically zero)
+  std::vector<std::string> archs;            // genotype strings, one per row
+  std::vector<std::int64_t> index;           // nb201: the official index; empty for other spaces
+  std::vector<std::string> canonical_archs;  // chain spaces: the canonical form; empty otherwise
+  std::vector<std::string> cell_functions;   // nb201: canonical cell expression ("0": identically zero)
   std::vector<double> epsilon;   // NaN = undefined score
   std::vector<double> seconds;   // wall time spent scoring each (provenance)
   std::vector<double> accuracy;  // ground truth, empty without a truth table

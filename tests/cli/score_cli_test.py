@@ -257,6 +257,119 @@ def case_fidelity_and_paths(tmp):
         check(rho >= 0.80, f"{which}: Spearman rho {rho:.4f} < 0.80")
 
 
+def case_macro(tmp):
+    """NAS-Bench-Macro end to end on 2 ranks: the embedded truth, one computation per network, the
+    canonical form beside every key, and both paths of epsilon."""
+    archs = ["22212202", "00000001", "00000010", "mb6_k5,mb6_k5,mb6_k5,mb6_k5,mb6_k5,mb6_k5,mb6_k5,mb6_k5",
+             "00000000", "11111111", "10211020"]
+    path = os.path.join(tmp, "macro.txt")
+    write_archs(path, archs)
+    scores = {}
+    for which in ("fast", "full"):
+        out = os.path.join(tmp, f"{which}.h5")
+        proc = mpirun(2, "score", "--space", "macro", "--archs", path, "--truth", "embedded", "--truth-column",
+                      "mean_test_acc", "--epsilon-path", which, "--batch-size", "64", "--out", out)
+        check(proc.returncode == 0, show(proc))
+        check("6 distinct computations" in proc.stderr + proc.stdout, "00000001 and 00000010 are one network" + show(proc))
+        with h5py.File(out, "r") as f:
+            check(f.attrs["space"] == "macro" and "index" not in f, "space attribute, no NB201 index")
+            check([a.decode() for a in f["arch"][:]] == ["22212202", "00000001", "00000010", "22222222", "00000000",
+                                                        "11111111", "10211020"], "keys in the order asked, as digits")
+            check(f["canonical_arch"][1] == f["canonical_arch"][2] == b"00000010", "canonical form")
+            check(abs(f["accuracy"][0] - 93.1267) < 1e-9 and abs(f["accuracy"][3] - 92.95) < 0.01, "accuracies from the table")
+            eps = f["epsilon"][:]
+            check(eps[1] == eps[2], "one network, one score")
+            check(f.attrs["w1"] == 1e-4 and f.attrs["w2"] == 1.0, "the space's default weights")
+            scores[which] = eps
+        rows = list(csv.DictReader(open(os.path.join(tmp, f"{which}.csv"))))
+        check(list(rows[0])[:3] == ["arch", "canonical_arch", "epsilon"], f"CSV header {list(rows[0])}")
+    for a, b, arch in zip(scores["fast"], scores["full"], archs):
+        check(np.isnan(a) == np.isnan(b) and (np.isnan(a) or abs(a - b) <= max(1e-4 * abs(b), 1e-5)),
+              f"{arch}: fast {a} vs full {b}")
+
+
+def case_macro_reference(tmp):
+    """`hpcnas score --space macro` against an independent PyTorch build of the benchmark's own
+    network (tests/reference/epsilon_reference.py --space macro), at the full 256-image batch."""
+    try:
+        subprocess.run([sys.executable, "-c", "import torch"], check=True, capture_output=True)
+    except subprocess.CalledProcessError:
+        print("SKIP: python3 torch (Debian python3-torch) is not installed")
+        return SKIP
+    archs = ["22212202", "00000000", "22222222", "11111111", "01201201", "20010120", "12102012", "00100200"]
+    path = os.path.join(tmp, "archs.txt")
+    write_archs(path, archs)
+    images = os.path.join(REPO, "data", "cifar10_epsilon_batch_256.bin")
+    ref_csv = os.path.join(tmp, "reference.csv")
+    for w1, w2 in ((1e-4, 1.0), (1e-5, 1.0)):
+        proc = run([sys.executable, os.path.join(REPO, "tests", "reference", "epsilon_reference.py"), images, path, ref_csv,
+                    "--space", "macro", "--w1", str(w1), "--w2", str(w2), "--threads", "2"])
+        check(proc.returncode == 0, show(proc))
+        reference = {r["arch"]: float(r["epsilon"]) for r in csv.DictReader(open(ref_csv))}
+        for which in ("full", "fast"):
+            out = os.path.join(tmp, f"{which}.h5")
+            proc = mpirun(2, "score", "--space", "macro", "--archs", path, "--epsilon-path", which, "--w1", str(w1),
+                          "--w2", str(w2), "--out", out)
+            check(proc.returncode == 0, show(proc))
+            ours = dict(zip(*read_scores(out)))
+            for arch in archs:
+                a, b = ours[arch], reference[arch]
+                print(f"w=({w1}, {w2}) {which} {arch}  ours={a!r}  reference={b!r}")
+                check(np.isnan(a) == np.isnan(b), f"NaN disagreement for {arch}: ours {a}, reference {b}")
+                check(np.isnan(a) or abs(a - b) <= max(1e-3 * abs(b), 1e-6), f"{arch}: ours {a} vs reference {b}")
+
+
+def case_spaces_bad_input(tmp):
+    """Every new path refuses bad input with one error line, exit 2, nothing written."""
+    macro_archs = os.path.join(tmp, "macro.txt")
+    write_archs(macro_archs, ["22212202", "2221220"])
+    proxyless_archs = os.path.join(tmp, "proxyless.txt")
+    write_archs(proxyless_archs, ["zero-k3e3-zero-zero|k7e3-k3e3-k5e3-zero|k7e6-k5e3-k5e3-zero|k5e6-k5e3-k5e3-k5e3|"
+                                  "k7e6-k7e6-zero-k7e3|k7e6"])
+    cases = [
+        (["--sample", "2", "--space", "darts"], "unknown search space"),
+        (["--space", "macro", "--archs", macro_archs], "line 3: invalid macro genotype '2221220': a digit code needs 8"),
+        (["--space", "proxyless", "--archs", proxyless_archs], "zero is not allowed at block 0 (stage 1, block 1)"),
+        (["--space", "macro", "--sample", "2", "--truth", os.path.join(REPO, "data", "nb201.csv")],
+         "is this a table of space 'macro'"),
+        (["--space", "proxyless", "--sample", "2", "--truth", "embedded"], "space 'proxyless' has no embedded ground truth"),
+        (["--space", "proxyless", "--all"], "too large to score whole"),
+        (["--space", "macro", "--sample", "4000"], "more than the 3969 distinct architectures"),
+        (["--space", "macro", "--sample", "2", "--width-multiplier", "0.5"], "width_multiplier must be 1"),
+        (["--space", "macro", "--sample", "2", "--nan-policy", "rank"], "exists for space nb201 only"),
+    ]
+    for args, fragment in cases:
+        for ranks in (2, 0):
+            expect_clean_failure(tmp, args, fragment, ranks=ranks)
+    for command in (["inspect", "--space", "macro", "--arch", "22x"], ["inspect", "--space", "mobilenet", "--arch", "1"],
+                    ["inspect", os.path.join(tmp, "absent.h5")]):
+        proc = run([hpcnas(), *command])
+        check(proc.returncode == 2 and proc.stderr.startswith("hpcnas: error:"), show(proc))
+
+
+def case_inspect(tmp):
+    """`hpcnas inspect` on an architecture of each space and on a score file."""
+    proc = run([hpcnas(), "inspect", "--space", "macro", "--arch", "00000001"])
+    check(proc.returncode == 0, show(proc))
+    lines = proc.stdout.splitlines()
+    check("canonical: 00000010" in lines and "params: 791594" in lines and "flops: 14115328" in lines, show(proc))
+    proc = run([hpcnas(), "inspect", "--space", "proxyless", "--arch",
+                "k5e3-k3e3-zero-zero|k7e3-k3e3-k5e3-zero|k7e6-k5e3-k5e3-zero|k5e6-k5e3-k5e3-k5e3|k7e6-k7e6-zero-k7e3|k7e6"])
+    check(proc.returncode == 0 and "canonical: k5e3-k3e3-zero-zero|k7e3-k3e3-k5e3-zero|k7e6-k5e3-k5e3-zero|"
+          "k5e6-k5e3-k5e3-k5e3|k7e6-k7e6-k7e3-zero|k7e6" in proc.stdout, show(proc))
+    check(any(l.startswith("params: ") for l in proc.stdout.splitlines()), show(proc))
+    proc = run([hpcnas(), "--version"])
+    check(proc.returncode == 0 and proc.stdout.startswith("hpcnas ") and "git " in proc.stdout, show(proc))
+    out = os.path.join(tmp, "s.h5")
+    proc = mpirun(2, "score", "--space", "macro", "--sample", "5", "--truth", "embedded", "--truth-column", "mean_test_acc",
+                  "--out", out)
+    check(proc.returncode == 0, show(proc))
+    proc = run([hpcnas(), "inspect", out])
+    check(proc.returncode == 0, show(proc))
+    for fragment in ("kind: hpcnas.scores", "schema: 1", "best accuracy: ", "/epsilon", "[5]", "[score]"):
+        check(fragment in proc.stdout, f"inspect output lacks {fragment!r}" + show(proc))
+
+
 CASES = {
     "layout": case_layout,
     "determinism": case_determinism,
@@ -269,6 +382,10 @@ CASES = {
     "fault_rank0_hang": fault_case("hang", 0, 120, ["rank 1 waiting for work from rank 0"]),
     "reference": case_reference,
     "fidelity_and_paths": case_fidelity_and_paths,
+    "macro": case_macro,
+    "macro_reference": case_macro_reference,
+    "spaces_bad_input": case_spaces_bad_input,
+    "inspect": case_inspect,
 }
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Independent PyTorch reference for the epsilon (epsinas) zero-cost score on NAS-Bench-201.
+"""Independent PyTorch reference for the epsilon (epsinas) zero-cost score on NAS-Bench-201 and
+NAS-Bench-Macro.
 
 Written for hpcnas from DESIGN.md section 4.2 and the published description of the
 epsinas code (arXiv 2302.04406): the NB201 TinyNetwork (C=16, N=5) with one output unit,
@@ -11,8 +12,15 @@ The op order mirrors the original network (ReLU -> conv -> BN, 'none' = x * 0,
 node sums in edge order, residual + basic block), so that float32 rounding and underflow
 happen where they happen in the original.
 
-Usage: epsilon_reference.py IMAGES.bin ARCHS.txt OUT.csv [--batch-size 256] [--w1 1e-7 --w2 1]
-ARCHS.txt holds one NB201 genotype string per line.
+NAS-Bench-Macro (--space macro): the benchmark's network as its train/model.py defines it (stem
+conv3x3 + BN + ReLU; 8 layers in stages of 2, 3, 3 that double the width at stride 2; Identity =
+1x1 conv + BN where the shape changes; inverted residuals pw-BN-ReLU, dw-BN-ReLU, pw-BN with a
+residual at stride 1; head 1x1 conv 1280 + BN + ReLU, pooling, Linear), with one output and the
+epsinas initialisation (every module's weight w, every bias 0; BN in training mode).
+
+Usage: epsilon_reference.py IMAGES.bin ARCHS.txt OUT.csv [--space nb201|macro] [--batch-size 256]
+       [--w1 1e-7 --w2 1]
+ARCHS.txt holds one genotype string per line (NB201 strings, or the 8-digit NAS-Bench-Macro codes).
 """
 import argparse
 import sys
@@ -118,6 +126,49 @@ class Network(nn.Module):
         return self.classifier(out.flatten(1))
 
 
+class MacroBlock(nn.Module):
+    """One NAS-Bench-Macro layer: 0 = identity, 1 = MB3_K3, 2 = MB6_K5."""
+
+    def __init__(self, op, cin, cout, stride):
+        super().__init__()
+        self.residual = False
+        if op == 0:
+            self.body = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+                         if stride != 1 or cin != cout else nn.Identity())
+            return
+        t, k = (3, 3) if op == 1 else (6, 5)
+        hidden = round(cin * t)
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, hidden, 1, 1, 0, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(),
+            nn.Conv2d(hidden, hidden, k, stride, k // 2, groups=hidden, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(),
+            nn.Conv2d(hidden, cout, 1, 1, 0, bias=False), nn.BatchNorm2d(cout))
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        y = self.body(x)
+        return y + x if self.residual else y
+
+
+class MacroNetwork(nn.Module):
+    def __init__(self, code):
+        super().__init__()
+        ops = [int(c) for c in code]
+        assert len(ops) == 8 and all(0 <= o <= 2 for o in ops), code
+        self.stem = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU())
+        blocks, c = [], 32
+        for stage in (2, 3, 3):
+            for i in range(stage):
+                op = ops.pop(0)
+                blocks.append(MacroBlock(op, c, 2 * c if i == 0 else c, 2 if i == 0 else 1))
+                c = 2 * c if i == 0 else c
+        self.features = nn.Sequential(*blocks)
+        self.head = nn.Sequential(nn.Conv2d(c, 1280, 1, bias=False), nn.BatchNorm2d(1280), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
+        self.classifier = nn.Linear(1280, 1)
+
+    def forward(self, x):
+        return self.classifier(self.head(self.features(self.stem(x))).flatten(1))
+
+
 def set_constant(net, w):
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear, nn.BatchNorm2d)):
@@ -152,6 +203,7 @@ def main():
     ap.add_argument("images")
     ap.add_argument("archs")
     ap.add_argument("out")
+    ap.add_argument("--space", choices=["nb201", "macro"], default="nb201")
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--w1", type=float, default=1e-7)
     ap.add_argument("--w2", type=float, default=1.0)
@@ -164,7 +216,7 @@ def main():
     with open(args.out, "w") as f, torch.no_grad():
         f.write("arch,epsilon\n")
         for arch in archs:
-            net = Network(arch)
+            net = Network(arch) if args.space == "nb201" else MacroNetwork(arch).train()
             outs = []
             for w in (args.w1, args.w2):
                 set_constant(net, w)

@@ -52,6 +52,45 @@ TEST(Config, UnknownKeysAndWrongTypesNameTheKey) {
   ExpectError(ConfigFromToml("[score\nspace = 3\n", "f.toml").status(), "malformed config 'f.toml'");
 }
 
+// A value the key's type cannot hold is refused, never cut to fit (4294967306 once ran as 10).
+TEST(Config, IntegerKeysRefuseWhatTheirTypeCannotHold) {
+  for (const char* key : {"queries_per_generation", "initial_pool", "initial_queries", "candidates", "population_size",
+                          "tournament_size", "predictor_epochs", "keep_checkpoints", "generations"}) {
+    ExpectError(ConfigFromToml(std::string("[search]\n") + key + " = 4294967306\n", "f.toml").status(),
+                std::string("'search.") + key + "' is 4294967306; it must fit in -2147483648..2147483647");
+  }
+  for (const char* key : {"d_model", "heads", "layers", "epochs", "batch_size", "gradient_shards"}) {
+    ExpectError(ConfigFromToml(std::string("[predictor]\n") + key + " = -4294967296\n", "f.toml").status(),
+                std::string("'predictor.") + key + "' is -4294967296");
+  }
+  auto big = ConfigFromToml("[score]\nsample = 4294967306\n", "f.toml");
+  ASSERT_TRUE(big.ok()) << "an int64 key holds it";
+  EXPECT_EQ(big->score.sample, 4294967306);
+}
+
+TEST(Config, ChainSpaceKeys) {
+  Config c;
+  c.score.space = "macro";
+  EXPECT_TRUE(Validate(c).ok());
+  c.score.space = "proxyless";
+  c.epsilon.resolution = 4;
+  ExpectError(Validate(c), "'epsilon.resolution' is 4");
+  c.epsilon.resolution = 224;
+  c.epsilon.width_multiplier = 0;
+  ExpectError(Validate(c), "'epsilon.width_multiplier' must be in (0, 4]");
+  c.epsilon.width_multiplier = 1.4;
+  c.epsilon.nan_policy = "rank";
+  ExpectError(Validate(c), "exists for space nb201 only");
+  c.epsilon.nan_policy = "keep";
+  EXPECT_TRUE(Validate(c).ok());
+  auto back = ConfigFromToml(ToToml(c), "round trip");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->epsilon.resolution, 224);
+  EXPECT_EQ(back->epsilon.width_multiplier, 1.4);
+  c.score.space = "darts";
+  ExpectError(Validate(c), "allowed: nb201, macro, proxyless");
+}
+
 TEST(Config, ValidateNamesTheKeyAndTheAllowedValues) {
   Config c;
   c.score.space = "nb301";

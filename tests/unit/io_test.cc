@@ -175,7 +175,10 @@ TEST(Hdf5, TruncatedAndForeignFilesAreClearErrors) {
 
 ScoreResults SmallResults() {
   ScoreResults r;
-  r.genotypes = {*nb201::FromOfficialIndex(1), *nb201::FromOfficialIndex(6111)};
+  for (int index : {1, 6111}) {
+    r.archs.push_back(nb201::FromOfficialIndex(index)->ToString());
+    r.index.push_back(index);
+  }
   r.epsilon = {0.25, std::nan("")};
   r.seconds = {1, 2};
   r.accuracy = {93.66, 94.373};

@@ -11,7 +11,7 @@ namespace {
 ScoreJobSpec SampleSpec() {
   ScoreJobSpec spec;
   spec.config_toml = "command = 'score'\n";
-  spec.codes = {0, 17, 15624};
+  spec.archs = {std::string("\x00\x01\x02\x03\x04\x00", 6), "22212202", ""};
   spec.num_images = 2;
   spec.pixels = std::vector<std::uint8_t>(2 * 3072, 200);
   return spec;
@@ -21,7 +21,7 @@ TEST(Messages, RoundTripEveryType) {
   auto spec = DecodeMessage<ScoreJobSpec>(EncodeMessage(SampleSpec()));
   ASSERT_TRUE(spec.ok()) << spec.status().message();
   EXPECT_EQ(spec->config_toml, SampleSpec().config_toml);
-  EXPECT_EQ(spec->codes, SampleSpec().codes);
+  EXPECT_EQ(spec->archs, SampleSpec().archs);
   EXPECT_EQ(spec->pixels, SampleSpec().pixels);
 
   WorkerReport report;
@@ -78,7 +78,7 @@ TEST(Messages, TruncatedForeignAndWrongTypeMessagesAreClearErrors) {
   std::memcpy(newer.data() + 4, &version, sizeof(version));
   auto future = DecodeMessage<ScoreJobSpec>(newer);
   ASSERT_FALSE(future.ok());
-  EXPECT_NE(future.status().message().find("format version 2 is not supported"), std::string::npos);
+  EXPECT_NE(future.status().message().find("format version " + std::to_string(version) + " is not supported"), std::string::npos);
 }
 
 TEST(Messages, AConsistentHeaderOverTheWrongArchiveIsAnError) {
