@@ -162,6 +162,9 @@ int main(int argc, char** argv) {
   CLI::App app{"hpcnas " HPCNAS_VERSION ": neural architecture search on HPC clusters"};
   app.set_version_flag("--version", "hpcnas " HPCNAS_VERSION " (git " HPCNAS_GIT_COMMIT ")");
   app.require_subcommand(1);
+  app.footer("Exit codes: 0 done; 2 bad input (a file, option, genotype or config the user gave); 3 runtime failure "
+             "(a rank died or timed out, a write failed); 75 stopped by SIGTERM/SIGUSR1 after a checkpoint (resume with "
+             "--resume).");
   hpcnas::Config config;
   bool all = false;
   bool calibrate = false;

@@ -1,6 +1,6 @@
 #pragma once
 // The state of an architecture search (DESIGN section 2) as plain data: what every rank keeps a
-// replica of and what a checkpoint holds (io/search_checkpoint.h).
+// replica of and what a checkpoint holds (io/search_files.h).
 
 #include <cstdint>
 #include <vector>
