@@ -15,6 +15,7 @@
 #include "io/files.h"
 #include "io/nb201_data.h"
 #include "io/predictor_file.h"
+#include "io/space_data.h"
 #include "workers/predictor_worker.h"
 #include "workers/runtime.h"
 
@@ -23,41 +24,61 @@ namespace {
 
 constexpr std::uint64_t kSplitStream = 0x73706c6974ULL;  // "split"
 
-// Rank 0: the config and the ground truth, checked. Training needs an accuracy for every cell
-// of the space: the split is drawn from all of them and tau is measured on all the rest.
+// Rank 0: the config and the ground truth, checked. Training needs an accuracy for every network
+// of the space: the split is drawn from all of them and tau is measured on all the rest. Returns
+// the accuracy of each of space.DistinctArchitectures() (NB201: all 15,625 cells, position =
+// code; NAS-Bench-Macro: its 3,969 networks), a list every rank computes alike.
 StatusOr<std::vector<double>> PrepareTraining(const Config& config) {
   HPCNAS_RETURN_IF_ERROR(Validate(config));
-  HPCNAS_ASSIGN_OR_RETURN(Nb201Truth truth, LoadNb201Truth(config.train.truth, config.train.truth_column));
-  HPCNAS_RETURN_IF_ERROR(truth.RequireEveryCell());
+  HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(config.train.space));
+  std::vector<double> accuracy;
+  if (space->name() == "nb201") {
+    HPCNAS_ASSIGN_OR_RETURN(Nb201Truth truth, LoadNb201Truth(config.train.truth, config.train.truth_column));
+    HPCNAS_RETURN_IF_ERROR(truth.RequireEveryCell());
+    accuracy = truth.accuracy_by_code;
+  } else {
+    HPCNAS_ASSIGN_OR_RETURN(TruthTable truth, LoadTruthTable(*space, config.train.truth, config.train.truth_column));
+    HPCNAS_ASSIGN_OR_RETURN(accuracy, truth.Lookup(*space, space->DistinctArchitectures()));
+    for (double a : accuracy) {
+      if (!std::isfinite(a)) {
+        return Status::InvalidInput("truth table '" + truth.source + "' has an empty '" + truth.column + "' value");
+      }
+    }
+    if (config.train.train_size >= static_cast<int64_t>(accuracy.size())) {
+      return Status::InvalidInput("config key 'train.train_size' is " + std::to_string(config.train.train_size) +
+                                  "; space '" + config.train.space + "' has " + std::to_string(accuracy.size()) +
+                                  " networks and some must stay out of training");
+    }
+  }
   HPCNAS_RETURN_IF_ERROR(CheckWritable(config.train.out));
-  return truth.accuracy_by_code;
+  return accuracy;
 }
 
 struct Split {
-  std::vector<int64_t> train_codes, unlabelled_codes, held_out_codes;
+  std::vector<int64_t> train_codes, unlabelled_codes, held_out_codes;  // positions in DistinctArchitectures()
 };
 
 // The labelled set, then self-evolution's unlabelled pool from the rest; everything not
 // labelled is held out for tau. A pure function of the seed.
-Split DrawSplit(const Config& config) {
+Split DrawSplit(const Config& config, int64_t population) {
   CounterRng rng(config.train.seed, {kSplitStream});
   const int64_t n_train = config.train.train_size;
-  const int64_t n_pool = std::min<int64_t>(config.predictor.unlabelled_size, nb201::kNumCells - n_train);
-  const std::vector<int64_t> drawn = SampleWithoutReplacement(rng, nb201::kNumCells, n_train + n_pool);
+  const int64_t n_pool = std::min<int64_t>(config.predictor.unlabelled_size, population - n_train);
+  const std::vector<int64_t> drawn = SampleWithoutReplacement(rng, population, n_train + n_pool);
   Split split;
   split.train_codes.assign(drawn.begin(), drawn.begin() + n_train);
   split.unlabelled_codes.assign(drawn.begin() + n_train, drawn.end());
-  std::vector<bool> in_train(nb201::kNumCells, false);
+  std::vector<bool> in_train(population, false);
   for (int64_t code : split.train_codes) in_train[code] = true;
-  for (int64_t code = 0; code < nb201::kNumCells; ++code) {
+  for (int64_t code = 0; code < population; ++code) {
     if (!in_train[code]) split.held_out_codes.push_back(code);
   }
   return split;
 }
 
-std::vector<nb201::Genotype> Genotypes(const std::vector<int64_t>& codes) {
-  std::vector<nb201::Genotype> out;
-  for (int64_t code : codes) out.push_back(nb201::Genotype::FromCode(static_cast<int>(code)));
+std::vector<Architecture> Members(const std::vector<Architecture>& population, const std::vector<int64_t>& positions) {
+  std::vector<Architecture> out;
+  for (int64_t position : positions) out.push_back(population[position]);
   return out;
 }
 
@@ -86,19 +107,22 @@ int RunTrainPredictorCommand(Communicator& comm, const Config& cli_config, const
   if (!config.ok()) comm.Abort(config.status().message(), 3);
   StatusOr<tnasp::ModelOptions> options = ModelOptionsFromConfig(config->predictor);
   if (!options.ok()) comm.Abort(options.status().message(), 3);
+  const std::unique_ptr<SearchSpace> space = std::move(MakeSearchSpace(config->train.space).value());  // validated
+  *options = options->ForSpace(*space);
 
   const int threads = ChooseThreadCount(config->runtime.threads);
   torch::set_num_threads(threads);
-  const Split split = DrawSplit(*config);
+  const std::vector<Architecture> population = space->DistinctArchitectures();
+  const Split split = DrawSplit(*config, static_cast<int64_t>(population.size()));
   TrainingData data;
-  data.labelled = Genotypes(split.train_codes);
+  data.labelled = tnasp::EncodeAll(*space, Members(population, split.train_codes), *options);
   for (int64_t code : split.train_codes) data.accuracy.push_back((*accuracy)[code]);
-  data.unlabelled = Genotypes(split.unlabelled_codes);
+  data.unlabelled = tnasp::EncodeAll(*space, Members(population, split.unlabelled_codes), *options);
   const PredictorConfig& pc = config->predictor;
   if (comm.rank() == 0) {
-    spdlog::info("training the TNASP predictor on {} of {} NB201 cells ({}), {} epochs, batch {}, {} rank(s) x {} "
+    spdlog::info("training the TNASP predictor on {} of {} {} networks ({}), {} epochs, batch {}, {} rank(s) x {} "
                  "thread(s), self-evolution {}",
-                 split.train_codes.size(), nb201::kNumCells, config->train.truth_column, pc.epochs, pc.batch_size,
+                 split.train_codes.size(), population.size(), config->train.space, config->train.truth_column, pc.epochs, pc.batch_size,
                  comm.size(), threads,
                  pc.self_evolution_rounds >= 2 ? std::to_string(pc.self_evolution_rounds) + " rounds, lambda " +
                                                      std::to_string(pc.self_evolution_weight) + ", " +
@@ -134,7 +158,7 @@ int RunTrainPredictorCommand(Communicator& comm, const Config& cli_config, const
   if (!status.ok()) comm.Abort(status.message(), 3);
   const double train_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
-  const std::vector<nb201::Genotype> held_out = Genotypes(split.held_out_codes);
+  const std::vector<tnasp::Encoding> held_out = tnasp::EncodeAll(*space, Members(population, split.held_out_codes), *options);
   const auto predict_start = std::chrono::steady_clock::now();
   StatusOr<std::vector<double>> predicted = PredictSharded(comm, predictor, held_out, timeout);
   if (!predicted.ok()) comm.Abort(predicted.status().message(), 3);
@@ -177,19 +201,28 @@ namespace {
 
 struct LoadedPredictor {
   Predictor predictor;
-  std::vector<nb201::Genotype> genotypes;
+  std::vector<std::string> archs;  // as the space writes them
+  std::vector<tnasp::Encoding> encodings;
 };
 
 StatusOr<LoadedPredictor> LoadForPrediction(const PredictRequest& request) {
-  HPCNAS_ASSIGN_OR_RETURN(PredictorFile file, ReadPredictorFile(request.model, "nb201"));
+  HPCNAS_ASSIGN_OR_RETURN(PredictorFile file, ReadPredictorFile(request.model, ""));
   HPCNAS_ASSIGN_OR_RETURN(Config config, ConfigFromToml(file.config_toml, request.model + " /config"));
   HPCNAS_RETURN_IF_ERROR(Validate(config).WithContext("predictor file '" + request.model + "'"));
+  if (file.space != config.train.space) {
+    return Status::InvalidInput("predictor file '" + request.model + "': trained for space '" + file.space + "', not '" +
+                                config.train.space + "' (the space of its config)");
+  }
+  HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(config.train.space));
   HPCNAS_ASSIGN_OR_RETURN(tnasp::ModelOptions options, ModelOptionsFromConfig(config.predictor));
+  options = options.ForSpace(*space);
   StatusOr<Predictor> predictor = FromPredictorFile(file, options);
   if (!predictor.ok()) return predictor.status().WithContext("predictor file '" + request.model + "'");
-  HPCNAS_ASSIGN_OR_RETURN(std::vector<nb201::Genotype> genotypes, LoadArchList(request.archs));
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<Architecture> archs, LoadArchitectureList(*space, request.archs));
   if (!request.out.empty()) HPCNAS_RETURN_IF_ERROR(CheckWritable(request.out));
-  return LoadedPredictor{std::move(*predictor), std::move(genotypes)};
+  LoadedPredictor loaded{std::move(*predictor), {}, tnasp::EncodeAll(*space, archs, options)};
+  for (const Architecture& arch : archs) loaded.archs.push_back(space->Format(arch));
+  return loaded;
 }
 
 }  // namespace
@@ -205,7 +238,7 @@ int RunPredictCommand(Communicator& comm, const PredictRequest& request) {
     return status.ExitCode();
   }
   const auto started = std::chrono::steady_clock::now();
-  StatusOr<std::vector<double>> predicted = PredictSharded(comm, loaded->predictor, loaded->genotypes, timeout);
+  StatusOr<std::vector<double>> predicted = PredictSharded(comm, loaded->predictor, loaded->encodings, timeout);
   if (!predicted.ok()) comm.Abort(predicted.status().message(), 3);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   Status write_status;
@@ -215,7 +248,7 @@ int RunPredictCommand(Communicator& comm, const PredictRequest& request) {
                  predicted->size(), seconds, comm.size(), predicted->size() / seconds);
     std::string csv = "arch,predicted_accuracy\n";
     for (std::size_t i = 0; i < predicted->size(); ++i) {
-      csv += loaded->genotypes[i].ToString() + "," + std::to_string((*predicted)[i]) + "\n";
+      csv += loaded->archs[i] + "," + std::to_string((*predicted)[i]) + "\n";
     }
     std::fputs(csv.c_str(), stdout);
     std::fflush(stdout);

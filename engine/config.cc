@@ -249,12 +249,14 @@ Status Validate(const Config& c) {
   if (c.score.truth_column.empty()) return Bad("score.truth_column", "must not be empty");
   if (c.score.out.empty()) return Bad("score.out", "must name the HDF5 output file");
   HPCNAS_RETURN_IF_ERROR(ValidatePredictor(c.predictor));
-  if (!OneOf(c.train.space, {"nb201"})) {
-    return Bad("train.space", "is '" + c.train.space + "': unknown search space; allowed: nb201");
+  if (!OneOf(c.train.space, {"nb201", "macro"})) {
+    return Bad("train.space", "is '" + c.train.space +
+                                  "': unknown search space, or one without ground truth for every network; allowed: nb201, macro");
   }
   if (c.train.truth.empty()) return Bad("train.truth", "must name a ground-truth CSV or 'embedded'");
   if (c.train.truth_column.empty()) return Bad("train.truth_column", "must not be empty");
-  if (c.train.train_size < 2 || c.train.train_size > 15624) {
+  // Other spaces' upper bound is their number of networks (checked against the space).
+  if (c.train.train_size < 2 || (c.train.space == "nb201" && c.train.train_size > 15624)) {
     return Bad("train.train_size", "is " + std::to_string(c.train.train_size) +
                                        "; allowed: 2..15624 (some NB201 cells must stay out of training)");
   }

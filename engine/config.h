@@ -74,8 +74,8 @@ struct PredictorConfig {
 
 // `hpcnas train-predictor`: what to train on and where the predictor goes.
 struct TrainConfig {
-  std::string space = "nb201";    // search space: "nb201"
-  std::string truth = "embedded";  // ground-truth CSV (NB201 format) or "embedded"; must cover the space
+  std::string space = "nb201";    // search space with ground truth for every network: "nb201" | "macro"
+  std::string truth = "embedded";  // ground-truth CSV or "embedded" (the space's table); must cover the space
   std::string truth_column = "cifar10_test";
   int64_t train_size = 1563;      // labelled architectures, 2 .. cells - 1
   uint64_t seed = 0;              // which architectures, initial weights, batches, dropout

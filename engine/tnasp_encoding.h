@@ -1,9 +1,12 @@
 #pragma once
-// The graph encoding that the TNASP predictor reads (DESIGN section 4.3), for NAS-Bench-201.
+// The graph encoding that the TNASP predictor reads (DESIGN section 4.3), for any search space
+// through its ArchGraph (engine/space/search_space.h).
 //
-// A cell becomes 6 tokens, one per edge i -> j in genotype-string order; a token's id is its
-// operation. Its position comes from the cell's graph: the 4x4 node adjacency A (A[i][j] = 1
-// for every edge whose op is not `none`, which carries nothing), and either
+// An architecture becomes one token per operation-carrying edge (NB201: its 6 edges in
+// genotype-string order; a chain space: its layers); a token's id is the space's (NB201: the
+// operation; chain spaces: operation and stage). Its position comes from the graph: the node
+// adjacency A (NB201: 1 for every edge whose op is not `none`, which carries nothing), and
+// either
 //   - the Laplacian L = D - A with D the out-degree (the paper's encoding), or
 //   - eigenvectors of the symmetrised normalised Laplacian I - D^-1/2 (A + A^T) D^-1/2, the k
 //     after the smallest eigenvalue (an option).
@@ -11,13 +14,13 @@
 // target node's row, so every edge has its own position even when the graph is complete.
 //
 // Pure arithmetic on small arrays, no LibTorch: the encoding is tested on hand-checked graphs.
-
 #include <array>
 #include <cstdint>
 #include <string_view>
 #include <vector>
 
 #include "engine/nb201.h"
+#include "engine/space/search_space.h"
 #include "engine/status.h"
 
 namespace hpcnas::tnasp {
@@ -36,17 +39,15 @@ Matrix4 Laplacian(const Matrix4& adjacency);
 // positive. 1 <= count <= 3.
 std::vector<std::array<double, 3>> EigenPositions(const Matrix4& adjacency, int count);
 
-inline constexpr int kNumTokens = nb201::kNumEdges;
-inline constexpr int kNumTokenIds = nb201::kNumOps;
-
-// Floats per token of the position input: 2 nodes x (4 Laplacian entries | k eigenvectors).
-int PositionWidth(PositionKind kind, int eigen_count);
+// Floats per token of the position input: 2 nodes x (num_nodes Laplacian entries | k eigenvectors).
+int PositionWidth(PositionKind kind, int eigen_count, int num_nodes = nb201::kNumNodes);
 
 struct Encoding {
-  std::array<std::int64_t, kNumTokens> token_ids{};  // op ids
-  std::vector<float> positions;                       // kNumTokens x PositionWidth, row-major
+  std::vector<std::int64_t> token_ids;  // one per token
+  std::vector<float> positions;         // tokens x PositionWidth, row-major
 };
 
+Encoding Encode(const ArchGraph& graph, PositionKind kind, int eigen_count);
 Encoding Encode(const nb201::Genotype& genotype, PositionKind kind, int eigen_count);
 
 }  // namespace hpcnas::tnasp

@@ -7,12 +7,12 @@
 namespace hpcnas::tnasp {
 namespace {
 
-constexpr std::int64_t kTokens = kNumTokens;
 
 // Per-layer mask layout: attention probabilities [heads, T, T], attention output [T, d],
 // feed-forward hidden [T, ff], feed-forward output [T, d].
 std::int64_t LayerMaskWidth(const ModelOptions& o) {
-  return o.heads * kTokens * kTokens + kTokens * o.d_model + kTokens * o.feedforward + kTokens * o.d_model;
+  const std::int64_t t = o.num_tokens;
+  return o.heads * t * t + t * o.d_model + t * o.feedforward + t * o.d_model;
 }
 
 enum StreamPurpose : std::uint64_t { kDropoutStream = 0, kSignFlipStream = 1, kInitStream = 2 };
@@ -42,18 +42,47 @@ DropoutMasks DrawDropoutMasks(const ModelOptions& options, std::uint64_t seed, s
   return {values};
 }
 
-EncodedBatch EncodeBatch(const std::vector<nb201::Genotype>& genotypes, const ModelOptions& options) {
-  const auto n = static_cast<std::int64_t>(genotypes.size());
-  const int width = PositionWidth(options.position, options.eigen_count);
-  EncodedBatch batch{torch::empty({n, kTokens}, torch::kInt64), torch::empty({n, kTokens, width}, torch::kFloat32)};
+ModelOptions ModelOptions::ForSpace(const SearchSpace& space) const {
+  ModelOptions o = *this;
+  const ArchGraph graph = space.Graph(space.AtIndex(0));
+  o.num_tokens = static_cast<int>(graph.token_ids.size());
+  o.num_token_ids = space.num_token_ids();
+  o.num_nodes = graph.num_nodes;
+  return o;
+}
+
+EncodedBatch EncodeBatch(const std::vector<Encoding>& encodings, const ModelOptions& options) {
+  const auto n = static_cast<std::int64_t>(encodings.size());
+  const std::int64_t tokens = options.num_tokens;
+  const int width = PositionWidth(options.position, options.eigen_count, options.num_nodes);
+  EncodedBatch batch{torch::empty({n, tokens}, torch::kInt64), torch::empty({n, tokens, width}, torch::kFloat32)};
   auto* ids = batch.token_ids.data_ptr<std::int64_t>();
   float* positions = batch.positions.data_ptr<float>();
   for (std::int64_t i = 0; i < n; ++i) {
-    const Encoding e = Encode(genotypes[i], options.position, options.eigen_count);
-    std::copy(e.token_ids.begin(), e.token_ids.end(), ids + i * kTokens);
-    std::copy(e.positions.begin(), e.positions.end(), positions + i * kTokens * width);
+    const Encoding& e = encodings[i];
+    std::copy(e.token_ids.begin(), e.token_ids.end(), ids + i * tokens);
+    std::copy(e.positions.begin(), e.positions.end(), positions + i * tokens * width);
   }
   return batch;
+}
+
+EncodedBatch EncodeBatch(const std::vector<nb201::Genotype>& genotypes, const ModelOptions& options) {
+  return EncodeBatch(EncodeAll(genotypes, options), options);
+}
+
+std::vector<Encoding> EncodeAll(const std::vector<nb201::Genotype>& genotypes, const ModelOptions& options) {
+  std::vector<Encoding> out;
+  out.reserve(genotypes.size());
+  for (const nb201::Genotype& g : genotypes) out.push_back(Encode(g, options.position, options.eigen_count));
+  return out;
+}
+
+std::vector<Encoding> EncodeAll(const SearchSpace& space, const std::vector<Architecture>& archs,
+                                const ModelOptions& options) {
+  std::vector<Encoding> out;
+  out.reserve(archs.size());
+  for (const Architecture& arch : archs) out.push_back(Encode(space.Graph(arch), options.position, options.eigen_count));
+  return out;
 }
 
 void FlipEigenSigns(EncodedBatch& batch, const ModelOptions& options, std::uint64_t seed, std::uint64_t key,
@@ -67,8 +96,8 @@ void FlipEigenSigns(EncodedBatch& batch, const ModelOptions& options, std::uint6
     const std::uint64_t bits = rng.NextU64();
     for (int v = 0; v < k; ++v) {
       if (((bits >> v) & 1) == 0) continue;
-      for (std::int64_t t = 0; t < kTokens; ++t) {  // the same eigenvector flips at both ends of every edge
-        float* row = positions + (i * kTokens + t) * 2 * k;
+      for (std::int64_t t = 0; t < options.num_tokens; ++t) {  // the same eigenvector flips at both ends of every edge
+        float* row = positions + (i * options.num_tokens + t) * 2 * k;
         row[v] = -row[v];
         row[k + v] = -row[k + v];
       }
@@ -116,9 +145,9 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
 }
 
 TnaspNetImpl::TnaspNetImpl(const ModelOptions& options) : options_(options) {
-  token_embedding_ = register_module("token_embedding", torch::nn::Embedding(kNumTokenIds, options.d_model));
+  token_embedding_ = register_module("token_embedding", torch::nn::Embedding(options.num_token_ids, options.d_model));
   position_projection_ = register_module(
-      "position_projection", torch::nn::Linear(PositionWidth(options.position, options.eigen_count), options.d_model));
+      "position_projection", torch::nn::Linear(PositionWidth(options.position, options.eigen_count, options.num_nodes), options.d_model));
   for (int i = 0; i < options.layers; ++i) {
     layers_.push_back(register_module("layer" + std::to_string(i), EncoderLayer(options)));
   }

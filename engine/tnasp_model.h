@@ -31,6 +31,13 @@ struct ModelOptions {
   double dropout = 0.1;    // in attention, after attention and in the feed-forward block (paper: 0.1)
   PositionKind position = PositionKind::kLaplacian;
   int eigen_count = 3;     // with PositionKind::kEigen: eigenvectors per node, 1..3
+  // The space's graphs (ForSpace): tokens per architecture, distinct token ids, graph nodes.
+  int num_tokens = nb201::kNumEdges;
+  int num_token_ids = nb201::kNumOps;
+  int num_nodes = nb201::kNumNodes;
+
+  // These options with the graph sizes of `space`.
+  ModelOptions ForSpace(const SearchSpace& space) const;
 };
 
 // Dropout keep-masks (already scaled by 1 / (1 - p)) for a batch: one row of MaskWidth()
@@ -45,12 +52,17 @@ std::int64_t MaskWidth(const ModelOptions& options);
 DropoutMasks DrawDropoutMasks(const ModelOptions& options, std::uint64_t seed, std::uint64_t key, std::int64_t first,
                               std::int64_t count);
 
-// A batch of encoded cells as tensors.
+// A batch of encoded architectures as tensors.
 struct EncodedBatch {
-  torch::Tensor token_ids;  // [batch, 6] int64
-  torch::Tensor positions;  // [batch, 6, PositionWidth] float
+  torch::Tensor token_ids;  // [batch, tokens] int64
+  torch::Tensor positions;  // [batch, tokens, PositionWidth] float
 };
+EncodedBatch EncodeBatch(const std::vector<Encoding>& encodings, const ModelOptions& options);
 EncodedBatch EncodeBatch(const std::vector<nb201::Genotype>& genotypes, const ModelOptions& options);
+// Every architecture's encoding, for the predictor's training and prediction calls.
+std::vector<Encoding> EncodeAll(const std::vector<nb201::Genotype>& genotypes, const ModelOptions& options);
+std::vector<Encoding> EncodeAll(const SearchSpace& space, const std::vector<Architecture>& archs,
+                                const ModelOptions& options);
 // Random sign flips of eigenvector positions (the eigenvector option's training augmentation),
 // drawn like the dropout masks from (seed, key, sample index). A no-op for Laplacian rows.
 void FlipEigenSigns(EncodedBatch& batch, const ModelOptions& options, std::uint64_t seed, std::uint64_t key,

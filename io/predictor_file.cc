@@ -79,7 +79,9 @@ StatusOr<PredictorFile> ReadPredictorFile(const std::string& path, const std::st
   }
   PredictorFile p;
   HPCNAS_ASSIGN_OR_RETURN(p.space, file.ReadStringAttribute("/", "space"));
-  if (p.space != expected_space) return bad("trained for space '" + p.space + "', not '" + expected_space + "'");
+  if (!expected_space.empty() && p.space != expected_space) {
+    return bad("trained for space '" + p.space + "', not '" + expected_space + "'");
+  }
   HPCNAS_ASSIGN_OR_RETURN(p.config_toml, file.ReadStringAttribute("/", "config"));
 
   HPCNAS_ASSIGN_OR_RETURN(p.parameters, ReadNamedArrays(file, "/model"));

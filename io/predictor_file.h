@@ -48,7 +48,8 @@ StatusOr<std::vector<NamedArray>> ReadNamedArrays(const h5::File& file, const st
 
 // Atomic: the file appears complete or not at all.
 Status WritePredictorFile(const std::string& path, const PredictorFile& predictor);
-// Checks the kind, schema version and space (`expected_space`) and that every array is whole.
+// Checks the kind, schema version and space (`expected_space`; empty: any) and that every array
+// is whole.
 StatusOr<PredictorFile> ReadPredictorFile(const std::string& path, const std::string& expected_space);
 
 }  // namespace hpcnas

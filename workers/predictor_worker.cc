@@ -24,21 +24,21 @@ struct Range {
 // Part `part` of `parts` contiguous parts of n items.
 Range ShareOf(std::int64_t n, int part, int parts) { return {n * part / parts, n * (part + 1) / parts}; }
 
-std::vector<nb201::Genotype> Gather(const std::vector<nb201::Genotype>& all, const std::vector<std::int64_t>& indices,
+std::vector<tnasp::Encoding> Gather(const std::vector<tnasp::Encoding>& all, const std::vector<std::int64_t>& indices,
                                     Range range) {
-  std::vector<nb201::Genotype> out;
+  std::vector<tnasp::Encoding> out;
   for (std::int64_t i = range.begin; i < range.end; ++i) out.push_back(all[indices[i]]);
   return out;
 }
 
 // Standardised predictions of the network for the blocks [first_block, last_block), no dropout.
-std::vector<float> PredictBlocks(Predictor& p, const std::vector<nb201::Genotype>& genotypes, Range blocks) {
+std::vector<float> PredictBlocks(Predictor& p, const std::vector<tnasp::Encoding>& encodings, Range blocks) {
   torch::NoGradGuard no_grad;
   std::vector<float> out;
   for (std::int64_t block = blocks.begin; block < blocks.end; ++block) {
     const auto first = static_cast<std::size_t>(block * kPredictBlock);
-    const std::size_t last = std::min(genotypes.size(), first + kPredictBlock);
-    const std::vector<nb201::Genotype> chunk(genotypes.begin() + first, genotypes.begin() + last);
+    const std::size_t last = std::min(encodings.size(), first + kPredictBlock);
+    const std::vector<tnasp::Encoding> chunk(encodings.begin() + first, encodings.begin() + last);
     const torch::Tensor y = p.net->forward(tnasp::EncodeBatch(chunk, p.options), nullptr).contiguous();
     out.insert(out.end(), y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
   }
@@ -47,14 +47,14 @@ std::vector<float> PredictBlocks(Predictor& p, const std::vector<nb201::Genotype
 
 std::int64_t BlockCount(std::size_t n) { return (static_cast<std::int64_t>(n) + kPredictBlock - 1) / kPredictBlock; }
 
-std::vector<float> PredictStandardised(Predictor& p, const std::vector<nb201::Genotype>& genotypes) {
-  return PredictBlocks(p, genotypes, {0, BlockCount(genotypes.size())});
+std::vector<float> PredictStandardised(Predictor& p, const std::vector<tnasp::Encoding>& encodings) {
+  return PredictBlocks(p, encodings, {0, BlockCount(encodings.size())});
 }
 
 StatusOr<std::vector<float>> PredictStandardisedSharded(Communicator& comm, Predictor& p,
-                                                        const std::vector<nb201::Genotype>& genotypes, Seconds timeout) {
-  const Range mine = ShareOf(BlockCount(genotypes.size()), comm.rank(), comm.size());
-  return AllGatherConcat(comm, PredictBlocks(p, genotypes, mine), timeout);
+                                                        const std::vector<tnasp::Encoding>& encodings, Seconds timeout) {
+  const Range mine = ShareOf(BlockCount(encodings.size()), comm.rank(), comm.size());
+  return AllGatherConcat(comm, PredictBlocks(p, encodings, mine), timeout);
 }
 
 // torch.optim.Adam's update (coupled L2 weight decay) on one parameter, reading its gradient
@@ -93,11 +93,11 @@ std::pair<float, float> BackwardOnShard(Predictor& p, const TrainingData& data, 
 
   // One forward pass over both groups. Places in the global batch: labelled 0..B_l-1,
   // unlabelled B_l..B_l+B_u-1; masks and sign flips are keyed by them.
-  std::vector<nb201::Genotype> genotypes = Gather(data.labelled, batch.labelled, mine);
-  const std::vector<nb201::Genotype> unlabelled = Gather(data.unlabelled, batch.unlabelled, mine_unlabelled);
-  genotypes.insert(genotypes.end(), unlabelled.begin(), unlabelled.end());
+  std::vector<tnasp::Encoding> encodings = Gather(data.labelled, batch.labelled, mine);
+  const std::vector<tnasp::Encoding> unlabelled = Gather(data.unlabelled, batch.unlabelled, mine_unlabelled);
+  encodings.insert(encodings.end(), unlabelled.begin(), unlabelled.end());
   const std::int64_t unlabelled_place = n_labelled + mine_unlabelled.begin;
-  tnasp::EncodedBatch encoded = tnasp::EncodeBatch(genotypes, p.options);
+  tnasp::EncodedBatch encoded = tnasp::EncodeBatch(encodings, p.options);
   auto rows = [&](std::int64_t from, std::int64_t count) {
     return tnasp::EncodedBatch{encoded.token_ids.narrow(0, from, count), encoded.positions.narrow(0, from, count)};
   };
@@ -285,13 +285,13 @@ std::vector<double> ToAccuracy(const Predictor& p, const std::vector<float>& sta
 
 }  // namespace
 
-std::vector<double> Predict(Predictor& p, const std::vector<nb201::Genotype>& genotypes) {
-  return ToAccuracy(p, PredictStandardised(p, genotypes));
+std::vector<double> Predict(Predictor& p, const std::vector<tnasp::Encoding>& encodings) {
+  return ToAccuracy(p, PredictStandardised(p, encodings));
 }
 
-StatusOr<std::vector<double>> PredictSharded(Communicator& comm, Predictor& p, const std::vector<nb201::Genotype>& genotypes,
+StatusOr<std::vector<double>> PredictSharded(Communicator& comm, Predictor& p, const std::vector<tnasp::Encoding>& encodings,
                                              Seconds timeout) {
-  HPCNAS_ASSIGN_OR_RETURN(std::vector<float> standardised, PredictStandardisedSharded(comm, p, genotypes, timeout));
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<float> standardised, PredictStandardisedSharded(comm, p, encodings, timeout));
   return ToAccuracy(p, standardised);
 }
 

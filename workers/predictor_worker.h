@@ -57,10 +57,11 @@ struct EpochReport {
   double seconds = 0;        // this epoch, this rank
 };
 
+// Architectures arrive encoded (tnasp::EncodeAll), so the predictor works on any search space.
 struct TrainingData {
-  std::vector<nb201::Genotype> labelled;
-  std::vector<double> accuracy;            // one per labelled architecture, finite
-  std::vector<nb201::Genotype> unlabelled;  // self-evolution's v; may be empty when it is off
+  std::vector<tnasp::Encoding> labelled;
+  std::vector<double> accuracy;              // one per labelled architecture, finite
+  std::vector<tnasp::Encoding> unlabelled;   // self-evolution's v; may be empty when it is off
 };
 
 // Every rank calls this with the same data and config (collective). Sets the target
@@ -69,11 +70,11 @@ Status TrainPredictor(Communicator& comm, Predictor& predictor, const TrainingDa
                       std::uint64_t seed, Seconds timeout, const std::function<void(const EpochReport&)>& on_epoch);
 
 // Predicted accuracies (destandardised), no dropout, computed on this rank alone.
-std::vector<double> Predict(Predictor& predictor, const std::vector<nb201::Genotype>& genotypes);
+std::vector<double> Predict(Predictor& predictor, const std::vector<tnasp::Encoding>& encodings);
 // The same, each rank predicting a contiguous shard of fixed-size blocks; every rank gets all
 // predictions, bitwise equal to Predict's.
 StatusOr<std::vector<double>> PredictSharded(Communicator& comm, Predictor& predictor,
-                                             const std::vector<nb201::Genotype>& genotypes, Seconds timeout);
+                                             const std::vector<tnasp::Encoding>& encodings, Seconds timeout);
 
 // All parameters in one flat vector, in net->parameters() order.
 std::vector<float> FlatParameters(Predictor& predictor);

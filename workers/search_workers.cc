@@ -79,10 +79,11 @@ Status TnaspSearchPredictor::Train(Communicator& comm, const std::vector<Query>&
                                    const std::vector<std::int32_t>& unlabelled, std::int32_t generation) {
   TrainingData data;
   for (const Query& q : labelled) {
-    data.labelled.push_back(nb201::Genotype::FromCode(q.code));
+    data.labelled.push_back(tnasp::Encode(nb201::Genotype::FromCode(q.code), predictor_.options.position,
+                                          predictor_.options.eigen_count));
     data.accuracy.push_back(q.accuracy);
   }
-  data.unlabelled = Genotypes(unlabelled);
+  data.unlabelled = tnasp::EncodeAll(Genotypes(unlabelled), predictor_.options);
   const std::uint64_t round_seed = CounterRng(seed_, {kPredictorRoundStream, static_cast<std::uint64_t>(generation)}).NextU64();
   const OneThread one_thread;
   try {
@@ -95,7 +96,7 @@ Status TnaspSearchPredictor::Train(Communicator& comm, const std::vector<Query>&
 StatusOr<std::vector<double>> TnaspSearchPredictor::Predict(Communicator& comm, const std::vector<std::int32_t>& codes) {
   const OneThread one_thread;
   try {
-    return PredictSharded(comm, predictor_, Genotypes(codes), timeout_);
+    return PredictSharded(comm, predictor_, tnasp::EncodeAll(Genotypes(codes), predictor_.options), timeout_);
   } catch (const std::exception& e) {
     return Status::Internal(std::string("predictor failed: ") + e.what());
   }

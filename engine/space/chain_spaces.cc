@@ -122,14 +122,14 @@ Architecture ChainSpace::Canonical(const Architecture& arch) const {
 
 ArchGraph ChainSpace::Graph(const Architecture& arch) const {
   // A chain: node i -> node i + 1 through layer i. An identity is an edge without an
-  // operation: data flows (adjacency 1) and the token says "identity".
+  // operation: data flows (adjacency 1) and the token says "identity" (in its stage).
   ArchGraph graph;
   const int n = num_positions();
   graph.num_nodes = n + 1;
   graph.adjacency.assign(n + 1, std::vector<std::uint8_t>(n + 1, 0));
   for (int p = 0; p < n; ++p) {
     graph.adjacency[p][p + 1] = 1;
-    graph.token_ids.push_back(arch.choices[p]);
+    graph.token_ids.push_back(arch.choices[p] + num_operations() * layers_[p].stage);
     graph.token_edges.emplace_back(p, p + 1);
   }
   return graph;

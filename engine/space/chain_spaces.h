@@ -50,7 +50,10 @@ class ChainSpace : public SearchSpace {
 
   StatusOr<Architecture> Parse(std::string_view text) const override;
   Architecture Canonical(const Architecture& arch) const override;
+  // Tokens are the layers, with id operation + num_operations() x stage: the same operation
+  // in another stage works on other widths and sizes (DESIGN section 4.3 for chains).
   ArchGraph Graph(const Architecture& arch) const override;
+  int num_token_ids() const override { return num_operations() * static_cast<int>(StageSizes().size()); }
   int num_operations() const override { return static_cast<int>(operations_.size()); }
   std::string_view OperationName(int op) const override { return operations_[op].name; }
 

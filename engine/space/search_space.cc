@@ -83,9 +83,17 @@ std::int64_t SearchSpace::IndexOf(const Architecture& arch) const {
 
 std::optional<std::int64_t> SearchSpace::CanonicalCount() const {
   if (!Enumerable()) return std::nullopt;
-  std::set<std::vector<std::uint8_t>> distinct;
-  for (std::int64_t i = 0; i < *Size(); ++i) distinct.insert(Canonical(AtIndex(i)).choices);
-  return static_cast<std::int64_t>(distinct.size());
+  return static_cast<std::int64_t>(DistinctArchitectures().size());
+}
+
+std::vector<Architecture> SearchSpace::DistinctArchitectures() const {
+  std::vector<Architecture> distinct;
+  std::set<std::vector<std::uint8_t>> seen;
+  for (std::int64_t i = 0; i < *Size(); ++i) {
+    Architecture arch = Canonical(AtIndex(i));
+    if (seen.insert(arch.choices).second) distinct.push_back(std::move(arch));
+  }
+  return distinct;
 }
 
 Architecture SearchSpace::Sample(CounterRng& rng) const {

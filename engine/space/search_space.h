@@ -38,7 +38,7 @@ struct Architecture {
 struct ArchGraph {
   int num_nodes = 0;
   std::vector<std::vector<std::uint8_t>> adjacency;  // num_nodes x num_nodes
-  std::vector<int> token_ids;                        // per token: its operation id
+  std::vector<int> token_ids;                        // per token: its id (SearchSpace::num_token_ids)
   std::vector<std::pair<int, int>> token_edges;      // per token: (source node, target node)
 };
 
@@ -79,6 +79,9 @@ class SearchSpace {
   std::int64_t IndexOf(const Architecture& arch) const;  // precondition: Size() has a value
   // Canonical architectures: how many distinct networks there are, when enumerable.
   std::optional<std::int64_t> CanonicalCount() const;
+  // Every distinct network (its canonical form) in enumeration order of first occurrence;
+  // precondition: Enumerable(). NB201: all 15,625 cells, position = code.
+  std::vector<Architecture> DistinctArchitectures() const;
 
   // Uniform over all architectures (canonicalise to deduplicate).
   Architecture Sample(CounterRng& rng) const;
@@ -88,6 +91,8 @@ class SearchSpace {
   Architecture Crossover(const Architecture& a, const Architecture& b, CounterRng& rng) const;
 
   virtual ArchGraph Graph(const Architecture& arch) const = 0;
+  // Distinct token ids of the graphs: the operations (NB201), or operation and stage (chains).
+  virtual int num_token_ids() const { return num_operations(); }
 
   // Space-specific checks of a config value that asks for `count` distinct architectures.
   Status CheckDistinctCount(std::int64_t count, std::string_view key) const;

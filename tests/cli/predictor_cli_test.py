@@ -79,6 +79,42 @@ def case_train_and_predict(tmp):
     check(70 < predictions[1].mean() < 100 and predictions[1].std() > 0.01, "destandardised, non-constant predictions")
 
 
+def case_macro(tmp):
+    """The predictor on NAS-Bench-Macro: trained on 60 of its 3,969 networks on 2 ranks, judged on
+    the rest, then used by `predict` on genotype strings of the space."""
+    out = os.path.join(tmp, "macro.h5")
+    args = [a if a != "4" or SMALL[i - 1] != "--epochs" else "20" for i, a in enumerate(SMALL)]
+    proc = mpirun(2, "train-predictor", "--space", "macro", "--truth", "embedded", "--truth-column", "mean_test_acc",
+                  "--out", out, *args)
+    check(proc.returncode == 0, "train-predictor failed" + show(proc))
+    check("on 60 of 3969 macro networks" in proc.stdout, "trained on the space's distinct networks" + show(proc))
+    with h5py.File(out, "r") as f:
+        check(f.attrs["space"] == "macro", "space attribute")
+        check(f["/training"].attrs["num_evaluated"] == 3969 - 60, "tau over every other network")
+        tau = float(f["/training"].attrs["kendall_tau"])
+        check(tau > 0.3, f"a predictor that ranks NAS-Bench-Macro (tau {tau})")
+    archs_file = os.path.join(tmp, "macro.txt")
+    write_archs(archs_file, ["22212202", "mb3_k3,mb3_k3,mb3_k3,mb3_k3,mb3_k3,mb3_k3,mb3_k3,mb3_k3", "00000000"])
+    predictions = {}
+    for ranks in (1, 2):
+        csv_out = os.path.join(tmp, f"macro{ranks}.csv")
+        proc = mpirun(ranks, "predict", "--model", out, "--archs", archs_file, "--out", csv_out)
+        check(proc.returncode == 0, "predict failed" + show(proc))
+        names, predictions[ranks] = read_predictions(csv_out)
+        check(names == ["22212202", "11111111", "00000000"], f"the space's own strings, in input order: {names}")
+    check(np.allclose(predictions[1], predictions[2], atol=1e-4), "1 and 2 ranks predict the same")
+    check(predictions[1][0] > predictions[1][2], "the best network above the all-identity one")
+    nb201_archs = os.path.join(tmp, "nb201.txt")
+    write_archs(nb201_archs, sample_archs(2, 1))
+    expect_failure(tmp, ["predict", "--model", out, "--archs", nb201_archs], "line 2: invalid macro genotype", "none")
+    expect_failure(tmp, ["train-predictor", "--space", "macro", "--truth-column", "mean_test_acc", "--train-size", "3969",
+                         "--out", os.path.join(tmp, "never.h5")], "space 'macro' has 3969 networks", "never.h5")
+    expect_failure(tmp, ["train-predictor", "--space", "proxyless", "--out", os.path.join(tmp, "never.h5")],
+                   "allowed: nb201, macro", "never.h5")
+    expect_failure(tmp, ["train-predictor", "--space", "macro", "--out", os.path.join(tmp, "never.h5")],
+                   "no 'cifar10_test' column", "never.h5")
+
+
 def expect_failure(tmp, args, fragment, out_name):
     out = os.path.join(tmp, out_name)
     proc = mpirun(2, *args)
@@ -138,6 +174,7 @@ def case_bad_input(tmp):
 
 CASES = {
     "train_and_predict": case_train_and_predict,
+    "macro": case_macro,
     "bad_input": case_bad_input,
 }
 

@@ -49,11 +49,12 @@ TEST_P(MpiPredictor, ReplicasAgreeAndMatchOneRank) {
   TrainingData data;
   for (std::int64_t code : SampleWithoutReplacement(rng, nb201::kNumCells, 90)) {
     const auto g = nb201::Genotype::FromCode(static_cast<int>(code));
+    const tnasp::Encoding e = tnasp::Encode(g, model.position, model.eigen_count);
     if (data.labelled.size() < 43) {
-      data.labelled.push_back(g);
+      data.labelled.push_back(e);
       data.accuracy.push_back(truth.accuracy_by_code[code]);
     } else {
-      data.unlabelled.push_back(g);
+      data.unlabelled.push_back(e);
     }
   }
 
