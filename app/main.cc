@@ -90,7 +90,7 @@ void AddPredictorOptions(CLI::App& command, hpcnas::PredictorConfig& p) {
 
 void AddTrainOptions(CLI::App& command, hpcnas::Config& c) {
   command.add_option("--space", c.train.space, "search space with ground truth for every network: nb201 | macro")->capture_default_str();
-  command.add_option("--truth", c.train.truth, "ground-truth CSV (NB201 format, all cells) or 'embedded'")->capture_default_str();
+  command.add_option("--truth", c.train.truth, "ground-truth CSV with an arch column, every network of the space, or 'embedded'")->capture_default_str();
   command.add_option("--truth-column", c.train.truth_column, "accuracy column to learn and to judge by")->capture_default_str();
   command.add_option("--train-size", c.train.train_size, "labelled architectures, drawn with --seed")->capture_default_str();
   command.add_option("--seed", c.train.seed, "seed of the split, the initial weights, batches and dropout")->capture_default_str();
