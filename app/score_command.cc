@@ -54,16 +54,16 @@ struct PreparedJob {
 // spaces the canonical form is the network (identities moved within a stage change nothing).
 void PlanWork(const SearchSpace& space, const Config& config, PreparedJob& job) {
   std::map<std::string, int64_t> position_of_key;
-  const bool nb201 = space.name() == "nb201";
   for (const Architecture& arch : job.archs) {
-    std::optional<std::string> key = nb201 ? arch.Bytes() : space.Canonical(arch).Bytes();
-    if (nb201 && config.epsilon.path == "fast") key = CellFunctionKey(ToNb201(arch));
+    const std::string bytes = space.Canonical(arch).Bytes();  // NB201's canonical form is the cell itself
+    std::optional<std::string> key = bytes;
+    if (space.name() == "nb201" && config.epsilon.path == "fast") key = CellFunctionKey(ToNb201(arch));
     if (!key) {
       job.source_position.push_back(-1);
       continue;
     }
     auto [it, inserted] = position_of_key.emplace(*key, static_cast<int64_t>(job.spec.archs.size()));
-    if (inserted) job.spec.archs.push_back(nb201 ? arch.Bytes() : space.Canonical(arch).Bytes());
+    if (inserted) job.spec.archs.push_back(bytes);
     job.source_position.push_back(it->second);
   }
 }
