@@ -171,7 +171,7 @@ int InspectFile(const std::string& path) {
     const auto best = std::max_element(queries.begin(), queries.end(),
                                        [](const Query& a, const Query& b) { return a.accuracy < b.accuracy; });
     if (best != queries.end()) {
-      std::printf("best: %s (%.4f)\n", nb201::Genotype::FromCode(best->code).ToString().c_str(), best->accuracy);
+      std::printf("best: %s (%.4f)\n", (*MakeSearchSpace(checkpoint->space))->Format(best->arch).c_str(), best->accuracy);
     }
   }
   if (auto names = file->DatasetNames(); names.ok()) {

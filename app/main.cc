@@ -106,15 +106,16 @@ void AddSearchOptions(CLI::App& search, hpcnas::SearchRequest& r, std::string& c
   search.add_option("--config", config_file, "TOML config (sections of `hpcnas` configs; the options below override it)");
   search.add_option("--resume", r.resume_dir, "continue the search in DIR from its newest valid checkpoint");
   search.add_option("--out", c.search.out_dir, "output directory: results, CSVs, checkpoints/")->capture_default_str();
+  search.add_option("--space", c.search.space, "search space with a benchmark table: nb201 | macro")->capture_default_str();
   search.add_option("--method", c.search.method, "tnasp (epsilon + predictor) | evolution | random")->capture_default_str();
   search.add_option("--seed", c.search.seed, "seed of every random draw")->capture_default_str();
   search.add_option("--generations", c.search.generations, "generations, generation 0 included")->capture_default_str();
-  search.add_option("--truth", c.search.truth, "ground-truth CSV (NB201 format, all cells) or 'embedded'")->capture_default_str();
-  search.add_option("--truth-column", c.search.truth_column, "accuracy column the evaluator returns")->capture_default_str();
-  search.add_option("--initial-pool", c.search.initial_pool, "tnasp: random cells scored by epsilon in generation 0")->capture_default_str();
-  search.add_option("--initial-queries", c.search.initial_queries, "cells evaluated in generation 0")->capture_default_str();
+  search.add_option("--truth", c.search.truth, "ground-truth CSV of the space (an arch column, every network) or 'embedded'")->capture_default_str();
+  search.add_option("--truth-column", c.search.truth_column, "accuracy column the evaluator returns (default: the space's)");
+  search.add_option("--initial-pool", c.search.initial_pool, "tnasp: random architectures scored by epsilon in generation 0")->capture_default_str();
+  search.add_option("--initial-queries", c.search.initial_queries, "architectures evaluated in generation 0")->capture_default_str();
   search.add_option("--candidates", c.search.candidates, "tnasp: children proposed per generation")->capture_default_str();
-  search.add_option("--queries-per-generation", c.search.queries_per_generation, "cells evaluated per later generation")
+  search.add_option("--queries-per-generation", c.search.queries_per_generation, "architectures evaluated per later generation")
       ->capture_default_str();
   search.add_option("--population", c.search.population_size, "aging population size")->capture_default_str();
   search.add_option("--tournament", c.search.tournament_size, "tournament size for parent selection")->capture_default_str();
@@ -238,10 +239,7 @@ int main(int argc, char** argv) {
         if (comm.rank() == 0) std::fprintf(stderr, "hpcnas score: choose what to score: --all, --sample N or --archs FILE\n");
         return 2;
       }
-      // The two weights default to the space's pair (engine/epsilon_spaces.h).
-      const hpcnas::EpsilonWeights weights = hpcnas::DefaultEpsilonWeights(config.score.space);
-      if (score->count("--w1") == 0) config.epsilon.w1 = weights.w1;
-      if (score->count("--w2") == 0) config.epsilon.w2 = weights.w2;
+      hpcnas::ResolveEpsilonWeights(config.epsilon, config.score.space);
       if (calibrate) return hpcnas::RunCalibrateWeightsCommand(comm, config);
       return hpcnas::RunScoreCommand(comm, config, JoinArguments(argc, argv));
     }

@@ -7,16 +7,17 @@
 #include <spdlog/spdlog.h>
 
 #include "app/command_support.h"
-#include "engine/epsilon.h"
+#include "engine/epsilon_spaces.h"
 #include "engine/progress.h"
 #include "hpcnas/build_config.h"
 #include "io/cifar.h"
 #include "io/files.h"
 #include "io/messages.h"
-#include "io/nb201_data.h"
 #include "io/search_files.h"
+#include "io/space_data.h"
 #include "workers/runtime.h"
 #include "workers/search_workers.h"
+#include "workers/tabular_evaluator.h"
 
 namespace hpcnas {
 namespace {
@@ -28,8 +29,7 @@ extern "C" void OnStopSignal(int signal_number) { stop_signal = signal_number; }
 
 struct Prepared {
   SearchStart start;
-  std::vector<double> accuracy_by_code;  // rank 0's evaluator
-  std::string truth_source;
+  TruthTable truth;  // rank 0's evaluator
 };
 
 // Rank 0: everything that can fail because of the user's input fails here, before any work.
@@ -49,6 +49,10 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
       spdlog::warn("hpcnas: warning: skipping a damaged checkpoint: {}", warning);
     }
     HPCNAS_ASSIGN_OR_RETURN(config, ConfigFromToml(found.checkpoint.config_toml, found.path + " /config"));
+    if (config.search.space != found.checkpoint.space) {
+      return Status::InvalidInput("checkpoint '" + found.path + "' holds space '" + found.checkpoint.space +
+                                  "' but its config says search.space = '" + config.search.space + "'");
+    }
     if (request.generations_given) config.search.generations = request.config.search.generations;
     config.runtime = request.config.runtime;  // where it runs now, not what it computes
     config.search.out_dir = request.resume_dir;
@@ -63,10 +67,12 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
     return Status::InvalidInput("output directory '" + sc.out_dir + "' already holds a search's checkpoints; continue it with --resume " +
                                 sc.out_dir + " or choose another --out");
   }
-  HPCNAS_ASSIGN_OR_RETURN(Nb201Truth truth, LoadNb201Truth(sc.truth, sc.truth_column));
-  HPCNAS_RETURN_IF_ERROR(truth.RequireEveryCell());
-  prepared.accuracy_by_code = std::move(truth.accuracy_by_code);
-  prepared.truth_source = truth.source;
+  HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(sc.space));
+  // A new search records the weights and the column it uses; a resumed one has them in its config.
+  ResolveEpsilonWeights(config.epsilon, sc.space);
+  if (config.search.truth_column.empty()) config.search.truth_column = DefaultTruthColumn(*space);
+  HPCNAS_ASSIGN_OR_RETURN(prepared.truth, LoadTruthTable(*space, sc.truth, sc.truth_column));
+  HPCNAS_RETURN_IF_ERROR(prepared.truth.RequireEveryArchitecture(*space));
   if (sc.method == "tnasp") {
     HPCNAS_ASSIGN_OR_RETURN(CifarImages images, LoadCifarImages(config.epsilon.images, config.epsilon.batch_size));
     prepared.start.num_images = images.count;
@@ -81,15 +87,21 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
   return prepared;
 }
 
+// The best architecture so far, as a genotype string.
+std::string BestArchitecture(const SearchSpace& space, const SearchState& state) {
+  const GenerationRecord& r = state.generations.back();
+  return space.Format(state.queries.at(static_cast<std::size_t>(r.best_query) - 1).arch);
+}
+
 // "generation 3/9 | 40 queries | best 94.37% |...| | 2.10 s (propose ..., checkpoint ...) | ... | ETA 12s"
-std::string GenerationLine(const SearchState& state, const Config& config, double elapsed, int generations_this_run,
-                           double queries_this_run, double checkpoint_seconds) {
+std::string GenerationLine(const SearchSpace& space, const SearchState& state, const Config& config, double elapsed,
+                           int generations_this_run, double queries_this_run, double checkpoint_seconds) {
   const GenerationRecord& r = state.generations.back();
   const int last = config.search.generations - 1;
   std::string line = fmt::format(
-      "generation {}/{} | {} queries | best {:.2f}% {} | {:.2f} s (propose {:.2f}, epsilon {:.2f} for {} cells, predictor {:.2f}, "
-      "evaluate {:.3f}, checkpoint {:.2f})",
-      r.generation, last, r.queries, r.best_accuracy, nb201::Genotype::FromCode(static_cast<int>(r.best_code)).ToString(),
+      "generation {}/{} | {} queries | best {:.2f}% {} | {:.2f} s (propose {:.2f}, epsilon {:.2f} for {} architectures, "
+      "predictor {:.2f}, evaluate {:.3f}, checkpoint {:.2f})",
+      r.generation, last, r.queries, r.best_accuracy, BestArchitecture(space, state),
       r.seconds_total + checkpoint_seconds, r.seconds_propose, r.seconds_score, r.newly_scored, r.seconds_predictor,
       r.seconds_evaluate, checkpoint_seconds);
   if (!std::isnan(r.predictor_tau_population)) line += fmt::format(" | tau population {:.3f}", r.predictor_tau_population);
@@ -126,18 +138,27 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   const int threads = ChooseThreadCount(config->runtime.threads);
   torch::set_num_threads(threads);
   const torch::Device device = SelectDevice();
+  StatusOr<std::unique_ptr<SearchSpace>> made_space = MakeSearchSpace(sc.space);
+  if (!made_space.ok()) comm.Abort("config from rank 0 is invalid: " + made_space.status().message(), 3);
+  const SearchSpace& space = **made_space;
+  StatusOr<std::unique_ptr<SearchPolicy>> policy = MakeSearchPolicy(space, sc, config->epsilon.nan_offset);
+  if (!policy.ok()) comm.Abort("config from rank 0 is invalid: " + policy.status().message(), 3);
   std::unique_ptr<EpsilonCandidateScorer> scorer;
   std::unique_ptr<TnaspSearchPredictor> predictor;
-  std::unique_ptr<TabularEvaluator> evaluator;
   SearchState state;
   try {
-    if (sc.method == "tnasp") {
+    if ((*policy)->UsesEpsilon()) {
       StatusOr<FaultInjection> fault = ParseFaultInjection(config->runtime.fault);
-      StatusOr<tnasp::ModelOptions> options = ModelOptionsFromConfig(config->predictor);
-      if (!fault.ok() || !options.ok()) comm.Abort("config from rank 0 is invalid", 3);
+      if (!fault.ok()) comm.Abort("config from rank 0 is invalid", 3);
       const torch::Tensor images = CifarImagesToTensor(start->pixels.data(), start->num_images).to(device);
-      scorer = std::make_unique<EpsilonCandidateScorer>(*config, images, *fault, comm.rank());
-      predictor = std::make_unique<TnaspSearchPredictor>(*config, *options);
+      auto made = EpsilonCandidateScorer::Make(space, *config, images, *fault, comm.rank());
+      if (!made.ok()) comm.Abort("setting up epsilon: " + made.status().message(), 3);
+      scorer = std::move(*made);
+    }
+    if ((*policy)->UsesPredictor(0) || (*policy)->UsesPredictor(1)) {
+      StatusOr<tnasp::ModelOptions> options = ModelOptionsFromConfig(config->predictor);
+      if (!options.ok()) comm.Abort("config from rank 0 is invalid", 3);
+      predictor = std::make_unique<TnaspSearchPredictor>(space, *config, options->ForSpace(space));
     }
     if (start->has_checkpoint) {
       state = start->checkpoint.state;
@@ -148,12 +169,14 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   } catch (const std::exception& e) {
     comm.Abort(std::string("setting up the search: ") + e.what(), 3);
   }
+  TabularEvaluator evaluator(space, comm.rank() == 0 ? std::optional<TruthTable>(std::move(prepared->truth)) : std::nullopt,
+                             Seconds(config->runtime.timeout_s));
   if (comm.rank() == 0) {
-    evaluator = std::make_unique<TabularEvaluator>(std::move(prepared->accuracy_by_code), prepared->truth_source);
     const int queries = sc.initial_queries + (sc.generations - 1) * sc.queries_per_generation;
-    spdlog::info("search '{}' on NB201 ({}), seed {}, {} generations, up to {} queries; {} rank(s) x {} thread(s), device {}; "
+    spdlog::info("search '{}' on {} ({}), seed {}, {} generations, up to {} queries; {} rank(s) x {} thread(s), device {}; "
                  "output {}",
-                 sc.method, sc.truth_column, sc.seed, sc.generations, queries, comm.size(), threads, device.str(), sc.out_dir);
+                 sc.method, sc.space, sc.truth_column, sc.seed, sc.generations, queries, comm.size(), threads, device.str(),
+                 sc.out_dir);
   }
 
   // Step 9's hooks: rank 0 writes the checkpoint and the result files, then prints the line.
@@ -165,6 +188,7 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   hooks.checkpoint = [&](const SearchState& s) -> Status {
     const auto begin = std::chrono::steady_clock::now();
     SearchCheckpoint checkpoint;
+    checkpoint.space = sc.space;
     checkpoint.config_toml = start->config_toml;
     checkpoint.state = s;
     if (predictor) checkpoint.predictor = predictor->Export();
@@ -178,17 +202,12 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   };
   hooks.on_generation = [&](const SearchState& s) {
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-    spdlog::info("{}", GenerationLine(s, *config, elapsed, s.next_generation - first_generation,
+    spdlog::info("{}", GenerationLine(space, s, *config, elapsed, s.next_generation - first_generation,
                                       static_cast<double>(s.queries.size()) - first_queries, checkpoint_seconds));
   };
   hooks.stop_requested = [] { return stop_signal != 0; };
 
-  StatusOr<SearchEnd> end = Status::Internal("not run");
-  try {
-    end = RunSearch(comm, *config, state, {scorer.get(), predictor.get(), evaluator.get()}, hooks);
-  } catch (const std::exception& e) {
-    comm.Abort(std::string("search failed: ") + e.what(), 3);
-  }
+  const StatusOr<SearchEnd> end = RunSearch(comm, *config, state, {policy->get(), &evaluator, scorer.get(), predictor.get()}, hooks);
   if (!end.ok()) comm.Abort(end.status().message(), 3);
 
   if (*end == SearchEnd::kStopped) {
@@ -200,7 +219,7 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   }
   if (comm.rank() == 0 && !state.queries.empty()) {
     const GenerationRecord& r = state.generations.back();
-    spdlog::info("best architecture: {}", nb201::Genotype::FromCode(static_cast<int>(r.best_code)).ToString());
+    spdlog::info("best architecture: {}", BestArchitecture(space, state));
     spdlog::info("best accuracy: {:.2f}% ({}) after {} queries; results in {}/search.h5, generations.csv, queries.csv",
                  r.best_accuracy, sc.truth_column, static_cast<int64_t>(r.queries), sc.out_dir);
   }

@@ -40,8 +40,9 @@ class Communicator {
   virtual Status Send(int destination, int tag, const Bytes& payload, Seconds timeout) = 0;
   // The next message with `tag` from `source` (or kAnySource); kTimeout after `timeout`.
   virtual StatusOr<Envelope> Receive(int source, int tag, Seconds timeout) = 0;
-  // A message if one has arrived, without waiting.
-  virtual StatusOr<std::optional<Envelope>> TryReceive(int source, int tag) = 0;
+  // A message if one has begun to arrive, without waiting for one; a large message whose first
+  // part is here is received whole within `timeout` (or kTimeout: its sender died midway).
+  virtual StatusOr<std::optional<Envelope>> TryReceive(int source, int tag, Seconds timeout) = 0;
 
   // Collectives: every rank calls them in the same order.
   virtual Status Barrier(Seconds timeout) = 0;

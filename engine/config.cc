@@ -9,6 +9,8 @@
 
 #include <toml++/toml.h>
 
+#include "engine/space/search_space.h"
+
 namespace hpcnas {
 namespace {
 
@@ -168,25 +170,28 @@ Status ValidatePredictor(const PredictorConfig& p) {
 }
 
 Status ValidateSearch(const SearchConfig& s) {
-  if (!OneOf(s.space, {"nb201"})) return Bad("search.space", "is '" + s.space + "': unknown search space; allowed: nb201");
+  // A tabular search needs the space's benchmark table (proxyless has none).
+  if (!OneOf(s.space, {"nb201", "macro"})) {
+    return Bad("search.space", "is '" + s.space + "': unknown search space, or one without a benchmark table; allowed: nb201, macro");
+  }
+  const int distinct = static_cast<int>(*(*MakeSearchSpace(s.space))->CanonicalCount());
   if (!OneOf(s.method, {"tnasp", "evolution", "random"})) {
     return Bad("search.method", "is '" + s.method + "'; allowed: tnasp, evolution, random");
   }
   if (s.truth.empty()) return Bad("search.truth", "must name a ground-truth CSV or 'embedded'");
-  if (s.truth_column.empty()) return Bad("search.truth_column", "must not be empty");
   HPCNAS_RETURN_IF_ERROR(IntIn("search.generations", s.generations, 1, 100000));
-  HPCNAS_RETURN_IF_ERROR(IntIn("search.initial_pool", s.initial_pool, 1, 15625));
-  HPCNAS_RETURN_IF_ERROR(IntIn("search.initial_queries", s.initial_queries, 2, 15625));
+  HPCNAS_RETURN_IF_ERROR(IntIn("search.initial_pool", s.initial_pool, 1, distinct));
+  HPCNAS_RETURN_IF_ERROR(IntIn("search.initial_queries", s.initial_queries, 2, distinct));
   if (s.method == "tnasp" && s.initial_queries > s.initial_pool) {
     return Bad("search.initial_queries", "is " + std::to_string(s.initial_queries) +
                                              "; allowed: 2..search.initial_pool (" + std::to_string(s.initial_pool) + ")");
   }
-  HPCNAS_RETURN_IF_ERROR(IntIn("search.queries_per_generation", s.queries_per_generation, 1, 15625));
-  if (s.candidates < s.queries_per_generation || s.candidates > 15625) {
+  HPCNAS_RETURN_IF_ERROR(IntIn("search.queries_per_generation", s.queries_per_generation, 1, distinct));
+  if (s.candidates < s.queries_per_generation || s.candidates > distinct) {
     return Bad("search.candidates", "is " + std::to_string(s.candidates) + "; allowed: search.queries_per_generation (" +
-                                        std::to_string(s.queries_per_generation) + ") .. 15625");
+                                        std::to_string(s.queries_per_generation) + ") .. " + std::to_string(distinct));
   }
-  HPCNAS_RETURN_IF_ERROR(IntIn("search.population_size", s.population_size, 1, 15625));
+  HPCNAS_RETURN_IF_ERROR(IntIn("search.population_size", s.population_size, 1, distinct));
   if (s.tournament_size < 1 || s.tournament_size > s.population_size) {
     return Bad("search.tournament_size", "is " + std::to_string(s.tournament_size) + "; allowed: 1..search.population_size (" +
                                              std::to_string(s.population_size) + ")");
@@ -207,9 +212,9 @@ Status Validate(const Config& c) {
   if (!OneOf(c.command, {"score", "train-predictor", "predict", "search"})) {
     return Bad("command", "is '" + c.command + "'; allowed: score, train-predictor, predict, search");
   }
-  if (!(c.epsilon.w1 > 0) || !std::isfinite(c.epsilon.w1)) return Bad("epsilon.w1", "must be a finite number > 0");
-  if (!(c.epsilon.w2 > 0) || !std::isfinite(c.epsilon.w2)) return Bad("epsilon.w2", "must be a finite number > 0");
-  if (c.epsilon.w1 == c.epsilon.w2) return Bad("epsilon.w2", "must differ from epsilon.w1");
+  if (!(c.epsilon.w1 >= 0) || !std::isfinite(c.epsilon.w1)) return Bad("epsilon.w1", "must be a finite number > 0 (0: the space's)");
+  if (!(c.epsilon.w2 >= 0) || !std::isfinite(c.epsilon.w2)) return Bad("epsilon.w2", "must be a finite number > 0 (0: the space's)");
+  if (c.epsilon.w1 > 0 && c.epsilon.w1 == c.epsilon.w2) return Bad("epsilon.w2", "must differ from epsilon.w1");
   if (c.epsilon.batch_size < 2 || c.epsilon.batch_size > 50000) {
     return Bad("epsilon.batch_size", "is " + std::to_string(c.epsilon.batch_size) + "; allowed: 2..50000");
   }

@@ -12,8 +12,10 @@
 namespace hpcnas {
 
 struct EpsilonConfig {
-  double w1 = 1e-7;  // first constant weight, > 0 (NB201 default 1e-7)
-  double w2 = 1.0;   // second constant weight, > 0 and != w1 (NB201 default 1)
+  // The two constant weights, > 0 and different; 0 = the space's pair (DefaultEpsilonWeights:
+  // nb201 1e-7 and 1 as in the paper, macro 1e-4 and 1, proxyless 1e-2 and 1).
+  double w1 = 0;
+  double w2 = 0;
   int64_t batch_size = 256;  // images in the one unlabelled batch, 2..50000
   // CIFAR-10 binary file whose first batch_size records form the batch, or "embedded" for
   // the bundled epsinas reference batch (256 CIFAR-10 training images).
@@ -82,20 +84,23 @@ struct TrainConfig {
   std::string out = "predictor.h5";
 };
 
-// `hpcnas search` (DESIGN section 2): the generation loop on NAS-Bench-201. Generation 0
-// evaluates initial_queries cells; every later one evaluates queries_per_generation, so a run
-// makes initial_queries + (generations - 1) x queries_per_generation queries.
+// `hpcnas search` (DESIGN section 2): the generation loop on a space with a benchmark table.
+// Generation 0 evaluates initial_queries architectures; every later one evaluates
+// queries_per_generation, so a run makes initial_queries + (generations - 1) x
+// queries_per_generation queries. "N distinct" below is the space's number of networks
+// (nb201 15,625, macro 3,969).
 struct SearchConfig {
-  std::string space = "nb201";   // search space: "nb201"
+  std::string space = "nb201";   // search space with a benchmark table: "nb201" | "macro"
   // "tnasp" (ours: epsilon on every candidate, the TNASP predictor, top-k evaluated),
   // "evolution" (regularised evolution, no epsilon, no predictor), "random" (random search).
   std::string method = "tnasp";
   std::string truth = "embedded";  // ground truth of the tabular evaluator, CSV or "embedded"
-  std::string truth_column = "cifar10_test";
+  // Accuracy column of the truth table; empty = the space's (nb201 "cifar10_test", macro "mean_test_acc").
+  std::string truth_column;
   uint64_t seed = 0;               // every random draw of the search
   int generations = 10;            // generation 0 included, 1..100000
-  int initial_pool = 500;          // tnasp, generation 0: random cells scored by epsilon, 1..15625
-  int initial_queries = 10;        // generation 0: cells evaluated (tnasp: the best by epsilon), >= 2
+  int initial_pool = 500;          // tnasp, generation 0: random architectures scored by epsilon, 1..N distinct
+  int initial_queries = 10;        // generation 0: architectures evaluated (tnasp: the best by epsilon), 2..N
   int candidates = 100;            // tnasp: children proposed per generation, >= queries_per_generation
   int queries_per_generation = 10;  // >= 1
   int population_size = 20;        // aging population (regularised evolution), >= 1

@@ -112,4 +112,10 @@ EpsilonWeights DefaultEpsilonWeights(std::string_view space) {
   return {1e-7, 1.0};  // the paper's NB201 pair
 }
 
+void ResolveEpsilonWeights(EpsilonConfig& epsilon, std::string_view space) {
+  const EpsilonWeights defaults = DefaultEpsilonWeights(space);
+  if (epsilon.w1 == 0) epsilon.w1 = defaults.w1;
+  if (epsilon.w2 == 0) epsilon.w2 = defaults.w2;
+}
+
 }  // namespace hpcnas

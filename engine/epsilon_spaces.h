@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/config.h"
 #include "engine/epsilon.h"
 #include "engine/space/chain_spaces.h"
 #include "engine/space/search_space.h"
@@ -54,5 +55,7 @@ WeightCalibration CalibrateEpsilonWeights(const SearchSpace& space, const torch:
 // The default weights of each space: NB201 (1e-7, 1) from the paper; the chain spaces' from
 // CalibrateEpsilonWeights with the epsinas settings (reported in experiments/README.md).
 EpsilonWeights DefaultEpsilonWeights(std::string_view space);
+// Replaces a weight of 0 in `epsilon` ("the space's") by the space's default.
+void ResolveEpsilonWeights(EpsilonConfig& epsilon, std::string_view space);
 
 }  // namespace hpcnas

@@ -60,7 +60,7 @@ class LocalCommunicator final : public Communicator {
   int size() const override { return world_->size(); }
   Status Send(int destination, int tag, const Bytes& payload, Seconds timeout) override;
   StatusOr<Envelope> Receive(int source, int tag, Seconds timeout) override;
-  StatusOr<std::optional<Envelope>> TryReceive(int source, int tag) override;
+  StatusOr<std::optional<Envelope>> TryReceive(int source, int tag, Seconds timeout) override;
   Status Barrier(Seconds timeout) override;
   Status Broadcast(Bytes& bytes, int root, Seconds timeout) override;
   Status AllReduceSum(double* data, std::size_t count, Seconds timeout) override;

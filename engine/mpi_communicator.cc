@@ -14,7 +14,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // One MPI message carries at most this many payload bytes; larger payloads are split.
-constexpr std::size_t kMaxChunkBytes = std::size_t{1} << 30;
 constexpr std::size_t kMaxReduceElements = std::size_t{1} << 27;
 
 std::string FormatSeconds(Seconds s) {
@@ -44,16 +43,39 @@ bool PollUntil(Clock::time_point deadline, Done done) {
   }
 }
 
-Status Wait(MPI_Request* request, Clock::time_point deadline, const char* what) {
+// An MPI call's return code as a status (the communicator sets MPI_ERRORS_RETURN).
+Status Check(int code, const std::string& what) {
+  if (code == MPI_SUCCESS) return Status::Ok();
+  return Status::Communication(what + " failed: " + MpiErrorString(code));
+}
+
+// Waits for `request` until `deadline`. A receive that times out is cancelled (MPI must not
+// write into a buffer that is freed when the error returns); a timed-out send or collective
+// stays posted, and every caller turns that error into an abort of the job.
+enum class OnTimeout { kLeavePosted, kCancel };
+Status Wait(MPI_Request* request, Clock::time_point deadline, const std::string& what,
+            OnTimeout on_timeout = OnTimeout::kLeavePosted) {
   int error = MPI_SUCCESS;
   const bool finished = PollUntil(deadline, [&] {
     int flag = 0;
     error = MPI_Test(request, &flag, MPI_STATUS_IGNORE);
     return error != MPI_SUCCESS || flag != 0;
   });
-  if (error != MPI_SUCCESS) return Status::Communication(std::string(what) + " failed: " + MpiErrorString(error));
-  if (!finished) return Status::Timeout(std::string(what) + " did not complete before its deadline");
+  if (error != MPI_SUCCESS) return Check(error, what);
+  if (!finished) {
+    if (on_timeout == OnTimeout::kCancel && MPI_Cancel(request) == MPI_SUCCESS) MPI_Wait(request, MPI_STATUS_IGNORE);
+    return Status::Timeout(what + " did not complete before its deadline");
+  }
   return Status::Ok();
+}
+
+// Starts a non-blocking operation (`start` returns its MPI code) and waits for it.
+template <typename Start>
+Status StartAndWait(Start start, Clock::time_point deadline, const std::string& what,
+                    OnTimeout on_timeout = OnTimeout::kLeavePosted) {
+  MPI_Request request;
+  HPCNAS_RETURN_IF_ERROR(Check(start(&request), what));
+  return Wait(&request, deadline, what, on_timeout);
 }
 
 Clock::time_point DeadlineAfter(Seconds timeout) {
@@ -68,9 +90,9 @@ Status AllReduceSumChunks(T* data, std::size_t count, Seconds timeout) {
   const auto deadline = DeadlineAfter(timeout);
   for (std::size_t offset = 0; offset < count; offset += kMaxReduceElements) {
     const int n = static_cast<int>(std::min(kMaxReduceElements, count - offset));
-    MPI_Request request;
-    MPI_Iallreduce(MPI_IN_PLACE, data + offset, n, MpiType(data), MPI_SUM, MPI_COMM_WORLD, &request);
-    HPCNAS_RETURN_IF_ERROR(Wait(&request, deadline, "MPI all-reduce"));
+    HPCNAS_RETURN_IF_ERROR(StartAndWait(
+        [&](MPI_Request* r) { return MPI_Iallreduce(MPI_IN_PLACE, data + offset, n, MpiType(data), MPI_SUM, MPI_COMM_WORLD, r); },
+        deadline, "MPI all-reduce"));
   }
   return Status::Ok();
 }
@@ -85,9 +107,12 @@ MpiCommunicator::MpiCommunicator(int* argc, char*** argv) {
     MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
     owns_mpi_ = true;
   }
+  // Nothing can run without these; a failure here is fatal (MPI's default handler aborts).
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  if (MPI_Comm_rank(MPI_COMM_WORLD, &rank_) != MPI_SUCCESS || MPI_Comm_size(MPI_COMM_WORLD, &size_) != MPI_SUCCESS) {
+    std::fprintf(stderr, "hpcnas: fatal: MPI cannot tell this process its rank\n");
+    MPI_Abort(MPI_COMM_WORLD, 3);
+  }
 }
 
 MpiCommunicator::~MpiCommunicator() {
@@ -97,92 +122,106 @@ MpiCommunicator::~MpiCommunicator() {
 }
 
 // Wire format of one logical message: a first MPI message holding the 8-byte total length and
-// up to kMaxChunkBytes of payload, then further chunks of the rest, same source and tag.
+// up to max_chunk_bytes() of payload, then further parts of the rest, same source and tag.
 Status MpiCommunicator::Send(int destination, int tag, const Bytes& payload, Seconds timeout) {
   const auto deadline = DeadlineAfter(timeout);
+  const std::string what = "MPI send to rank " + std::to_string(destination);
   const std::uint64_t total = payload.size();
-  const std::size_t first = std::min<std::size_t>(payload.size(), kMaxChunkBytes);
+  const std::size_t first = std::min<std::size_t>(payload.size(), max_chunk_bytes_);
   Bytes head(sizeof(total) + first);
   std::memcpy(head.data(), &total, sizeof(total));
   std::copy(payload.begin(), payload.begin() + first, head.begin() + sizeof(total));
-  MPI_Request request;
-  MPI_Isend(head.data(), static_cast<int>(head.size()), MPI_BYTE, destination, tag, MPI_COMM_WORLD, &request);
-  HPCNAS_RETURN_IF_ERROR(Wait(&request, deadline, "MPI send").WithContext("to rank " + std::to_string(destination)));
-  for (std::size_t offset = first; offset < payload.size(); offset += kMaxChunkBytes) {
-    const int n = static_cast<int>(std::min(kMaxChunkBytes, payload.size() - offset));
-    MPI_Isend(payload.data() + offset, n, MPI_BYTE, destination, tag, MPI_COMM_WORLD, &request);
-    HPCNAS_RETURN_IF_ERROR(Wait(&request, deadline, "MPI send").WithContext("to rank " + std::to_string(destination)));
+  HPCNAS_RETURN_IF_ERROR(StartAndWait(
+      [&](MPI_Request* r) {
+        return MPI_Isend(head.data(), static_cast<int>(head.size()), MPI_BYTE, destination, tag, MPI_COMM_WORLD, r);
+      },
+      deadline, what));
+  for (std::size_t offset = first; offset < payload.size(); offset += max_chunk_bytes_) {
+    const int n = static_cast<int>(std::min(max_chunk_bytes_, payload.size() - offset));
+    HPCNAS_RETURN_IF_ERROR(StartAndWait(
+        [&](MPI_Request* r) { return MPI_Isend(payload.data() + offset, n, MPI_BYTE, destination, tag, MPI_COMM_WORLD, r); },
+        deadline, what));
   }
   return Status::Ok();
 }
 
-StatusOr<Envelope> MpiCommunicator::ReceiveProbed(int source, int tag) {
-  MPI_Status status;
-  MPI_Probe(source, tag, MPI_COMM_WORLD, &status);
+namespace {
+
+// Receives the message whose first part `probed` found; the rest must arrive before `deadline`
+// (a sender that dies between two parts is an error, not a hang).
+StatusOr<Envelope> ReceiveProbed(const MPI_Status& probed, std::size_t max_chunk_bytes, Clock::time_point deadline) {
+  const int source = probed.MPI_SOURCE, tag = probed.MPI_TAG;
+  const std::string what = "MPI receive from rank " + std::to_string(source);
   int count = 0;
-  MPI_Get_count(&status, MPI_BYTE, &count);
+  HPCNAS_RETURN_IF_ERROR(Check(MPI_Get_count(&probed, MPI_BYTE, &count), what));
   if (count < static_cast<int>(sizeof(std::uint64_t))) {
-    return Status::Communication("message from rank " + std::to_string(status.MPI_SOURCE) + " is too short (" +
-                                 std::to_string(count) + " bytes)");
+    return Status::Communication("message from rank " + std::to_string(source) + " is too short (" + std::to_string(count) +
+                                 " bytes)");
   }
   Bytes head(count);
-  MPI_Recv(head.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  HPCNAS_RETURN_IF_ERROR(StartAndWait(
+      [&](MPI_Request* r) { return MPI_Irecv(head.data(), count, MPI_BYTE, source, tag, MPI_COMM_WORLD, r); }, deadline, what,
+      OnTimeout::kCancel));
   std::uint64_t total = 0;
   std::memcpy(&total, head.data(), sizeof(total));
-  Envelope envelope{status.MPI_SOURCE, status.MPI_TAG, Bytes(head.begin() + sizeof(total), head.end())};
-  if (envelope.payload.size() > total) {
-    return Status::Communication("message from rank " + std::to_string(status.MPI_SOURCE) + " is corrupt");
-  }
+  Envelope envelope{source, tag, Bytes(head.begin() + sizeof(total), head.end())};
+  if (envelope.payload.size() > total) return Status::Communication("message from rank " + std::to_string(source) + " is corrupt");
   envelope.payload.resize(total);
-  for (std::size_t offset = count - sizeof(total); offset < total; offset += kMaxChunkBytes) {
-    const int n = static_cast<int>(std::min<std::size_t>(kMaxChunkBytes, total - offset));
-    MPI_Recv(envelope.payload.data() + offset, n, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD,
-             MPI_STATUS_IGNORE);
+  for (std::size_t offset = count - sizeof(total); offset < total; offset += max_chunk_bytes) {
+    const int n = static_cast<int>(std::min<std::size_t>(max_chunk_bytes, total - offset));
+    HPCNAS_RETURN_IF_ERROR(StartAndWait(
+        [&](MPI_Request* r) { return MPI_Irecv(envelope.payload.data() + offset, n, MPI_BYTE, source, tag, MPI_COMM_WORLD, r); },
+        deadline, what + " (the rest of a " + std::to_string(total) + "-byte message)", OnTimeout::kCancel));
   }
   return envelope;
 }
 
+}  // namespace
+
 StatusOr<Envelope> MpiCommunicator::Receive(int source, int tag, Seconds timeout) {
+  const auto deadline = DeadlineAfter(timeout);
   const int mpi_source = source == kAnySource ? MPI_ANY_SOURCE : source;
-  const bool arrived = PollUntil(DeadlineAfter(timeout), [&] {
+  MPI_Status status;
+  int error = MPI_SUCCESS;
+  const bool arrived = PollUntil(deadline, [&] {
     int flag = 0;
-    MPI_Iprobe(mpi_source, tag, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
-    return flag != 0;
+    error = MPI_Iprobe(mpi_source, tag, MPI_COMM_WORLD, &flag, &status);
+    return error != MPI_SUCCESS || flag != 0;
   });
+  HPCNAS_RETURN_IF_ERROR(Check(error, "MPI probe"));
   if (!arrived) {
     const std::string from = source == kAnySource ? "any rank" : "rank " + std::to_string(source);
     return Status::Timeout("no message (tag " + std::to_string(tag) + ") from " + from + " within " +
                            FormatSeconds(timeout));
   }
-  return ReceiveProbed(mpi_source, tag);
+  return ReceiveProbed(status, max_chunk_bytes_, deadline);
 }
 
-StatusOr<std::optional<Envelope>> MpiCommunicator::TryReceive(int source, int tag) {
+StatusOr<std::optional<Envelope>> MpiCommunicator::TryReceive(int source, int tag, Seconds timeout) {
   const int mpi_source = source == kAnySource ? MPI_ANY_SOURCE : source;
   int flag = 0;
-  MPI_Iprobe(mpi_source, tag, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+  MPI_Status status;
+  HPCNAS_RETURN_IF_ERROR(Check(MPI_Iprobe(mpi_source, tag, MPI_COMM_WORLD, &flag, &status), "MPI probe"));
   if (!flag) return std::optional<Envelope>();
-  HPCNAS_ASSIGN_OR_RETURN(Envelope envelope, ReceiveProbed(mpi_source, tag));
+  HPCNAS_ASSIGN_OR_RETURN(Envelope envelope, ReceiveProbed(status, max_chunk_bytes_, DeadlineAfter(timeout)));
   return std::optional<Envelope>(std::move(envelope));
 }
 
 Status MpiCommunicator::Barrier(Seconds timeout) {
-  MPI_Request request;
-  MPI_Ibarrier(MPI_COMM_WORLD, &request);
-  return Wait(&request, DeadlineAfter(timeout), "MPI barrier");
+  return StartAndWait([](MPI_Request* r) { return MPI_Ibarrier(MPI_COMM_WORLD, r); }, DeadlineAfter(timeout), "MPI barrier");
 }
 
 Status MpiCommunicator::Broadcast(Bytes& bytes, int root, Seconds timeout) {
   const auto deadline = DeadlineAfter(timeout);
   std::uint64_t total = bytes.size();
-  MPI_Request request;
-  MPI_Ibcast(&total, 1, MPI_UINT64_T, root, MPI_COMM_WORLD, &request);
-  HPCNAS_RETURN_IF_ERROR(Wait(&request, deadline, "MPI broadcast"));
+  HPCNAS_RETURN_IF_ERROR(StartAndWait(
+      [&](MPI_Request* r) { return MPI_Ibcast(&total, 1, MPI_UINT64_T, root, MPI_COMM_WORLD, r); }, deadline, "MPI broadcast"));
   if (rank_ != root) bytes.resize(total);
-  for (std::size_t offset = 0; offset < total; offset += kMaxChunkBytes) {
-    const int n = static_cast<int>(std::min<std::size_t>(kMaxChunkBytes, total - offset));
-    MPI_Ibcast(bytes.data() + offset, n, MPI_BYTE, root, MPI_COMM_WORLD, &request);
-    HPCNAS_RETURN_IF_ERROR(Wait(&request, deadline, "MPI broadcast"));
+  for (std::size_t offset = 0; offset < total; offset += max_chunk_bytes_) {
+    const int n = static_cast<int>(std::min<std::size_t>(max_chunk_bytes_, total - offset));
+    HPCNAS_RETURN_IF_ERROR(StartAndWait(
+        [&](MPI_Request* r) { return MPI_Ibcast(bytes.data() + offset, n, MPI_BYTE, root, MPI_COMM_WORLD, r); }, deadline,
+        "MPI broadcast"));
   }
   return Status::Ok();
 }
@@ -199,9 +238,9 @@ StatusOr<std::vector<Bytes>> MpiCommunicator::AllGather(const Bytes& mine, Secon
   const auto deadline = DeadlineAfter(timeout);
   std::uint64_t my_size = mine.size();
   std::vector<std::uint64_t> sizes(size_);
-  MPI_Request request;
-  MPI_Iallgather(&my_size, 1, MPI_UINT64_T, sizes.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD, &request);
-  HPCNAS_RETURN_IF_ERROR(Wait(&request, deadline, "MPI all-gather"));
+  HPCNAS_RETURN_IF_ERROR(StartAndWait(
+      [&](MPI_Request* r) { return MPI_Iallgather(&my_size, 1, MPI_UINT64_T, sizes.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD, r); },
+      deadline, "MPI all-gather"));
 
   std::vector<Bytes> all(size_);
   for (int r = 0; r < size_; ++r) all[r].resize(sizes[r]);
@@ -218,9 +257,12 @@ StatusOr<std::vector<Bytes>> MpiCommunicator::AllGather(const Bytes& mine, Secon
       running += counts[r];
     }
     Bytes gathered(running);
-    MPI_Iallgatherv(mine.data() + std::min<std::uint64_t>(offset, my_size), counts[rank_], MPI_BYTE, gathered.data(),
-                    counts.data(), displacements.data(), MPI_BYTE, MPI_COMM_WORLD, &request);
-    HPCNAS_RETURN_IF_ERROR(Wait(&request, deadline, "MPI all-gather"));
+    HPCNAS_RETURN_IF_ERROR(StartAndWait(
+        [&](MPI_Request* r) {
+          return MPI_Iallgatherv(mine.data() + std::min<std::uint64_t>(offset, my_size), counts[rank_], MPI_BYTE, gathered.data(),
+                                 counts.data(), displacements.data(), MPI_BYTE, MPI_COMM_WORLD, r);
+        },
+        deadline, "MPI all-gather"));
     for (int r = 0; r < size_; ++r) {
       std::copy(gathered.begin() + displacements[r], gathered.begin() + displacements[r] + counts[r],
                 all[r].begin() + offset);

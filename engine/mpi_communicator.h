@@ -2,8 +2,10 @@
 // The MPI implementation of Communicator. Its .cc is the only file that includes <mpi.h>.
 // Every wait polls a non-blocking request against a deadline (sleeping between polls, so a
 // waiting rank leaves its core to the ranks that compute); messages and collectives larger
-// than INT_MAX bytes are split.
+// than INT_MAX bytes are split (a message into parts of max_chunk_bytes(), 1 GiB). Every MPI
+// call's return code is checked: errors return, never abort inside MPI.
 
+#include <cstddef>
 #include <memory>
 
 #include "engine/communicator.h"
@@ -23,7 +25,7 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return size_; }
   Status Send(int destination, int tag, const Bytes& payload, Seconds timeout) override;
   StatusOr<Envelope> Receive(int source, int tag, Seconds timeout) override;
-  StatusOr<std::optional<Envelope>> TryReceive(int source, int tag) override;
+  StatusOr<std::optional<Envelope>> TryReceive(int source, int tag, Seconds timeout) override;
   Status Barrier(Seconds timeout) override;
   Status Broadcast(Bytes& bytes, int root, Seconds timeout) override;
   Status AllReduceSum(double* data, std::size_t count, Seconds timeout) override;
@@ -31,11 +33,15 @@ class MpiCommunicator final : public Communicator {
   StatusOr<std::vector<Bytes>> AllGather(const Bytes& mine, Seconds timeout) override;
   [[noreturn]] void Abort(const std::string& reason, int exit_code) override;
 
+  // The largest part of a message or broadcast; tests lower it to send small messages in parts.
+  std::size_t max_chunk_bytes() const { return max_chunk_bytes_; }
+  void set_max_chunk_bytes(std::size_t bytes) { max_chunk_bytes_ = bytes; }
+
  private:
-  StatusOr<Envelope> ReceiveProbed(int source, int tag);
   int rank_ = 0;
   int size_ = 1;
   bool owns_mpi_ = false;
+  std::size_t max_chunk_bytes_ = std::size_t{1} << 30;
 };
 
 }  // namespace hpcnas

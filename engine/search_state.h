@@ -5,19 +5,25 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/space/search_space.h"
+
 namespace hpcnas {
 
-// One evaluation ("query"): the cell (NB201 code), its accuracy and the generation that asked.
+// Every Architecture here is in its space's canonical form (SearchSpace::Canonical), so equal
+// networks have equal bytes.
+
+// One evaluation ("query"): the architecture, its accuracy and the generation that asked.
 struct Query {
-  std::int32_t code = 0;
+  Architecture arch;
   double accuracy = 0;
   std::int32_t generation = 0;
 };
 
-// A cell's epsilon in float32 (NaN where it underflowed, as in the paper) and in exact
-// arithmetic (NaN only where the output does not depend on the input).
+// An architecture's epsilon in float32 (NaN where it underflowed, as in the paper) and in exact
+// arithmetic (NaN only where the output does not depend on the input; NaN throughout on spaces
+// without an exact scorer).
 struct EpsilonRecord {
-  std::int32_t code = 0;
+  Architecture arch;
   double epsilon = 0;
   double epsilon_exact = 0;
 };
@@ -28,14 +34,14 @@ struct GenerationRecord {
   double generation = 0;
   double queries = 0;         // queries used so far
   double best_accuracy = 0;   // best accuracy found so far
-  double best_code = 0;       // its NB201 code
-  double candidates = 0;      // cells proposed this generation
-  double newly_scored = 0;    // of them, cells scored by epsilon for the first time
-  double population_epsilon_mean = 0;    // over the population's cells with a finite float32 epsilon
+  double best_query = 0;      // which query found it (1-based, the row of queries.csv)
+  double candidates = 0;      // architectures proposed this generation
+  double newly_scored = 0;    // of them, architectures scored by epsilon for the first time
+  double population_epsilon_mean = 0;    // over the population's members with a finite float32 epsilon
   double population_epsilon_median = 0;
   double population_epsilon_nan_share = 0;  // share of the population whose float32 epsilon is NaN
   double predictor_tau_population = 0;   // Kendall tau, predictions vs accuracy over the population
-  double predictor_tau_evaluated = 0;    // the same over this generation's evaluated cells (before their labels)
+  double predictor_tau_evaluated = 0;    // the same over this generation's evaluated architectures (before their labels)
   double seconds_propose = 0, seconds_score = 0, seconds_predictor = 0, seconds_evaluate = 0;
   double seconds_checkpoint = 0;  // of the previous generation (this one's is not over when the row is written)
   double seconds_total = 0;
@@ -49,7 +55,7 @@ inline constexpr GenerationColumn kGenerationColumns[] = {
     {"generation", &GenerationRecord::generation},
     {"queries", &GenerationRecord::queries},
     {"best_accuracy", &GenerationRecord::best_accuracy},
-    {"best_code", &GenerationRecord::best_code},
+    {"best_query", &GenerationRecord::best_query},
     {"candidates", &GenerationRecord::candidates},
     {"newly_scored", &GenerationRecord::newly_scored},
     {"population_epsilon_mean", &GenerationRecord::population_epsilon_mean},
@@ -68,8 +74,8 @@ inline constexpr GenerationColumn kGenerationColumns[] = {
 struct SearchState {
   std::int32_t next_generation = 0;  // generations completed
   std::vector<Query> queries;        // every evaluation, in query order
-  std::vector<std::int32_t> population;  // aging population: codes, oldest first
-  std::vector<EpsilonRecord> epsilon;    // every scored cell, in scoring order
+  std::vector<Architecture> population;  // aging population, oldest first
+  std::vector<EpsilonRecord> epsilon;    // every scored architecture, in scoring order
   std::vector<GenerationRecord> generations;
 };
 

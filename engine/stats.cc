@@ -152,4 +152,24 @@ RankingSummary SummariseRanking(const std::vector<double>& scores, const std::ve
   return summary;
 }
 
+std::vector<double> EpsilonRankKey(const std::vector<double>& float32, const std::vector<double>& exact, double offset) {
+  std::vector<double> key(float32.size(), -1.0);
+  // Quantiles within each group, (rank - 0.5) / n with ties sharing their mean rank.
+  auto assign = [&](auto in_group, const std::vector<double>& values, double base) {
+    std::vector<std::size_t> members;
+    std::vector<double> group_values;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (in_group(i)) {
+        members.push_back(i);
+        group_values.push_back(values[i]);
+      }
+    }
+    const std::vector<double> ranks = AverageRanks(group_values);
+    for (std::size_t k = 0; k < members.size(); ++k) key[members[k]] = base + (ranks[k] - 0.5) / members.size();
+  };
+  assign([&](std::size_t i) { return !std::isnan(float32[i]); }, float32, 0.0);
+  assign([&](std::size_t i) { return std::isnan(float32[i]) && !std::isnan(exact[i]); }, exact, offset);
+  return key;
+}
+
 }  // namespace hpcnas

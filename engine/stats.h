@@ -32,4 +32,16 @@ struct RankingSummary {
 // Pairs with a NaN score or accuracy are left out (and counted in num_nan if the score is NaN).
 RankingSummary SummariseRanking(const std::vector<double>& scores, const std::vector<double>& accuracies);
 
+// --nan-policy rank: a finite ranking key (higher = better) for every cell, for a set of cells
+// scored twice, in float32 (`float32`, NaN where the w1 output underflowed) and in exact
+// arithmetic (`exact`, NaN only where the output is identically zero or constant).
+// Cells finite in float32 get their quantile (0..1) among those cells by float32 epsilon;
+// cells that underflowed get `offset` plus their quantile among themselves by exact epsilon;
+// cells NaN in both get -1 (below everything: their output does not depend on the input).
+// Underflow happens to exactly the cells in which every input-to-output path holds a
+// convolution, which are the better cells on average; `offset` says how far above the finite
+// cells they start (0: interleaved quantile for quantile; 1: all above). Measured on all of
+// NAS-Bench-201 in experiments/results/epsilon_nan_policies.csv.
+std::vector<double> EpsilonRankKey(const std::vector<double>& float32, const std::vector<double>& exact, double offset);
+
 }  // namespace hpcnas

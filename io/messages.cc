@@ -29,12 +29,16 @@ void serialize(Archive& ar, WorkAssignment& m, unsigned /*version*/) {
 }
 
 template <typename Archive>
+void serialize(Archive& ar, Architecture& m, unsigned /*version*/) {
+  ar & m.choices;
+}
+template <typename Archive>
 void serialize(Archive& ar, Query& m, unsigned /*version*/) {
-  ar & m.code & m.accuracy & m.generation;
+  ar & m.arch & m.accuracy & m.generation;
 }
 template <typename Archive>
 void serialize(Archive& ar, EpsilonRecord& m, unsigned /*version*/) {
-  ar & m.code & m.epsilon & m.epsilon_exact;
+  ar & m.arch & m.epsilon & m.epsilon_exact;
 }
 template <typename Archive>
 void serialize(Archive& ar, GenerationRecord& m, unsigned /*version*/) {
@@ -51,7 +55,7 @@ void serialize(Archive& ar, NamedArray& m, unsigned /*version*/) {
 template <typename Archive>
 void serialize(Archive& ar, SearchCheckpoint& m, unsigned /*version*/) {
   // The predictor's replica state; the rest of PredictorFile is not part of a search.
-  ar & m.config_toml & m.state & m.predictor.parameters & m.predictor.adam_first_moment &
+  ar & m.space & m.config_toml & m.state & m.predictor.parameters & m.predictor.adam_first_moment &
       m.predictor.adam_second_moment & m.predictor.adam_step & m.predictor.target_mean & m.predictor.target_std;
 }
 template <typename Archive>

@@ -14,7 +14,7 @@
 
 namespace hpcnas {
 
-inline constexpr std::uint32_t kMessageFormatVersion = 2;  // 2: ScoreJobSpec carries architecture bytes
+inline constexpr std::uint32_t kMessageFormatVersion = 3;  // 2: ScoreJobSpec carries architecture bytes; 3: so does SearchStart
 
 // Rank 0 -> all, once: what to score and with what.
 struct ScoreJobSpec {

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "engine/status.h"
-#include "io/hdf5_file.h"
 
 namespace hpcnas {
+namespace h5 {
+class File;  // io/hdf5_file.h; declared here so that this header does not bring in <hdf5.h>
+}  // namespace h5
 
 inline constexpr int64_t kPredictorFileSchemaVersion = 1;
 inline constexpr const char* kPredictorFileKind = "hpcnas.predictor.tnasp";

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <regex>
 
-#include "engine/nb201.h"
+#include "engine/space/search_space.h"
 #include "io/files.h"
 #include "io/hdf5_file.h"
 
@@ -30,6 +30,7 @@ class Checksum {
     Add(static_cast<std::uint64_t>(values.size()));
     hash_ = Fnv1a64(values.data(), values.size() * sizeof(T), hash_);
   }
+  void Add(const Architecture& arch) { Add(arch.choices); }
   void Add(const std::string& text) {
     Add(static_cast<std::uint64_t>(text.size()));
     hash_ = Fnv1a64(text.data(), text.size(), hash_);
@@ -40,35 +41,41 @@ class Checksum {
   std::uint64_t hash_ = kFnv1a64Offset;
 };
 
-std::vector<int64_t> Widen(const std::vector<std::int32_t>& codes) { return {codes.begin(), codes.end()}; }
-
-Status Narrow(const std::vector<int64_t>& values, std::vector<std::int32_t>& out, const std::string& what) {
-  out.clear();
-  for (int64_t v : values) {
-    if (v < 0 || v >= nb201::kNumCells) return Status::InvalidInput(what + " holds " + std::to_string(v) + ", not an NB201 cell code");
-    out.push_back(static_cast<std::int32_t>(v));
-  }
-  return Status::Ok();
+// Architectures as an [n, positions] int64 array of their choices.
+Status WriteArchitectures(h5::File& file, const std::string& name, const SearchSpace& space,
+                          const std::vector<Architecture>& archs) {
+  std::vector<int64_t> values;
+  for (const Architecture& arch : archs) values.insert(values.end(), arch.choices.begin(), arch.choices.end());
+  return file.Write(name, values, {archs.size(), static_cast<hsize_t>(space.num_positions())});
 }
 
-std::vector<std::string> Architectures(const std::vector<int64_t>& codes) {
+StatusOr<std::vector<Architecture>> ReadArchitectures(const h5::File& file, const std::string& name, const SearchSpace& space) {
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<hsize_t> shape, file.Shape(name));
+  const auto positions = static_cast<hsize_t>(space.num_positions());
+  if (shape.size() != 2 || shape[1] != positions) {
+    return Status::InvalidInput(name + " is not an [n, " + std::to_string(positions) + "] array of " + std::string(space.name()) +
+                                " architectures");
+  }
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<int64_t> values, file.ReadInt64s(name));
+  std::vector<Architecture> archs(shape[0]);
+  for (std::size_t i = 0; i < archs.size(); ++i) {
+    for (std::size_t p = 0; p < positions; ++p) {
+      const int64_t v = values[i * positions + p];
+      if (v < 0 || v > 255) return Status::InvalidInput(name + " row " + std::to_string(i) + " holds " + std::to_string(v));
+      archs[i].choices.push_back(static_cast<std::uint8_t>(v));
+    }
+    HPCNAS_RETURN_IF_ERROR(space.Validate(archs[i]).WithContext(name + " row " + std::to_string(i)));
+    if (space.Canonical(archs[i]) != archs[i]) {
+      return Status::InvalidInput(name + " row " + std::to_string(i) + " is not in canonical form: " + space.Format(archs[i]));
+    }
+  }
+  return archs;
+}
+
+std::vector<std::string> Formatted(const SearchSpace& space, const std::vector<Architecture>& archs) {
   std::vector<std::string> out;
-  for (int64_t code : codes) out.push_back(nb201::Genotype::FromCode(static_cast<int>(code)).ToString());
+  for (const Architecture& arch : archs) out.push_back(space.Format(arch));
   return out;
-}
-
-struct QueryColumns {
-  std::vector<int64_t> code, generation;
-  std::vector<double> accuracy;
-};
-QueryColumns Columns(const std::vector<Query>& queries) {
-  QueryColumns c;
-  for (const Query& q : queries) {
-    c.code.push_back(q.code);
-    c.generation.push_back(q.generation);
-    c.accuracy.push_back(q.accuracy);
-  }
-  return c;
 }
 
 Status WriteGenerationColumns(h5::File& file, const std::string& group, const std::vector<GenerationRecord>& rows) {
@@ -81,36 +88,45 @@ Status WriteGenerationColumns(h5::File& file, const std::string& group, const st
   return Status::Ok();
 }
 
-Status WriteQueries(h5::File& file, const std::vector<Query>& queries) {
-  const QueryColumns c = Columns(queries);
+Status WriteQueries(h5::File& file, const SearchSpace& space, const std::vector<Query>& queries) {
+  std::vector<Architecture> archs;
+  std::vector<int64_t> generation;
+  std::vector<double> accuracy;
+  for (const Query& q : queries) {
+    archs.push_back(q.arch);
+    generation.push_back(q.generation);
+    accuracy.push_back(q.accuracy);
+  }
   HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/queries"));
-  HPCNAS_RETURN_IF_ERROR(file.Write("/queries/code", c.code));
-  HPCNAS_RETURN_IF_ERROR(file.Write("/queries/arch", Architectures(c.code)));
-  HPCNAS_RETURN_IF_ERROR(file.Write("/queries/accuracy", c.accuracy));
-  return file.Write("/queries/generation", c.generation);
+  HPCNAS_RETURN_IF_ERROR(WriteArchitectures(file, "/queries/choices", space, archs));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/queries/arch", Formatted(space, archs)));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/queries/accuracy", accuracy));
+  return file.Write("/queries/generation", generation);
 }
 
 Status WriteCheckpointHdf5(const std::string& path, const SearchCheckpoint& cp) {
   const SearchState& s = cp.state;
+  HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(cp.space));
   HPCNAS_ASSIGN_OR_RETURN(h5::File file, h5::File::Create(path));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "kind", std::string(kSearchCheckpointKind)));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "schema_version", kSearchCheckpointSchemaVersion));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "space", cp.space));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "config", cp.config_toml));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "next_generation", static_cast<int64_t>(s.next_generation)));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "checksum", Hex64(CheckpointChecksum(cp))));
   for (const auto& [name, value] : cp.provenance) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
 
-  HPCNAS_RETURN_IF_ERROR(WriteQueries(file, s.queries));
-  HPCNAS_RETURN_IF_ERROR(file.Write("/population", Widen(s.population)));
-  std::vector<int64_t> codes;
+  HPCNAS_RETURN_IF_ERROR(WriteQueries(file, *space, s.queries));
+  HPCNAS_RETURN_IF_ERROR(WriteArchitectures(file, "/population", *space, s.population));
+  std::vector<Architecture> scored;
   std::vector<double> epsilon, exact;
   for (const EpsilonRecord& r : s.epsilon) {
-    codes.push_back(r.code);
+    scored.push_back(r.arch);
     epsilon.push_back(r.epsilon);
     exact.push_back(r.epsilon_exact);
   }
   HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/epsilon"));
-  HPCNAS_RETURN_IF_ERROR(file.Write("/epsilon/code", codes));
+  HPCNAS_RETURN_IF_ERROR(WriteArchitectures(file, "/epsilon/choices", *space, scored));
   HPCNAS_RETURN_IF_ERROR(file.Write("/epsilon/epsilon", epsilon));
   HPCNAS_RETURN_IF_ERROR(file.Write("/epsilon/epsilon_exact", exact));
   HPCNAS_RETURN_IF_ERROR(WriteGenerationColumns(file, "/generations", s.generations));
@@ -141,34 +157,41 @@ StatusOr<SearchCheckpoint> ReadCheckpointHdf5(const std::string& path) {
   HPCNAS_ASSIGN_OR_RETURN(int64_t version, file.ReadInt64Attribute("/", "schema_version"));
   if (version != kSearchCheckpointSchemaVersion) {
     return bad("schema version " + std::to_string(version) + ", this hpcnas reads version " +
-               std::to_string(kSearchCheckpointSchemaVersion));
+               std::to_string(kSearchCheckpointSchemaVersion) +
+               (version < kSearchCheckpointSchemaVersion ? " (written by an older hpcnas: finish that search with it, or start again)"
+                                                         : " (written by a newer hpcnas)"));
   }
   SearchCheckpoint cp;
   SearchState& s = cp.state;
+  HPCNAS_ASSIGN_OR_RETURN(cp.space, file.ReadStringAttribute("/", "space"));
+  StatusOr<std::unique_ptr<SearchSpace>> made = MakeSearchSpace(cp.space);
+  if (!made.ok()) return bad(made.status().message());
+  const SearchSpace& space = **made;
+  auto archs = [&](const std::string& name) -> StatusOr<std::vector<Architecture>> {
+    StatusOr<std::vector<Architecture>> read = ReadArchitectures(file, name, space);
+    if (!read.ok()) return bad(read.status().message());
+    return read;
+  };
   HPCNAS_ASSIGN_OR_RETURN(cp.config_toml, file.ReadStringAttribute("/", "config"));
   HPCNAS_ASSIGN_OR_RETURN(int64_t next_generation, file.ReadInt64Attribute("/", "next_generation"));
   s.next_generation = static_cast<std::int32_t>(next_generation);
   HPCNAS_ASSIGN_OR_RETURN(std::string checksum, file.ReadStringAttribute("/", "checksum"));
 
-  HPCNAS_ASSIGN_OR_RETURN(std::vector<int64_t> query_codes, file.ReadInt64s("/queries/code"));
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<Architecture> queried, archs("/queries/choices"));
   HPCNAS_ASSIGN_OR_RETURN(std::vector<double> query_accuracy, file.ReadDoubles("/queries/accuracy"));
   HPCNAS_ASSIGN_OR_RETURN(std::vector<int64_t> query_generation, file.ReadInt64s("/queries/generation"));
-  if (query_accuracy.size() != query_codes.size() || query_generation.size() != query_codes.size()) {
+  if (query_accuracy.size() != queried.size() || query_generation.size() != queried.size()) {
     return bad("the /queries columns differ in length");
   }
-  std::vector<std::int32_t> codes;
-  HPCNAS_RETURN_IF_ERROR(Narrow(query_codes, codes, "/queries/code").WithContext("checkpoint '" + path + "'"));
-  for (std::size_t i = 0; i < codes.size(); ++i) {
-    s.queries.push_back({codes[i], query_accuracy[i], static_cast<std::int32_t>(query_generation[i])});
+  for (std::size_t i = 0; i < queried.size(); ++i) {
+    s.queries.push_back({queried[i], query_accuracy[i], static_cast<std::int32_t>(query_generation[i])});
   }
-  HPCNAS_ASSIGN_OR_RETURN(std::vector<int64_t> population, file.ReadInt64s("/population"));
-  HPCNAS_RETURN_IF_ERROR(Narrow(population, s.population, "/population").WithContext("checkpoint '" + path + "'"));
-  HPCNAS_ASSIGN_OR_RETURN(std::vector<int64_t> scored, file.ReadInt64s("/epsilon/code"));
+  HPCNAS_ASSIGN_OR_RETURN(s.population, archs("/population"));
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<Architecture> scored, archs("/epsilon/choices"));
   HPCNAS_ASSIGN_OR_RETURN(std::vector<double> epsilon, file.ReadDoubles("/epsilon/epsilon"));
   HPCNAS_ASSIGN_OR_RETURN(std::vector<double> exact, file.ReadDoubles("/epsilon/epsilon_exact"));
   if (epsilon.size() != scored.size() || exact.size() != scored.size()) return bad("the /epsilon columns differ in length");
-  HPCNAS_RETURN_IF_ERROR(Narrow(scored, codes, "/epsilon/code").WithContext("checkpoint '" + path + "'"));
-  for (std::size_t i = 0; i < codes.size(); ++i) s.epsilon.push_back({codes[i], epsilon[i], exact[i]});
+  for (std::size_t i = 0; i < scored.size(); ++i) s.epsilon.push_back({scored[i], epsilon[i], exact[i]});
   for (const GenerationColumn& column : kGenerationColumns) {
     HPCNAS_ASSIGN_OR_RETURN(std::vector<double> values, file.ReadDoubles(std::string("/generations/") + column.name));
     if (s.generations.empty()) s.generations.resize(values.size());
@@ -214,16 +237,18 @@ Status WriteTextAtomically(const std::string& path, const std::string& text) {
 std::uint64_t CheckpointChecksum(const SearchCheckpoint& cp) {
   Checksum sum;
   const SearchState& s = cp.state;
+  sum.Add(cp.space);
   sum.Add(cp.config_toml);
   sum.Add(s.next_generation);
   for (const Query& q : s.queries) {
-    sum.Add(q.code);
+    sum.Add(q.arch);
     sum.Add(q.accuracy);
     sum.Add(q.generation);
   }
-  sum.Add(s.population);
+  sum.Add(static_cast<std::uint64_t>(s.population.size()));
+  for (const Architecture& arch : s.population) sum.Add(arch);
   for (const EpsilonRecord& r : s.epsilon) {
-    sum.Add(r.code);
+    sum.Add(r.arch);
     sum.Add(r.epsilon);
     sum.Add(r.epsilon_exact);
   }
@@ -302,20 +327,22 @@ Status PruneCheckpoints(const std::string& out_dir, int keep) {
 
 Status WriteSearchResults(const std::string& out_dir, const SearchCheckpoint& cp, const std::string& truth_column) {
   const SearchState& s = cp.state;
+  HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(cp.space));
   const fs::path dir(out_dir);
   HPCNAS_RETURN_IF_ERROR(WriteFileAtomically((dir / "search.h5").string(), [&](const std::string& temp) -> Status {
     HPCNAS_ASSIGN_OR_RETURN(h5::File file, h5::File::Create(temp));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "kind", std::string("hpcnas.search.results")));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "schema_version", kSearchCheckpointSchemaVersion));
+    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "space", cp.space));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "config", cp.config_toml));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "accuracy_column", truth_column));
     for (const auto& [name, value] : cp.provenance) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
-    HPCNAS_RETURN_IF_ERROR(WriteQueries(file, s.queries));
+    HPCNAS_RETURN_IF_ERROR(WriteQueries(file, *space, s.queries));
     HPCNAS_RETURN_IF_ERROR(WriteGenerationColumns(file, "/generations", s.generations));
     if (!s.queries.empty()) {
       const auto best = std::max_element(s.queries.begin(), s.queries.end(),
                                          [](const Query& a, const Query& b) { return a.accuracy < b.accuracy; });
-      HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "best_arch", nb201::Genotype::FromCode(best->code).ToString()));
+      HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "best_arch", space->Format(best->arch)));
       HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "best_accuracy", best->accuracy));
     }
     return file.Close();
@@ -340,7 +367,7 @@ Status WriteSearchResults(const std::string& out_dir, const SearchCheckpoint& cp
     const Query& q = s.queries[i];
     best = std::max(best, q.accuracy);
     queries += std::to_string(i + 1) + "," + std::to_string(q.generation) + "," +
-               nb201::Genotype::FromCode(q.code).ToString() + "," + CsvNumber(q.accuracy) + "," + CsvNumber(best) + "\n";
+               space->Format(q.arch) + "," + CsvNumber(q.accuracy) + "," + CsvNumber(best) + "\n";
   }
   return WriteTextAtomically((dir / "queries.csv").string(), queries);
 }

@@ -17,10 +17,13 @@
 
 namespace hpcnas {
 
-inline constexpr std::int64_t kSearchCheckpointSchemaVersion = 1;
+// Version 2: architectures as the space's canonical choices ([n, positions] int64 arrays) and
+// the space's name; version 1 held NB201 cell codes.
+inline constexpr std::int64_t kSearchCheckpointSchemaVersion = 2;
 inline constexpr const char* kSearchCheckpointKind = "hpcnas.search.checkpoint";
 
 struct SearchCheckpoint {
+  std::string space;        // search space name (engine/space/search_space.h), = config search.space
   std::string config_toml;  // the whole Config the search runs with
   SearchState state;
   // The predictor replica (parameters, Adam state, target standardisation); empty parameters
@@ -34,7 +37,8 @@ std::uint64_t CheckpointChecksum(const SearchCheckpoint& checkpoint);
 
 std::string CheckpointPath(const std::string& out_dir, std::int32_t generation);
 Status WriteSearchCheckpoint(const std::string& path, const SearchCheckpoint& checkpoint);
-// Checks kind, schema version, every array's length and the checksum.
+// Checks kind, schema version, the space, every array's shape, every architecture (valid and
+// canonical in its space) and the checksum.
 StatusOr<SearchCheckpoint> ReadSearchCheckpoint(const std::string& path);
 
 struct FoundCheckpoint {
@@ -50,6 +54,7 @@ std::vector<std::string> ListCheckpoints(const std::string& out_dir);
 Status PruneCheckpoints(const std::string& out_dir, int keep);
 
 // search.h5, generations.csv and queries.csv; `truth_column` names what the accuracies are.
+// Architectures are written as genotype strings of checkpoint.space (and as choices in search.h5).
 Status WriteSearchResults(const std::string& out_dir, const SearchCheckpoint& checkpoint, const std::string& truth_column);
 
 }  // namespace hpcnas

@@ -30,6 +30,26 @@ StatusOr<std::vector<double>> TruthTable::Lookup(const SearchSpace& space, const
   return out;
 }
 
+Status TruthTable::RequireEveryArchitecture(const SearchSpace& space) const {
+  if (!space.Enumerable()) return Status::InvalidInput("space '" + std::string(space.name()) + "' is too large for a table");
+  const std::vector<Architecture> distinct = space.DistinctArchitectures();
+  std::int64_t missing = 0, no_value = 0;
+  const Architecture* first_bad = nullptr;
+  for (const Architecture& arch : distinct) {
+    auto it = value_by_hash.find(space.CanonicalHash(arch));
+    const bool absent = it == value_by_hash.end();
+    const bool empty = !absent && !std::isfinite(it->second);
+    missing += absent;
+    no_value += empty;
+    if ((absent || empty) && first_bad == nullptr) first_bad = &arch;
+  }
+  if (first_bad == nullptr) return Status::Ok();
+  return Status::InvalidInput("truth table '" + source + "' must give column '" + column + "' for all " +
+                              std::to_string(distinct.size()) + " distinct " + std::string(space.name()) +
+                              " architectures: " + std::to_string(missing) + " missing, " + std::to_string(no_value) +
+                              " without a value (first: " + space.Format(*first_bad) + ")");
+}
+
 StatusOr<TruthTable> ParseTruthTable(const SearchSpace& space, std::string_view text, const std::string& column,
                                      const std::string& source) {
   TruthTable truth;
@@ -84,6 +104,12 @@ StatusOr<TruthTable> ParseTruthTable(const SearchSpace& space, std::string_view 
   if (num_fields == 0) return Status::InvalidInput("truth table '" + source + "' is empty");
   if (truth.value_by_hash.empty()) return Status::InvalidInput("truth table '" + source + "' has a header but no rows");
   return truth;
+}
+
+std::string DefaultTruthColumn(const SearchSpace& space) {
+  if (space.name() == "nb201") return "cifar10_test";
+  if (space.name() == "macro") return "mean_test_acc";
+  return "";
 }
 
 StatusOr<TruthTable> LoadTruthTable(const SearchSpace& space, const std::string& path_or_embedded, const std::string& column) {

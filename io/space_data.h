@@ -20,6 +20,9 @@ struct TruthTable {
 
   // Values for `archs`, or an error naming the first architectures the table lacks.
   StatusOr<std::vector<double>> Lookup(const SearchSpace& space, const std::vector<Architecture>& archs) const;
+  // An error counting the distinct architectures of an enumerable `space` without a row or a
+  // value (and naming the first), if any: a tabular search needs them all.
+  Status RequireEveryArchitecture(const SearchSpace& space) const;
 };
 
 // CSV with a header row that has an `arch` column of genotype strings of `space` and `column`.
@@ -28,6 +31,9 @@ struct TruthTable {
 // of another space is refused at its first row.
 StatusOr<TruthTable> ParseTruthTable(const SearchSpace& space, std::string_view text, const std::string& column,
                                      const std::string& source);
+// The accuracy column of the space's bundled table: nb201 "cifar10_test" (CIFAR-10 test accuracy
+// after 200 epochs), macro "mean_test_acc" (mean of three runs); empty for a space without one.
+std::string DefaultTruthColumn(const SearchSpace& space);
 // "embedded" reads the space's bundled table (nb201, macro); anything else is a file path.
 StatusOr<TruthTable> LoadTruthTable(const SearchSpace& space, const std::string& path_or_embedded, const std::string& column);
 

@@ -107,7 +107,7 @@ StatusOr<ScoreOutcome> RunScoreCoordinator(Communicator& comm, int64_t total, co
   while (!finished()) {
     // Every report that has arrived is answered before rank 0 scores again.
     while (true) {
-      HPCNAS_ASSIGN_OR_RETURN(std::optional<Envelope> envelope, comm.TryReceive(Communicator::kAnySource, kTagWorkerReport));
+      HPCNAS_ASSIGN_OR_RETURN(std::optional<Envelope> envelope, comm.TryReceive(Communicator::kAnySource, kTagWorkerReport, options.timeout));
       if (!envelope) break;
       HPCNAS_RETURN_IF_ERROR(handle(*envelope));
     }

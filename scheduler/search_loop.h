@@ -1,34 +1,37 @@
 #pragma once
 // The search ("hpcnas search"): the generation loop of DESIGN section 2. Every rank runs this
 // loop on its own replica of the SearchState; the replicas stay equal because every step is
-// either a pure function of the state and the seed (engine/evolution.h) or ends with the same
-// values on every rank (collectives, or rank 0's broadcast). Generation g:
+// either a pure function of the state and the seed (the SearchPolicy, engine/policy/) or ends
+// with the same values on every rank (collectives, or rank 0's broadcast). The loop knows no
+// search space and no method: architectures are bytes, the policy decides. Generation g:
 //
-//  1. Propose (pure, every rank). Generation 0: "tnasp" draws initial_pool random cells,
-//     "evolution" and "random" draw initial_queries. Later: "tnasp" and "evolution" propose
-//     children of tournament winners by mutation (crossover optional), "random" draws random
-//     cells; all deduplicated by canonical hash against every evaluated cell and each other.
-//  2. ("tnasp") The candidates without an epsilon are partitioned over all ranks...
+//  1. Propose (the policy, pure, every rank). Generation 0: "tnasp" draws initial_pool random
+//     architectures, "evolution" and "random" draw initial_queries. Later: "tnasp" and
+//     "evolution" propose children of tournament winners by mutation (crossover optional),
+//     "random" draws random ones; all deduplicated by canonical hash against every evaluated
+//     architecture and each other.
+//  2. (policies that use epsilon) The candidates without an epsilon are partitioned over all ranks...
 //  3. ...and scored on each rank's device (epsilon in float32 and in exact arithmetic);
 //  4. ...the results come back to rank 0 by position and are broadcast, so every replica adds
 //     the same scores whichever rank computed them and whenever they arrived.
-//  5. ("tnasp", g >= 1) Predictor round on all ranks: the predictor, warm-started from the last
+//  5. (policies that use the predictor: "tnasp", g >= 1) Predictor round on all ranks: the predictor, warm-started from the last
 //     generation, trains predictor_epochs on every label so far (all-gathered gradient
 //     micro-batches; self-evolution constraints on the candidates all-gathered when enabled),
 //     then predicts the candidates, each rank a shard, all-gathered.
-//  6. Select (pure): "tnasp" gives the share search.explore of the queries to children in the
+//  6. Select (the policy, pure): "tnasp" gives the share search.explore of the queries to children in the
 //     order they were proposed (regularised evolution's own choice), then ranks the rest of the
 //     candidates by predictor and epsilon (search.selection; a NaN epsilon is unknown, never
 //     last) and takes the best; the baselines take their candidates as drawn.
-//  7. Evaluate on rank 0 (the Evaluator: a tabular lookup is one query per cell); the
-//     accuracies are broadcast.
-//  8. The labels join the training set; the evaluated cells join the aging population and the
-//     oldest leave (regularised evolution).
+//  7. Evaluate (the Evaluator, collective: a tabular lookup is one query per architecture);
+//     every rank gets the accuracies.
+//  8. The labels join the training set; the evaluated architectures join the aging population
+//     and the oldest leave (regularised evolution).
 //  9. Rank 0 records the generation and calls the checkpoint hook (atomic HDF5); every rank
 //     learns whether that worked and whether any rank was asked to stop (a signal): then the
 //     loop ends at this safe point with SearchEnd::kStopped.
 // Every collective has the runtime timeout; a peer that dies or hangs becomes an error naming
-// it, which the caller turns into an abort of the whole job.
+// it, which the caller turns into an abort of the whole job. Exceptions never leave RunSearch:
+// one thrown by a service becomes an error status.
 
 #include <cstdint>
 #include <functional>
@@ -37,48 +40,37 @@
 
 #include "engine/communicator.h"
 #include "engine/config.h"
+#include "engine/policy/search_policy.h"
 #include "engine/search_state.h"
 #include "engine/status.h"
 
 namespace hpcnas {
 
-// Step 3: the zero-cost score (collective: every rank passes the same codes and gets every
-// record back).
+// Step 3: the zero-cost score (collective: every rank passes the same architectures and gets
+// every record back).
 class CandidateScorer {
  public:
   virtual ~CandidateScorer() = default;
-  virtual StatusOr<std::vector<EpsilonRecord>> Score(Communicator& comm, const std::vector<std::int32_t>& codes) = 0;
+  virtual StatusOr<std::vector<EpsilonRecord>> Score(Communicator& comm, const std::vector<Architecture>& archs) = 0;
 };
 
 // Step 5: an accuracy predictor held as a replica on every rank (collective calls).
 class SearchPredictor {
  public:
   virtual ~SearchPredictor() = default;
-  // Continues training on `labelled`; `unlabelled` are the cells it is about to rank.
-  virtual Status Train(Communicator& comm, const std::vector<Query>& labelled, const std::vector<std::int32_t>& unlabelled,
+  // Continues training on `labelled`; `unlabelled` are the architectures it is about to rank.
+  virtual Status Train(Communicator& comm, const std::vector<Query>& labelled, const std::vector<Architecture>& unlabelled,
                        std::int32_t generation) = 0;
-  virtual StatusOr<std::vector<double>> Predict(Communicator& comm, const std::vector<std::int32_t>& codes) = 0;
+  virtual StatusOr<std::vector<double>> Predict(Communicator& comm, const std::vector<Architecture>& archs) = 0;
 };
 
-// Step 7, on rank 0: the accuracy of each cell. The NB201 tabular lookup is one; a
-// supernet-inherited or short-training evaluator would plug in here (and spread its work over
-// the ranks itself).
+// Step 7: the accuracy of each architecture (collective: every rank passes the same
+// architectures and gets every accuracy back). A tabular lookup (workers/tabular_evaluator.h)
+// asks rank 0's table; an evaluator that trains spreads its work over the ranks.
 class Evaluator {
  public:
   virtual ~Evaluator() = default;
-  virtual StatusOr<std::vector<double>> Evaluate(const std::vector<std::int32_t>& codes) = 0;
-};
-
-// NAS-Bench-201 in tabular mode: the accuracy is read from the benchmark's table.
-class TabularEvaluator : public Evaluator {
- public:
-  TabularEvaluator(std::vector<double> accuracy_by_code, std::string source)
-      : accuracy_by_code_(std::move(accuracy_by_code)), source_(std::move(source)) {}
-  StatusOr<std::vector<double>> Evaluate(const std::vector<std::int32_t>& codes) override;
-
- private:
-  std::vector<double> accuracy_by_code_;
-  std::string source_;
+  virtual StatusOr<std::vector<double>> Evaluate(Communicator& comm, const std::vector<Architecture>& archs) = 0;
 };
 
 struct SearchHooks {
@@ -90,9 +82,10 @@ struct SearchHooks {
 enum class SearchEnd { kFinished, kStopped };
 
 struct SearchServices {
-  CandidateScorer* scorer = nullptr;      // needed by "tnasp"
-  SearchPredictor* predictor = nullptr;   // needed by "tnasp"
-  Evaluator* evaluator = nullptr;         // needed on rank 0
+  SearchPolicy* policy = nullptr;
+  Evaluator* evaluator = nullptr;
+  CandidateScorer* scorer = nullptr;     // needed when policy->UsesEpsilon()
+  SearchPredictor* predictor = nullptr;  // needed when policy->UsesPredictor(g) for some g
 };
 
 // Runs generations state.next_generation .. config.search.generations - 1 (collective).

@@ -59,7 +59,7 @@ inline void AnySourceAndTags(Communicator& comm) {
       EXPECT_TRUE(e->payload.empty());
     }
     for (int r = 1; r < comm.size(); ++r) EXPECT_EQ(seen[r], 1);
-    auto none = comm.TryReceive(Communicator::kAnySource, 11);
+    auto none = comm.TryReceive(Communicator::kAnySource, 11, kWait);
     ASSERT_TRUE(none.ok());
     EXPECT_FALSE(none->has_value());
   }

@@ -31,7 +31,7 @@ Status RunScoreWorker(Communicator& comm, const ScoreAtPosition& score, const Sc
         if (!received.ok()) return received.status().WithContext("rank " + std::to_string(comm.rank()) + " waiting for work from rank 0");
         envelope = std::move(received).value();
       } else {
-        HPCNAS_ASSIGN_OR_RETURN(envelope, comm.TryReceive(0, kTagAssignment));
+        HPCNAS_ASSIGN_OR_RETURN(envelope, comm.TryReceive(0, kTagAssignment, options.timeout));
         if (!envelope) break;
       }
       HPCNAS_ASSIGN_OR_RETURN(WorkAssignment assignment, DecodeMessage<WorkAssignment>(envelope->payload));

@@ -1,6 +1,7 @@
 #include "workers/search_workers.h"
 
-#include "engine/epsilon_fast.h"
+#include <limits>
+
 #include "engine/rng.h"
 #include "workers/runtime.h"
 #include "workers/score_worker.h"
@@ -25,65 +26,71 @@ class OneThread {
   int previous_;
 };
 
-std::vector<nb201::Genotype> Genotypes(const std::vector<std::int32_t>& codes) {
-  std::vector<nb201::Genotype> out;
-  for (std::int32_t code : codes) out.push_back(nb201::Genotype::FromCode(code));
-  return out;
-}
-
 }  // namespace
 
-EpsilonCandidateScorer::EpsilonCandidateScorer(const Config& config, const torch::Tensor& images,
-                                               const FaultInjection& fault, int rank)
-    : timeout_(config.runtime.timeout_s) {
-  const EpsilonWeights weights{config.epsilon.w1, config.epsilon.w2};
-  float32_ = config.epsilon.path == "full" ? MakeFullNetworkEpsilonScorer(images, weights)
-                                           : MakeOneChannelEpsilonScorer(images, weights);
-  exact_ = MakeOneChannelEpsilonScorer(images, weights, EpsilonArithmetic::kScaledFloat64);
+StatusOr<std::unique_ptr<EpsilonCandidateScorer>> EpsilonCandidateScorer::Make(const SearchSpace& space, const Config& config,
+                                                                                 const torch::Tensor& images,
+                                                                                 const FaultInjection& fault, int rank) {
+  std::unique_ptr<EpsilonCandidateScorer> scorer(new EpsilonCandidateScorer(Seconds(config.runtime.timeout_s)));
+  EpsilonScorerOptions options;
+  options.weights = {config.epsilon.w1, config.epsilon.w2};
+  options.path = config.epsilon.path;
+  options.network.resolution = config.epsilon.resolution;
+  options.network.width_multiplier = config.epsilon.width_multiplier;
+  HPCNAS_ASSIGN_OR_RETURN(scorer->float32_, MakeEpsilonScorer(space, images, options));
+  if (space.name() == "nb201") {
+    options.exact = true;
+    HPCNAS_ASSIGN_OR_RETURN(scorer->exact_, MakeEpsilonScorer(space, images, options));
+  }
   // Wrapped once, so an injected fault counts architectures over the whole run.
-  score_ = WithFaultInjection(
-      [this](int64_t position) {
-        const nb201::Genotype g = nb201::Genotype::FromCode((*codes_)[position]);
-        return std::vector<double>{float32_->Score(g), exact_->Score(g)};
+  EpsilonCandidateScorer* self = scorer.get();
+  scorer->score_ = WithFaultInjection(
+      [self](int64_t position) {
+        const Architecture& arch = (*self->archs_)[position];
+        const double exact = self->exact_ ? self->exact_->Score(arch) : std::numeric_limits<double>::quiet_NaN();
+        return std::vector<double>{self->float32_->Score(arch), exact};
       },
       fault, rank);
+  return scorer;
 }
 
-StatusOr<std::vector<EpsilonRecord>> EpsilonCandidateScorer::Score(Communicator& comm, const std::vector<std::int32_t>& codes) {
-  if (codes.empty()) return std::vector<EpsilonRecord>();
-  codes_ = &codes;
+StatusOr<std::vector<EpsilonRecord>> EpsilonCandidateScorer::Score(Communicator& comm, const std::vector<Architecture>& archs) {
+  if (archs.empty()) return std::vector<EpsilonRecord>();
+  archs_ = &archs;
   ScoreProtocolOptions options;
   options.values_per_item = 2;
   options.timeout = timeout_;
-  options.max_chunk = 64;  // a fast-path cell takes milliseconds
+  options.max_chunk = 64;  // a fast-path NB201 cell takes milliseconds
   std::vector<double> values;
   if (comm.rank() == 0) {
-    HPCNAS_ASSIGN_OR_RETURN(ScoreOutcome outcome, RunScoreCoordinator(comm, static_cast<int64_t>(codes.size()), score_, options));
+    HPCNAS_ASSIGN_OR_RETURN(ScoreOutcome outcome, RunScoreCoordinator(comm, static_cast<int64_t>(archs.size()), score_, options));
     values = std::move(outcome.values);
   } else {
     HPCNAS_RETURN_IF_ERROR(RunScoreWorker(comm, score_, options));
   }
   HPCNAS_RETURN_IF_ERROR(BroadcastVector(comm, values, 0, timeout_).WithContext("broadcasting epsilon scores"));
-  if (values.size() != 2 * codes.size()) return Status::Communication("epsilon broadcast has the wrong length");
+  if (values.size() != 2 * archs.size()) return Status::Communication("epsilon broadcast has the wrong length");
   std::vector<EpsilonRecord> records;
-  for (std::size_t i = 0; i < codes.size(); ++i) records.push_back({codes[i], values[2 * i], values[2 * i + 1]});
+  for (std::size_t i = 0; i < archs.size(); ++i) records.push_back({archs[i], values[2 * i], values[2 * i + 1]});
   return records;
 }
 
-TnaspSearchPredictor::TnaspSearchPredictor(const Config& config, const tnasp::ModelOptions& options)
-    : config_(config.predictor), seed_(config.search.seed), timeout_(config.runtime.timeout_s), predictor_(options, config.search.seed) {
+TnaspSearchPredictor::TnaspSearchPredictor(const SearchSpace& space, const Config& config, const tnasp::ModelOptions& options)
+    : space_(space),
+      config_(config.predictor), seed_(config.search.seed), timeout_(config.runtime.timeout_s), predictor_(options, config.search.seed) {
   config_.epochs = config.search.predictor_epochs;
 }
 
 Status TnaspSearchPredictor::Train(Communicator& comm, const std::vector<Query>& labelled,
-                                   const std::vector<std::int32_t>& unlabelled, std::int32_t generation) {
+                                   const std::vector<Architecture>& unlabelled, std::int32_t generation) {
   TrainingData data;
+  std::vector<Architecture> labelled_archs;
   for (const Query& q : labelled) {
-    data.labelled.push_back(tnasp::Encode(nb201::Genotype::FromCode(q.code), predictor_.options.position,
-                                          predictor_.options.eigen_count));
+    labelled_archs.push_back(q.arch);
     data.accuracy.push_back(q.accuracy);
   }
-  data.unlabelled = tnasp::EncodeAll(Genotypes(unlabelled), predictor_.options);
+  data.labelled = tnasp::EncodeAll(space_, labelled_archs, predictor_.options);
+  data.unlabelled = tnasp::EncodeAll(space_, unlabelled, predictor_.options);
   const std::uint64_t round_seed = CounterRng(seed_, {kPredictorRoundStream, static_cast<std::uint64_t>(generation)}).NextU64();
   const OneThread one_thread;
   try {
@@ -93,10 +100,10 @@ Status TnaspSearchPredictor::Train(Communicator& comm, const std::vector<Query>&
   }
 }
 
-StatusOr<std::vector<double>> TnaspSearchPredictor::Predict(Communicator& comm, const std::vector<std::int32_t>& codes) {
+StatusOr<std::vector<double>> TnaspSearchPredictor::Predict(Communicator& comm, const std::vector<Architecture>& archs) {
   const OneThread one_thread;
   try {
-    return PredictSharded(comm, predictor_, tnasp::EncodeAll(Genotypes(codes), predictor_.options), timeout_);
+    return PredictSharded(comm, predictor_, tnasp::EncodeAll(space_, archs, predictor_.options), timeout_);
   } catch (const std::exception& e) {
     return Status::Internal(std::string("predictor failed: ") + e.what());
   }

@@ -66,8 +66,8 @@ def newest_checkpoint(out):
 def outcome(out):
     """What must not depend on interruptions or rank counts: labels, population, predictor."""
     with h5py.File(newest_checkpoint(out), "r") as f:
-        result = {"queries/code": f["queries/code"][:], "queries/accuracy": f["queries/accuracy"][:],
-                  "population": f["population"][:], "epsilon/code": f["epsilon/code"][:],
+        result = {"queries/choices": f["queries/choices"][:], "queries/accuracy": f["queries/accuracy"][:],
+                  "population": f["population"][:], "epsilon/choices": f["epsilon/choices"][:],
                   "epsilon/epsilon_exact": f["epsilon/epsilon_exact"][:],
                   "adam_second_moment": f["predictor/adam_second_moment"][:],
                   "adam_step": int(f["predictor"].attrs["adam_step"])}
@@ -96,15 +96,16 @@ def case_resume(tmp):
     check(checkpoints == ["checkpoint_g000003.h5", "checkpoint_g000004.h5", "checkpoint_g000005.h5"],
           f"keep_checkpoints = 3 should keep the last three, found {checkpoints}")
     with h5py.File(newest_checkpoint(straight), "r") as f:
-        check(f.attrs["kind"] == "hpcnas.search.checkpoint" and int(f.attrs["schema_version"]) == 1, "kind/schema")
+        check(f.attrs["kind"] == "hpcnas.search.checkpoint" and int(f.attrs["schema_version"]) == 2, "kind/schema")
+        check(f.attrs["space"] == "nb201" and f["queries/choices"].shape[1] == 6, "space and choices")
         check(int(f.attrs["next_generation"]) == 6 and len(f.attrs["checksum"]) == 16, "generation counter/checksum")
         check("[search]" in f.attrs["config"] and "initial_pool = 60" in f.attrs["config"], "config text")
-        n = len(f["queries/code"])
+        n = len(f["queries/choices"])
         check(n == 5 + 5 * 5, f"{n} queries, expected 30")
-        check(len(set(f["queries/code"][:])) == n, "a cell was queried twice")
+        check(len({tuple(row) for row in f["queries/choices"][:]}) == n, "a cell was queried twice")
         check(list(f["queries/arch"].asstr()[:1])[0].startswith("|"), "arch strings")
         check(len(f["population"]) == 10, "population size")
-        check(len(f["epsilon/code"]) >= 60, "epsilon cache")
+        check(len(f["epsilon/choices"]) >= 60, "epsilon cache")
         check(len(f["generations/generation"]) == 6 and "predictor_tau_population" in f["generations"], "generation rows")
         check(int(f["rng"].attrs["next_generation"]) == 6, "rng position")
         sizes = sum(f["predictor/parameters/" + k].size for k in f["predictor/parameter_names"].asstr()[:])
@@ -185,6 +186,29 @@ def case_fault_kill(tmp):
     check_same_outcome(out, straight, "killed and resumed vs straight")
 
 
+def case_macro(tmp):
+    """NAS-Bench-Macro through the same search: 4 generations straight on 2 ranks against 2 on 2
+    ranks resumed on 1; what the files say about the space."""
+    args = ["--space", "macro"]  # the space's table and column (mean_test_acc) by default
+    straight = os.path.join(tmp, "straight")
+    check_ok(search(tmp, 2, straight, 4, *args), "macro search")
+    with h5py.File(newest_checkpoint(straight), "r") as f:
+        check(f.attrs["space"] == "macro" and f["queries/choices"].shape == (20, 8), "macro checkpoint layout")
+        archs = list(f["queries/arch"].asstr()[:])
+    with h5py.File(os.path.join(straight, "search.h5"), "r") as f:
+        best = float(f.attrs["best_accuracy"])
+        check(f.attrs["space"] == "macro" and len(f.attrs["best_arch"]) == 8, "results name the space and the best code")
+    check(all(len(a) == 8 and set(a) <= set("012") for a in archs), f"macro codes expected, got {archs[:3]}")
+    check(len(set(archs)) == len(archs), "a network was queried twice")
+    check(90.0 < best <= 93.1267, f"best {best} is not a NAS-Bench-Macro accuracy near the top")
+    halves = os.path.join(tmp, "halves")
+    check_ok(search(tmp, 2, halves, 2, *args), "first half")
+    proc = resume(1, halves, 4)
+    check_ok(proc, "resume on 1 rank")
+    check("on macro" in proc.stdout + proc.stderr, f"the log should name the space{show(proc)}")
+    check_same_outcome(halves, straight, "macro: 2 + 2 (2 -> 1 ranks) vs 4 straight")
+
+
 def case_bad_input(tmp):
     cfg = config_file(tmp)
     bad_toml = os.path.join(tmp, "bad.toml")
@@ -202,6 +226,14 @@ def case_bad_input(tmp):
     os.makedirs(empty_dir)
     used = os.path.join(tmp, "used")
     check_ok(search(tmp, 2, used, 1), "a short run")
+    # A checkpoint of the schema before search spaces (version 1).
+    old = os.path.join(tmp, "old")
+    os.makedirs(os.path.join(old, "checkpoints"))
+    old_checkpoint = os.path.join(old, "checkpoints", "checkpoint_g000000.h5")
+    with open(newest_checkpoint(used), "rb") as src, open(old_checkpoint, "wb") as dst:
+        dst.write(src.read())
+    with h5py.File(old_checkpoint, "r+") as f:
+        f.attrs["schema_version"] = np.int64(1)
     cases = [
         (["--method", "bayes"], "search.method", "tnasp, evolution, random"),
         (["--selection", "vibes"], "search.selection", "predictor, epsilon, combined"),
@@ -213,6 +245,11 @@ def case_bad_input(tmp):
         (["--config", unknown_key], "unknown key 'search.population'", unknown_key),
         (["--config", os.path.join(tmp, "absent.toml")], "absent.toml", ""),
         (["--truth", missing_truth], "missing", "15625"),
+        (["--space", "proxyless"], "search.space", "nb201, macro"),
+        (["--space", "darts"], "search.space", "darts"),
+        (["--space", "macro", "--truth", missing_truth, "--truth-column", "cifar10_test"], missing_truth, "macro"),  # NB201 rows
+        (["--space", "macro", "--truth-column", "cifar10_test"], "cifar10_test", "NAS-Bench-Macro"),
+        (["--resume", old], "schema version 1", "version 2"),
         (["--images", os.path.join(tmp, "absent.bin")], "absent.bin", ""),
         (["--resume", empty_dir], "no checkpoint", empty_dir),
         (["--resume", used, "--method", "random"], "--method", "--resume keeps"),
@@ -248,6 +285,7 @@ CASES = {
     "resume": case_resume,
     "signal": case_signal,
     "fault_kill": case_fault_kill,
+    "macro": case_macro,
     "bad_input": case_bad_input,
     "readme_demo": case_readme_demo,
 }

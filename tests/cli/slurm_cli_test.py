@@ -169,7 +169,7 @@ def case_templates(tmp):
             check(info["JobState"] == "COMPLETED", f"array task {task}: {info.get('JobState')}")
             with h5py.File(os.path.join(prefix, f"seed_{task}", "search.h5"), "r") as f:
                 check(f"seed = {task}" in f.attrs["config"], f"array task {task} should search with seed {task}")
-                codes = list(f["queries/code"][:])
+                codes = list(f["queries/arch"].asstr()[:])
             if task == "0":
                 first = codes
         check(codes != first, "two seeds gave the same search")

@@ -1,7 +1,11 @@
 // Tests that need real MPI ranks: run by ctest under mpirun -np 2 and -np 3. Every rank runs
 // every test; a failure on any rank fails the run (the results are reduced over ranks).
 #include <gtest/gtest.h>
+#include <mpi.h>  // one test plays a sender that stops midway, below the Communicator
 #include <torch/torch.h>
+
+#include <chrono>
+#include <cstring>
 
 #include "engine/local_communicator.h"
 #include "engine/mpi_communicator.h"
@@ -24,6 +28,52 @@ TEST(MpiContract, AllGatherVariableSizes) { contract::AllGatherVariableSizes(*g_
 TEST(MpiContract, AgreeOnStatusNamesTheFailingRank) { contract::AgreeOnStatusNamesTheFailingRank(*g_comm); }
 
 TEST(MpiContract, CoversEveryContractCheck) { EXPECT_EQ(contract::AllChecks().size(), 7u); }
+
+// Messages and broadcasts larger than the part limit (1 GiB in production, 1000 bytes here)
+// travel in parts and arrive whole.
+TEST(MpiCommunicator, MessagesTravelInPartsThroughALoweredLimit) {
+  MpiCommunicator& comm = *g_comm;
+  const std::size_t limit = comm.max_chunk_bytes();
+  comm.set_max_chunk_bytes(1000);
+  Bytes payload(10007);
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<std::uint8_t>(i * 7 % 251);
+  if (comm.rank() == 1) {
+    ASSERT_TRUE(comm.Send(0, 77, payload, Seconds(60)).ok());
+  }
+  if (comm.rank() == 0) {
+    auto received = comm.Receive(1, 77, Seconds(60));
+    ASSERT_TRUE(received.ok()) << received.status().message();
+    EXPECT_EQ(received->payload, payload);
+  }
+  Bytes broadcast = comm.rank() == 0 ? Bytes(payload.begin(), payload.begin() + 5555) : Bytes{};
+  ASSERT_TRUE(comm.Broadcast(broadcast, 0, Seconds(60)).ok());
+  EXPECT_EQ(broadcast, Bytes(payload.begin(), payload.begin() + 5555));
+  comm.set_max_chunk_bytes(limit);
+  ASSERT_TRUE(comm.Barrier(Seconds(60)).ok());
+}
+
+// Rank 1 sends the first part of a 100,000-byte message and nothing more (a sender that died
+// midway): rank 0's receive ends with a timeout naming the missing rest, instead of a hang.
+TEST(MpiCommunicator, ASenderThatStopsMidMessageIsATimeoutNotAHang) {
+  MpiCommunicator& comm = *g_comm;
+  if (comm.rank() == 1) {
+    const std::uint64_t total = 100000;
+    Bytes head(sizeof(total) + 16, 0);
+    std::memcpy(head.data(), &total, sizeof(total));
+    ASSERT_EQ(MPI_Send(head.data(), static_cast<int>(head.size()), MPI_BYTE, 0, 78, MPI_COMM_WORLD), MPI_SUCCESS);
+  }
+  if (comm.rank() == 0) {
+    const auto start = std::chrono::steady_clock::now();
+    auto received = comm.Receive(1, 78, Seconds(2));
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_FALSE(received.ok());
+    EXPECT_EQ(received.status().kind(), ErrorKind::kTimeout);
+    EXPECT_NE(received.status().message().find("the rest of a 100000-byte message"), std::string::npos)
+        << received.status().message();
+    EXPECT_LT(waited, 30.0);
+  }
+  ASSERT_TRUE(comm.Barrier(Seconds(60)).ok());
+}
 
 // The TNASP predictor trained data-parallel over the real ranks: every replica ends with the
 // same parameters, and they are bitwise those of a 1-rank run (in-process, on each rank) with

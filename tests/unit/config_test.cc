@@ -96,8 +96,10 @@ TEST(Config, ValidateNamesTheKeyAndTheAllowedValues) {
   c.score.space = "nb301";
   ExpectError(Validate(c), "'score.space' is 'nb301': unknown search space; allowed: nb201");
   c = Config{};
-  c.epsilon.w2 = c.epsilon.w1;
+  c.epsilon.w1 = c.epsilon.w2 = 1e-3;
   ExpectError(Validate(c), "'epsilon.w2' must differ");
+  c.epsilon.w2 = -1;
+  ExpectError(Validate(c), "'epsilon.w2' must be a finite number > 0");
   c = Config{};
   c.epsilon.batch_size = 1;
   ExpectError(Validate(c), "'epsilon.batch_size' is 1; allowed: 2..50000");

@@ -1,21 +1,17 @@
-#include "engine/evolution.h"
+#include "engine/policy/evolution.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
-#include "engine/epsilon.h"
-#include "engine/nb201.h"
 #include "engine/rng.h"
 #include "engine/stats.h"
 
 namespace hpcnas::evolution {
 namespace {
 
-enum StreamPurpose : std::uint64_t { kRandomCellsStream = 0x72616e64, kChildrenStream = 0x6b696473 };
-
-std::uint64_t HashOf(std::int32_t code) { return nb201::Genotype::FromCode(code).CanonicalHash(); }
+enum StreamPurpose : std::uint64_t { kRandomArchitecturesStream = 0x72616e64, kChildrenStream = 0x6b696473 };
 
 // Quantiles (0..1) of the finite values among themselves; NaN stays NaN.
 std::vector<double> Quantiles(const std::vector<double>& values) {
@@ -35,74 +31,84 @@ std::vector<double> Quantiles(const std::vector<double>& values) {
 
 }  // namespace
 
-std::unordered_set<std::uint64_t> EvaluatedHashes(const SearchState& state) {
+std::unordered_set<std::uint64_t> EvaluatedHashes(const SearchSpace& space, const SearchState& state) {
   std::unordered_set<std::uint64_t> hashes;
-  for (const Query& q : state.queries) hashes.insert(HashOf(q.code));
+  for (const Query& q : state.queries) hashes.insert(space.CanonicalHash(q.arch));
   return hashes;
 }
 
-std::vector<std::int32_t> RandomCells(std::uint64_t seed, std::int32_t generation, int count,
-                                      const std::unordered_set<std::uint64_t>& exclude) {
-  CounterRng rng(seed, {kRandomCellsStream, static_cast<std::uint64_t>(generation)});
-  std::vector<std::int32_t> cells;
-  for (std::int64_t code : SampleWithoutReplacement(rng, nb201::kNumCells, nb201::kNumCells)) {
-    if (static_cast<int>(cells.size()) == count) break;
-    if (!exclude.count(HashOf(static_cast<std::int32_t>(code)))) cells.push_back(static_cast<std::int32_t>(code));
+std::vector<Architecture> RandomArchitectures(const SearchSpace& space, std::uint64_t seed, std::int32_t generation,
+                                              int count, const std::unordered_set<std::uint64_t>& exclude) {
+  CounterRng rng(seed, {kRandomArchitecturesStream, static_cast<std::uint64_t>(generation)});
+  std::unordered_set<std::uint64_t> taken = exclude;
+  std::vector<Architecture> out;
+  auto offer = [&](const Architecture& arch) {
+    Architecture canonical = space.Canonical(arch);
+    if (taken.insert(space.CanonicalHash(canonical)).second) out.push_back(std::move(canonical));
+  };
+  if (space.Enumerable()) {
+    const std::int64_t size = *space.Size();
+    for (std::int64_t index : SampleWithoutReplacement(rng, size, size)) {
+      if (static_cast<int>(out.size()) == count) break;
+      offer(space.AtIndex(index));
+    }
+  } else {
+    for (std::int64_t attempt = 0; attempt < 100LL * count && static_cast<int>(out.size()) < count; ++attempt) {
+      offer(space.Sample(rng));
+    }
   }
-  return cells;
+  return out;
 }
 
-std::vector<std::int32_t> ProposeChildren(const SearchState& state, const SearchConfig& config, std::int32_t generation,
-                                          int count, const std::unordered_set<std::uint64_t>& exclude) {
-  std::unordered_map<std::int32_t, double> accuracy;
-  for (const Query& q : state.queries) accuracy[q.code] = q.accuracy;
+std::vector<Architecture> ProposeChildren(const SearchSpace& space, const SearchState& state, const SearchConfig& config,
+                                          std::int32_t generation, int count, const std::unordered_set<std::uint64_t>& exclude) {
+  std::unordered_map<std::string, double> accuracy;
+  for (const Query& q : state.queries) accuracy[q.arch.Bytes()] = q.accuracy;
   CounterRng rng(config.seed, {kChildrenStream, static_cast<std::uint64_t>(generation)});
   const auto population_size = static_cast<std::int64_t>(state.population.size());
-  auto tournament = [&] {
+  auto tournament = [&]() -> const Architecture& {
     const std::int64_t contestants = std::min<std::int64_t>(config.tournament_size, population_size);
-    std::int32_t best = -1;
+    const Architecture* best = nullptr;
+    double best_accuracy = 0;
     for (std::int64_t index : SampleWithoutReplacement(rng, population_size, contestants)) {
-      const std::int32_t code = state.population[index];
-      if (best < 0 || accuracy.at(code) > accuracy.at(best)) best = code;
+      const Architecture& member = state.population[index];
+      const double member_accuracy = accuracy.at(member.Bytes());
+      if (best == nullptr || member_accuracy > best_accuracy) {
+        best = &member;
+        best_accuracy = member_accuracy;
+      }
     }
-    return nb201::Genotype::FromCode(best);
+    return *best;
   };
 
   std::unordered_set<std::uint64_t> taken = exclude;
-  std::vector<std::int32_t> children;
+  std::vector<Architecture> children;
   for (std::int64_t attempt = 0; attempt < 100LL * count && static_cast<int>(children.size()) < count; ++attempt) {
-    nb201::Genotype child = tournament();
-    if (rng.NextUniform() < config.crossover) {
-      const nb201::Genotype other = tournament();
-      for (int e = 0; e < nb201::kNumEdges; ++e) {
-        if (rng.NextBelow(2) == 1) child.ops[e] = other.ops[e];
-      }
-    }
-    const auto edge = rng.NextBelow(nb201::kNumEdges);
-    const auto shift = 1 + rng.NextBelow(nb201::kNumOps - 1);  // another operation, uniformly
-    child.ops[edge] = static_cast<nb201::Op>((static_cast<std::uint64_t>(child.ops[edge]) + shift) % nb201::kNumOps);
-    if (taken.insert(child.CanonicalHash()).second) children.push_back(child.Code());
+    Architecture child = tournament();
+    if (rng.NextUniform() < config.crossover) child = space.Crossover(child, tournament(), rng);
+    child = space.Canonical(space.Mutate(child, rng));
+    if (taken.insert(space.CanonicalHash(child)).second) children.push_back(std::move(child));
   }
   return children;
 }
 
-std::unordered_map<std::int32_t, double> EpsilonKeys(const SearchState& state, double nan_offset) {
+std::unordered_map<std::string, double> EpsilonKeys(const SearchState& state, double nan_offset) {
   std::vector<double> float32, exact;
   for (const EpsilonRecord& r : state.epsilon) {
     float32.push_back(r.epsilon);
     exact.push_back(r.epsilon_exact);
   }
   const std::vector<double> key = EpsilonRankKey(float32, exact, nan_offset);
-  std::unordered_map<std::int32_t, double> out;
+  std::unordered_map<std::string, double> out;
   for (std::size_t i = 0; i < key.size(); ++i) {
-    out[state.epsilon[i].code] = std::isnan(exact[i]) && std::isnan(float32[i]) ? std::numeric_limits<double>::quiet_NaN() : key[i];
+    out[state.epsilon[i].arch.Bytes()] = std::isnan(exact[i]) && std::isnan(float32[i]) ? std::numeric_limits<double>::quiet_NaN() : key[i];
   }
   return out;
 }
 
-std::vector<std::size_t> RankCandidates(const std::vector<std::int32_t>& codes, const std::vector<double>& predicted,
+std::vector<std::size_t> RankCandidates(const std::vector<Architecture>& candidates, const std::vector<double>& predicted,
                                         const std::vector<double>& epsilon_key, const std::string& selection) {
-  const std::size_t n = codes.size();
+  const std::size_t n = candidates.size();
   const bool have_predictor = !predicted.empty();
   const std::vector<double> q_eps = Quantiles(epsilon_key);
   const std::vector<double> q_pred = have_predictor ? Quantiles(predicted) : std::vector<double>(n, 0.5);
@@ -126,12 +132,12 @@ std::vector<std::size_t> RankCandidates(const std::vector<std::int32_t>& codes, 
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     if (primary[a] != primary[b]) return primary[a] > primary[b];
     if (secondary[a] != secondary[b]) return secondary[a] > secondary[b];
-    return codes[a] < codes[b];
+    return candidates[a] < candidates[b];
   });
   return order;
 }
 
-void AgePopulation(SearchState& state, const std::vector<std::int32_t>& evaluated, int population_size) {
+void AgePopulation(SearchState& state, const std::vector<Architecture>& evaluated, int population_size) {
   state.population.insert(state.population.end(), evaluated.begin(), evaluated.end());
   if (static_cast<int>(state.population.size()) > population_size) {
     state.population.erase(state.population.begin(), state.population.end() - population_size);
