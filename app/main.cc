@@ -101,9 +101,8 @@ void AddTrainOptions(CLI::App& command, hpcnas::Config& c) {
   AddPredictorOptions(command, c.predictor);
 }
 
-void AddSearchOptions(CLI::App& search, hpcnas::SearchRequest& r, std::string& config_file) {
+void AddSearchOptions(CLI::App& search, hpcnas::SearchRequest& r) {
   hpcnas::Config& c = r.config;
-  search.add_option("--config", config_file, "TOML config (sections of `hpcnas` configs; the options below override it)");
   search.add_option("--resume", r.resume_dir, "continue the search in DIR from its newest valid checkpoint");
   search.add_option("--out", c.search.out_dir, "output directory: results, CSVs, checkpoints/")->capture_default_str();
   search.add_option("--space", c.search.space, "search space with a benchmark table: nb201 | macro")->capture_default_str();
@@ -138,8 +137,13 @@ void AddSearchOptions(CLI::App& search, hpcnas::SearchRequest& r, std::string& c
   search.add_option("--fault", c.runtime.fault, "testing: RANK:KIND[:AFTER], KIND throw|exit|hang|kill")->group("");
 }
 
-// The value of `--config FILE` / `--config=FILE` after the `search` subcommand, if any: the file
-// is read before the command line is parsed so that the options given override it.
+// Every subcommand that runs a job takes `--config FILE`: a TOML file with the sections of
+// engine/config.h. It is read before the command line is parsed, so the options given override it.
+void AddConfigOption(CLI::App& command, std::string& config_file) {
+  command.add_option("--config", config_file, "TOML config (sections of engine/config.h); the options below override it");
+}
+
+// The value of `--config FILE` / `--config=FILE`, if any.
 std::string FindConfigFile(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -175,10 +179,14 @@ int main(int argc, char** argv) {
   score->add_flag("--calibrate-weights", calibrate,
                   "choose the space's weight pair as epsinas does (the widest window of powers of ten with < 10% NaN "
                   "over 100 sampled architectures) and print it");
+  std::string config_file;
+  AddConfigOption(*score, config_file);
   CLI::App* train = app.add_subcommand("train-predictor", "train the TNASP accuracy predictor data-parallel on all ranks");
+  AddConfigOption(*train, config_file);
   AddTrainOptions(*train, config);
   hpcnas::PredictRequest predict_request;
   CLI::App* predict = app.add_subcommand("predict", "predict accuracies with a trained predictor");
+  AddConfigOption(*predict, config_file);  // [runtime] timeout_s
   predict->add_option("--model", predict_request.model, "predictor HDF5 file (from train-predictor)")->required();
   predict->add_option("--archs", predict_request.archs, "genotypes to predict, one per line")->required();
   predict->add_option("--out", predict_request.out, "also write the predictions to this CSV file");
@@ -199,23 +207,29 @@ int main(int argc, char** argv) {
   inspect->add_option("--num-classes", inspect_request.num_classes, "classifier outputs (0 = the space's)")->capture_default_str();
 
   hpcnas::SearchRequest search_request;
-  std::string config_file;
   CLI::App* search = app.add_subcommand("search", "architecture search: epsilon, the TNASP predictor and evolution on all ranks");
-  AddSearchOptions(*search, search_request, config_file);
-  // Rank 0 reads --config first (the options given on the command line then override it) and
-  // broadcasts the resulting config; a bad file is reported like any other bad input.
+  AddConfigOption(*search, config_file);
+  AddSearchOptions(*search, search_request);
+  // Every rank reads --config first (the options given on the command line then override it);
+  // a bad file is reported like any other bad input, by rank 0, and every rank exits with 2.
   hpcnas::Status config_file_status;
-  if (const std::string path = FindConfigFile(argc, argv); !path.empty() && comm.rank() == 0) {
+  if (const std::string path = FindConfigFile(argc, argv); !path.empty()) {
     auto text = hpcnas::ReadWholeFile(path, "config file");
     // A config file that cannot be read is bad input (exit 2), like a malformed one.
     auto parsed = text.ok() ? hpcnas::ConfigFromToml(*text, path)
                             : hpcnas::StatusOr<hpcnas::Config>(hpcnas::Status::InvalidInput(text.status().message()));
     if (parsed.ok()) {
+      config = *parsed;
       search_request.config = *parsed;
+      predict_request.timeout_s = parsed->runtime.timeout_s;
     } else {
       config_file_status = parsed.status();
     }
   }
+  auto bad_config_file = [&] {
+    if (comm.rank() == 0) hpcnas::LogError(config_file_status.message());
+    return 2;
+  };
 
   try {
     app.parse(argc, argv);
@@ -226,6 +240,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (!config_file_status.ok() && !search->parsed()) return bad_config_file();
     if (score->parsed()) {
       config.command = "score";
       if (all) {

@@ -347,6 +347,34 @@ def case_spaces_bad_input(tmp):
         check(proc.returncode == 2 and proc.stderr.startswith("hpcnas: error:"), show(proc))
 
 
+def case_config(tmp):
+    """--config on every subcommand that runs a job: the file's keys apply, options on the command
+    line override them, and a bad file is one error line and exit 2 on score, train-predictor
+    and predict alike."""
+    archs = os.path.join(tmp, "macro.txt")
+    write_archs(archs, ["22212202", "00000001", "11111111"])
+    config = os.path.join(tmp, "job.toml")
+    with open(config, "w") as f:
+        f.write("[score]\nspace = \"macro\"\n\n[epsilon]\nbatch_size = 16\nw1 = 1e-3\nw2 = 1.0\n")
+    for extra, w1 in (([], 1e-3), (["--w1", "1e-2"], 1e-2)):
+        out = os.path.join(tmp, f"config_{len(extra)}.h5")
+        proc = mpirun(2, "score", "--config", config, "--archs", archs, "--out", out, *extra)
+        check(proc.returncode == 0, show(proc))
+        with h5py.File(out, "r") as f:
+            check(f.attrs["space"] == "macro" and f.attrs["w1"] == w1 and f.attrs["w2"] == 1.0,
+                  f"{extra}: space {f.attrs['space']}, w1 {f.attrs['w1']}, expected {w1}")
+            check("batch_size = 16" in f.attrs["config"], "the file's batch size")
+    bad = os.path.join(tmp, "bad.toml")
+    with open(bad, "w") as f:
+        f.write("[epsilon]\nbatch_sise = 16\n")
+    for command in (["score", "--archs", archs], ["train-predictor"], ["predict", "--model", "m.h5", "--archs", archs]):
+        proc = mpirun(2, *command, "--config", bad, "--out", os.path.join(tmp, "never"))
+        errors = [l for l in proc.stderr.splitlines() if l.startswith("hpcnas: error:")]
+        check(proc.returncode == 2 and len(errors) == 1, f"{command[0]}: exit {proc.returncode}{show(proc)}")
+        check("unknown key 'epsilon.batch_sise'" in errors[0] and bad in errors[0], errors[0])
+    check(not os.path.exists(os.path.join(tmp, "never")), "a failed start must leave nothing behind")
+
+
 def case_inspect(tmp):
     """`hpcnas inspect` on an architecture of each space and on a score file."""
     proc = run([hpcnas(), "inspect", "--space", "macro", "--arch", "00000001"])
@@ -395,6 +423,7 @@ CASES = {
     "macro_reference": case_macro_reference,
     "spaces_bad_input": case_spaces_bad_input,
     "inspect": case_inspect,
+    "config": case_config,
 }
 
 
