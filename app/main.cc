@@ -3,6 +3,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 #include <string>
@@ -143,6 +144,26 @@ void AddConfigOption(CLI::App& command, std::string& config_file) {
   command.add_option("--config", config_file, "TOML config (sections of engine/config.h); the options below override it");
 }
 
+// One flag per config key of `sections`, named as the TOML key: --search.population_size 30.
+// They are applied in the order given, after --config, so they override the file.
+void AddConfigKeyOptions(CLI::App& command, hpcnas::Config& config, std::initializer_list<const char*> sections) {
+  for (const hpcnas::ConfigKey& key : hpcnas::ConfigKeys()) {
+    if (std::find(sections.begin(), sections.end(), key.section) == sections.end()) continue;
+    const std::string flag = "--" + key.Key();
+    command
+        .add_option(
+            flag,
+            [&config, key, flag](const CLI::results_t& values) {
+              const hpcnas::Status status = hpcnas::SetConfigValue(config, key.Key(), values.back(), flag);
+              if (!status.ok()) throw CLI::ValidationError(status.message());
+              return true;
+            },
+            key.doc + " (" + key.allowed + "; default " + key.default_value + ")")
+        ->type_name(key.type == "string" ? "TEXT" : key.type == "float" ? "FLOAT" : "INT")
+        ->group("Config keys (also in a --config file)");
+  }
+}
+
 // The value of `--config FILE` / `--config=FILE`, if any.
 std::string FindConfigFile(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
@@ -176,6 +197,7 @@ int main(int argc, char** argv) {
   std::string archs;
   CLI::App* score = app.add_subcommand("score", "score architectures with the epsilon zero-cost metric");
   AddScoreOptions(*score, config, all, archs);
+  AddConfigKeyOptions(*score, config, {"epsilon", "score", "runtime"});
   score->add_flag("--calibrate-weights", calibrate,
                   "choose the space's weight pair as epsinas does (the widest window of powers of ten with < 10% NaN "
                   "over 100 sampled architectures) and print it");
@@ -184,6 +206,7 @@ int main(int argc, char** argv) {
   CLI::App* train = app.add_subcommand("train-predictor", "train the TNASP accuracy predictor data-parallel on all ranks");
   AddConfigOption(*train, config_file);
   AddTrainOptions(*train, config);
+  AddConfigKeyOptions(*train, config, {"predictor", "train", "runtime"});
   hpcnas::PredictRequest predict_request;
   CLI::App* predict = app.add_subcommand("predict", "predict accuracies with a trained predictor");
   AddConfigOption(*predict, config_file);  // [runtime] timeout_s
@@ -206,10 +229,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   inspect->add_option("--num-classes", inspect_request.num_classes, "classifier outputs (0 = the space's)")->capture_default_str();
 
+  CLI::App* config_command = app.add_subcommand("config", "print the configuration: every key (Markdown) or the defaults (TOML)");
+  bool reference = false;
+  config_command->add_flag("--reference", reference, "the reference table of every key (docs/config.md)");
+  AddConfigOption(*config_command, config_file);
+
   hpcnas::SearchRequest search_request;
   CLI::App* search = app.add_subcommand("search", "architecture search: epsilon, the TNASP predictor and evolution on all ranks");
   AddConfigOption(*search, config_file);
   AddSearchOptions(*search, search_request);
+  AddConfigKeyOptions(*search, search_request.config, {"search", "epsilon", "predictor", "runtime"});
   // Every rank reads --config first (the options given on the command line then override it);
   // a bad file is reported like any other bad input, by rank 0, and every rank exits with 2.
   hpcnas::Status config_file_status;
@@ -234,9 +263,14 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // Every rank parses the same arguments and fails the same way; only rank 0 speaks.
-    if (comm.rank() == 0) app.exit(e);
-    return e.get_exit_code() == 0 ? 0 : 2;
+    // Every rank parses the same arguments and fails the same way; only rank 0 speaks. --help
+    // and --version print as CLI11 does; a bad option is one error line naming it, exit 2.
+    if (e.get_exit_code() == 0) {
+      if (comm.rank() == 0) app.exit(e);
+      return 0;
+    }
+    if (comm.rank() == 0) hpcnas::LogError(std::string(e.what()) + " (hpcnas " + (argc > 1 ? argv[1] : "") + " --help lists the options)");
+    return 2;
   }
 
   try {
@@ -263,6 +297,11 @@ int main(int argc, char** argv) {
       return hpcnas::RunTrainPredictorCommand(comm, config, JoinArguments(argc, argv));
     }
     if (predict->parsed()) return hpcnas::RunPredictCommand(comm, predict_request);
+    if (config_command->parsed()) {
+      // The defaults, or what --config FILE sets, as a complete file to start from.
+      if (comm.rank() == 0) std::printf("%s", reference ? hpcnas::ConfigReference().c_str() : hpcnas::ToToml(config).c_str());
+      return 0;
+    }
     if (inspect->parsed()) {
       if (inspect_request.path.empty() && inspect_request.arch.empty()) {
         if (comm.rank() == 0) std::fprintf(stderr, "hpcnas inspect: give a FILE or directory, or --space S --arch STRING\n");
@@ -275,13 +314,15 @@ int main(int argc, char** argv) {
       search_request.config.command = "search";
       search_request.config_file_status = config_file_status;
       for (const CLI::Option* option : search->get_options()) {
-        static const std::set<std::string> kChangeableOnResume = {"--resume", "--generations", "--threads", "--timeout",
-                                                                  "--progress-interval", "--fault", "--help"};
-        if (option->count() > 0 && !kChangeableOnResume.count(option->get_name())) {
+        static const std::set<std::string> kChangeableOnResume = {"--resume", "--generations", "--search.generations",
+                                                                  "--threads", "--timeout", "--progress-interval", "--fault",
+                                                                  "--help"};
+        const bool runtime_key = option->get_name().rfind("--runtime.", 0) == 0;
+        if (option->count() > 0 && !kChangeableOnResume.count(option->get_name()) && !runtime_key) {
           search_request.fixed_options_given.push_back(option->get_name());
         }
       }
-      search_request.generations_given = search->count("--generations") > 0;
+      search_request.generations_given = search->count("--generations") + search->count("--search.generations") > 0;
       hpcnas::InstallStopSignalHandlers();
       return hpcnas::RunSearchCommand(comm, search_request, JoinArguments(argc, argv));
     }

@@ -207,6 +207,11 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   };
   hooks.stop_requested = [] { return stop_signal != 0; };
 
+  if (comm.rank() == 0 && state.next_generation >= sc.generations) {
+    spdlog::warn("hpcnas: warning: the search in {} has already run {} generations (asked for {}): nothing to do; "
+                 "continue it with --generations greater than {}",
+                 sc.out_dir, state.next_generation, sc.generations, state.next_generation);
+  }
   const StatusOr<SearchEnd> end = RunSearch(comm, *config, state, {policy->get(), &evaluator, scorer.get(), predictor.get()}, hooks);
   if (!end.ok()) comm.Abort(end.status().message(), 3);
 

@@ -1,6 +1,9 @@
 #include "engine/config.h"
 
+#include <cerrno>
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <map>
@@ -25,111 +28,190 @@ bool OneOf(const std::string& value, std::initializer_list<const char*> allowed)
   return false;
 }
 
-// One settable field: how to read it from a TOML node into the config.
-using Setter = std::function<Status(const toml::node&, Config&, const std::string& key)>;
+// ---- The key table ---------------------------------------------------------------------------
+// Every key is declared once, below: its section and name (the TOML key and the flag
+// --SECTION.NAME), the field it sets, the values it allows (for people: the checks are in
+// Validate) and one line of doc. Parsing TOML and command-line values, the TOML dump and the
+// reference docs/config.md all come from this table.
 
-Setter StringField(std::string& (*access)(Config&)) {
-  return [access](const toml::node& node, Config& c, const std::string& key) {
-    auto v = node.value<std::string>();
-    if (!node.is_string() || !v) return Bad(key, "must be a string");
-    access(c) = *v;
-    return Status::Ok();
-  };
+enum class KeyType { kInt, kUnsigned, kFloat, kString };
+
+struct KeySpec {
+  ConfigKey key;
+  KeyType type;
+  // The field as the types it can be; exactly one of these is set.
+  std::function<int64_t&(Config&)> int64_field;
+  std::function<int&(Config&)> int_field;
+  std::function<uint64_t&(Config&)> unsigned_field;
+  std::function<double&(Config&)> float_field;
+  std::function<std::string&(Config&)> string_field;
+};
+
+template <typename Access>
+KeySpec Key(const char* section, const char* name, Access access, const char* allowed, const char* doc) {
+  using T = std::remove_reference_t<decltype(access(std::declval<Config&>()))>;
+  KeySpec spec;
+  spec.key = {section, name, "", allowed, doc};
+  if constexpr (std::is_same_v<T, std::string>) {
+    spec.type = KeyType::kString;
+    spec.string_field = access;
+  } else if constexpr (std::is_same_v<T, double>) {
+    spec.type = KeyType::kFloat;
+    spec.float_field = access;
+  } else if constexpr (std::is_same_v<T, uint64_t>) {
+    spec.type = KeyType::kUnsigned;
+    spec.unsigned_field = access;
+  } else if constexpr (std::is_same_v<T, int>) {
+    spec.type = KeyType::kInt;
+    spec.int_field = access;
+  } else {
+    static_assert(std::is_same_v<T, int64_t>, "config fields are int, int64_t, uint64_t, double or std::string");
+    spec.type = KeyType::kInt;
+    spec.int64_field = access;
+  }
+  spec.key.type = spec.type == KeyType::kString ? "string" : spec.type == KeyType::kFloat ? "float" : "integer";
+  return spec;
 }
 
-Setter DoubleField(double& (*access)(Config&)) {
-  return [access](const toml::node& node, Config& c, const std::string& key) {
-    if (!node.is_number()) return Bad(key, "must be a number");
-    access(c) = *node.value<double>();
-    return Status::Ok();
+#define HPCNAS_KEY(section, name, allowed, doc) \
+  Key(#section, #name, [](Config& c) -> auto& { return c.section.name; }, allowed, doc)
+
+const std::vector<KeySpec>& KeySpecs() {
+  static const std::vector<KeySpec> specs = {
+      Key("", "command", [](Config& c) -> auto& { return c.command; }, "score | train-predictor | predict | search",
+          "the subcommand that wrote the file (set by hpcnas)"),
+      HPCNAS_KEY(epsilon, w1, "> 0, or 0", "first constant weight; 0 = the space's (nb201 1e-7, macro 1e-4, proxyless 1e-2)"),
+      HPCNAS_KEY(epsilon, w2, "> 0 and != w1, or 0", "second constant weight; 0 = the space's (1 on every space)"),
+      HPCNAS_KEY(epsilon, batch_size, "2..50000", "images in the one unlabelled batch"),
+      HPCNAS_KEY(epsilon, images, "a file or embedded",
+                 "CIFAR-10 binary file whose first batch_size records form the batch; embedded = the epsinas reference batch"),
+      HPCNAS_KEY(epsilon, path, "fast | full", "fast: the one-channel network; full: the whole network in LibTorch (the reference)"),
+      HPCNAS_KEY(epsilon, nan_policy, "keep | exact | rank",
+                 "NaN scores: keep (the paper), exact (also exact arithmetic), rank (also a finite ranking key); nb201, fast path"),
+      HPCNAS_KEY(epsilon, nan_offset, "0..1", "with nan_policy = rank: where underflowed architectures start"),
+      HPCNAS_KEY(epsilon, resolution, "0 or 8..4096", "chain spaces: input size of the network; 0 = the space's (macro 32, proxyless 224)"),
+      HPCNAS_KEY(epsilon, width_multiplier, "(0, 4]", "proxyless: channels x this, rounded to multiples of 8"),
+      HPCNAS_KEY(score, space, "nb201 | macro | proxyless", "search space of the architectures"),
+      HPCNAS_KEY(score, select, "all | sample | file", "what to score: the whole space, a random sample, or a file"),
+      HPCNAS_KEY(score, sample, "1..distinct networks", "with select = sample: how many distinct architectures"),
+      HPCNAS_KEY(score, seed, ">= 0", "with select = sample: which ones"),
+      HPCNAS_KEY(score, archs_file, "a file", "with select = file: one genotype string per line"),
+      HPCNAS_KEY(score, truth, "a CSV, embedded or empty", "ground truth to correlate with (an arch column); empty for none"),
+      HPCNAS_KEY(score, truth_column, "a column", "accuracy column of the truth table"),
+      HPCNAS_KEY(score, out, "a path", "HDF5 result file; the CSV goes beside it"),
+      HPCNAS_KEY(predictor, d_model, "8..1024, a multiple of heads", "token width"),
+      HPCNAS_KEY(predictor, heads, "1..64", "attention heads"),
+      HPCNAS_KEY(predictor, layers, "1..64", "encoder layers"),
+      HPCNAS_KEY(predictor, feedforward, "1..16384", "feed-forward width per layer"),
+      HPCNAS_KEY(predictor, head_hidden, "1..16384", "readout hidden width"),
+      HPCNAS_KEY(predictor, dropout, "0 <= p < 1", "dropout probability"),
+      HPCNAS_KEY(predictor, position, "laplacian | eigen", "position encoding: Laplacian rows, or Laplacian eigenvectors"),
+      HPCNAS_KEY(predictor, eigen_count, "1..3", "with position = eigen: eigenvectors per node"),
+      HPCNAS_KEY(predictor, epochs, ">= 1", "passes over the labelled set"),
+      HPCNAS_KEY(predictor, batch_size, ">= 1", "labelled architectures per step (global, split over ranks)"),
+      HPCNAS_KEY(predictor, learning_rate, "> 0", "Adam, cosine-annealed to 0 over all steps"),
+      HPCNAS_KEY(predictor, weight_decay, ">= 0", "Adam L2 weight decay"),
+      HPCNAS_KEY(predictor, self_evolution_rounds, "0 or 2..epochs", "self-evolution rounds (0 = off)"),
+      HPCNAS_KEY(predictor, self_evolution_weight, ">= 0", "weight of the self-evolution constraint"),
+      HPCNAS_KEY(predictor, unlabelled_size, "1..15625", "unlabelled architectures for self-evolution"),
+      HPCNAS_KEY(predictor, gradient_shards, "1..1024", "micro-batches per step, summed in a fixed order (at most this many ranks share a step)"),
+      HPCNAS_KEY(train, space, "nb201 | macro", "search space with ground truth for every network"),
+      HPCNAS_KEY(train, truth, "a CSV or embedded", "ground truth; must cover the space"),
+      HPCNAS_KEY(train, truth_column, "a column", "accuracy column to learn and to judge by"),
+      HPCNAS_KEY(train, train_size, "2..networks - 1", "labelled architectures"),
+      HPCNAS_KEY(train, seed, ">= 0", "which architectures, initial weights, batches, dropout"),
+      HPCNAS_KEY(train, out, "a path", "the predictor's HDF5 file"),
+      HPCNAS_KEY(search, space, "nb201 | macro", "search space with a benchmark table"),
+      HPCNAS_KEY(search, method, "tnasp | evolution | random", "ours (epsilon + TNASP predictor + evolution), regularised evolution, random search"),
+      HPCNAS_KEY(search, truth, "a CSV or embedded", "ground truth of the tabular evaluator"),
+      HPCNAS_KEY(search, truth_column, "a column, or empty", "accuracy column; empty = the space's (nb201 cifar10_test, macro mean_test_acc)"),
+      HPCNAS_KEY(search, seed, ">= 0", "every random draw of the search"),
+      HPCNAS_KEY(search, generations, "1..100000", "generations, generation 0 included"),
+      HPCNAS_KEY(search, initial_pool, "1..distinct networks", "tnasp, generation 0: random architectures scored by epsilon"),
+      HPCNAS_KEY(search, initial_queries, "2..distinct networks (tnasp: ..initial_pool)", "generation 0: architectures evaluated"),
+      HPCNAS_KEY(search, candidates, "queries_per_generation..distinct networks", "tnasp: children proposed per generation"),
+      HPCNAS_KEY(search, queries_per_generation, "1..distinct networks", "architectures evaluated per later generation"),
+      HPCNAS_KEY(search, population_size, "1..distinct networks", "aging population (regularised evolution)"),
+      HPCNAS_KEY(search, tournament_size, "1..population_size", "parent = best of this many random members"),
+      HPCNAS_KEY(search, crossover, "0..1", "share of children made by uniform crossover of two parents"),
+      HPCNAS_KEY(search, predictor_epochs, "1..1000000", "tnasp: predictor epochs per generation, warm-started"),
+      HPCNAS_KEY(search, selection, "predictor | epsilon | combined", "tnasp: how candidates are ranked for evaluation"),
+      HPCNAS_KEY(search, explore, "0..1", "tnasp: share of later queries given to children as proposed"),
+      HPCNAS_KEY(search, out_dir, "a directory", "results, CSVs and checkpoints/"),
+      HPCNAS_KEY(search, keep_checkpoints, "1..1000000", "newest checkpoints kept"),
+      HPCNAS_KEY(runtime, threads, "0..1024", "intra-op threads per rank; 0 = cores / ranks on the node"),
+      HPCNAS_KEY(runtime, timeout_s, "> 0", "seconds a rank may stay silent before the job is aborted"),
+      HPCNAS_KEY(runtime, progress_s, ">= 0", "seconds between progress lines"),
+      HPCNAS_KEY(runtime, fault, "RANK:KIND[:AFTER]", "testing only: make RANK fail (throw | exit | hang | kill) after AFTER architectures"),
   };
+  return specs;
 }
 
-template <typename Int>
-Setter IntField(Int& (*access)(Config&)) {
-  return [access](const toml::node& node, Config& c, const std::string& key) {
-    if (!node.is_integer()) return Bad(key, "must be an integer");
-    const int64_t v = *node.value<int64_t>();
-    if (std::is_unsigned_v<Int> && v < 0) return Bad(key, "must not be negative");
-    // A value the field's type cannot hold is refused, never cut to fit.
-    if constexpr (sizeof(Int) < sizeof(int64_t)) {
-      if (v < static_cast<int64_t>(std::numeric_limits<Int>::min()) ||
-          v > static_cast<int64_t>(std::numeric_limits<Int>::max())) {
-        return Bad(key, "is " + std::to_string(v) + "; it must fit in " + std::to_string(std::numeric_limits<Int>::min()) +
-                            ".." + std::to_string(std::numeric_limits<Int>::max()));
-      }
+#undef HPCNAS_KEY
+
+const KeySpec* FindKey(const std::string& key) {
+  for (const KeySpec& spec : KeySpecs()) {
+    if (spec.key.Key() == key) return &spec;
+  }
+  return nullptr;
+}
+
+// Stores an integer read from TOML or the command line. A value the field's type cannot hold is
+// refused, never cut to fit: the result is why (empty when stored).
+std::string SetInteger(const KeySpec& spec, Config& c, int64_t v) {
+  if (spec.type == KeyType::kUnsigned) {
+    if (v < 0) return "must not be negative";
+    spec.unsigned_field(c) = static_cast<uint64_t>(v);
+  } else if (spec.int_field) {
+    if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) {
+      return "is " + std::to_string(v) + "; it must fit in " + std::to_string(std::numeric_limits<int>::min()) + ".." +
+             std::to_string(std::numeric_limits<int>::max());
     }
-    access(c) = static_cast<Int>(v);
-    return Status::Ok();
-  };
+    spec.int_field(c) = static_cast<int>(v);
+  } else {
+    spec.int64_field(c) = v;
+  }
+  return "";
 }
 
-const std::map<std::string, Setter>& Schema() {
-  static const std::map<std::string, Setter> schema = {
-      {"command", StringField([](Config& c) -> std::string& { return c.command; })},
-      {"epsilon.w1", DoubleField([](Config& c) -> double& { return c.epsilon.w1; })},
-      {"epsilon.w2", DoubleField([](Config& c) -> double& { return c.epsilon.w2; })},
-      {"epsilon.batch_size", IntField<int64_t>([](Config& c) -> int64_t& { return c.epsilon.batch_size; })},
-      {"epsilon.images", StringField([](Config& c) -> std::string& { return c.epsilon.images; })},
-      {"epsilon.path", StringField([](Config& c) -> std::string& { return c.epsilon.path; })},
-      {"epsilon.nan_policy", StringField([](Config& c) -> std::string& { return c.epsilon.nan_policy; })},
-      {"epsilon.nan_offset", DoubleField([](Config& c) -> double& { return c.epsilon.nan_offset; })},
-      {"epsilon.resolution", IntField<int64_t>([](Config& c) -> int64_t& { return c.epsilon.resolution; })},
-      {"epsilon.width_multiplier", DoubleField([](Config& c) -> double& { return c.epsilon.width_multiplier; })},
-      {"score.space", StringField([](Config& c) -> std::string& { return c.score.space; })},
-      {"score.select", StringField([](Config& c) -> std::string& { return c.score.select; })},
-      {"score.sample", IntField<int64_t>([](Config& c) -> int64_t& { return c.score.sample; })},
-      {"score.seed", IntField<uint64_t>([](Config& c) -> uint64_t& { return c.score.seed; })},
-      {"score.archs_file", StringField([](Config& c) -> std::string& { return c.score.archs_file; })},
-      {"score.truth", StringField([](Config& c) -> std::string& { return c.score.truth; })},
-      {"score.truth_column", StringField([](Config& c) -> std::string& { return c.score.truth_column; })},
-      {"score.out", StringField([](Config& c) -> std::string& { return c.score.out; })},
-      {"predictor.d_model", IntField<int>([](Config& c) -> int& { return c.predictor.d_model; })},
-      {"predictor.heads", IntField<int>([](Config& c) -> int& { return c.predictor.heads; })},
-      {"predictor.layers", IntField<int>([](Config& c) -> int& { return c.predictor.layers; })},
-      {"predictor.feedforward", IntField<int>([](Config& c) -> int& { return c.predictor.feedforward; })},
-      {"predictor.head_hidden", IntField<int>([](Config& c) -> int& { return c.predictor.head_hidden; })},
-      {"predictor.dropout", DoubleField([](Config& c) -> double& { return c.predictor.dropout; })},
-      {"predictor.position", StringField([](Config& c) -> std::string& { return c.predictor.position; })},
-      {"predictor.eigen_count", IntField<int>([](Config& c) -> int& { return c.predictor.eigen_count; })},
-      {"predictor.epochs", IntField<int>([](Config& c) -> int& { return c.predictor.epochs; })},
-      {"predictor.batch_size", IntField<int>([](Config& c) -> int& { return c.predictor.batch_size; })},
-      {"predictor.learning_rate", DoubleField([](Config& c) -> double& { return c.predictor.learning_rate; })},
-      {"predictor.weight_decay", DoubleField([](Config& c) -> double& { return c.predictor.weight_decay; })},
-      {"predictor.self_evolution_rounds", IntField<int>([](Config& c) -> int& { return c.predictor.self_evolution_rounds; })},
-      {"predictor.self_evolution_weight", DoubleField([](Config& c) -> double& { return c.predictor.self_evolution_weight; })},
-      {"predictor.unlabelled_size", IntField<int64_t>([](Config& c) -> int64_t& { return c.predictor.unlabelled_size; })},
-      {"predictor.gradient_shards", IntField<int>([](Config& c) -> int& { return c.predictor.gradient_shards; })},
-      {"train.space", StringField([](Config& c) -> std::string& { return c.train.space; })},
-      {"train.truth", StringField([](Config& c) -> std::string& { return c.train.truth; })},
-      {"train.truth_column", StringField([](Config& c) -> std::string& { return c.train.truth_column; })},
-      {"train.train_size", IntField<int64_t>([](Config& c) -> int64_t& { return c.train.train_size; })},
-      {"train.seed", IntField<uint64_t>([](Config& c) -> uint64_t& { return c.train.seed; })},
-      {"train.out", StringField([](Config& c) -> std::string& { return c.train.out; })},
-      {"search.space", StringField([](Config& c) -> std::string& { return c.search.space; })},
-      {"search.method", StringField([](Config& c) -> std::string& { return c.search.method; })},
-      {"search.truth", StringField([](Config& c) -> std::string& { return c.search.truth; })},
-      {"search.truth_column", StringField([](Config& c) -> std::string& { return c.search.truth_column; })},
-      {"search.seed", IntField<uint64_t>([](Config& c) -> uint64_t& { return c.search.seed; })},
-      {"search.generations", IntField<int>([](Config& c) -> int& { return c.search.generations; })},
-      {"search.initial_pool", IntField<int>([](Config& c) -> int& { return c.search.initial_pool; })},
-      {"search.initial_queries", IntField<int>([](Config& c) -> int& { return c.search.initial_queries; })},
-      {"search.candidates", IntField<int>([](Config& c) -> int& { return c.search.candidates; })},
-      {"search.queries_per_generation", IntField<int>([](Config& c) -> int& { return c.search.queries_per_generation; })},
-      {"search.population_size", IntField<int>([](Config& c) -> int& { return c.search.population_size; })},
-      {"search.tournament_size", IntField<int>([](Config& c) -> int& { return c.search.tournament_size; })},
-      {"search.crossover", DoubleField([](Config& c) -> double& { return c.search.crossover; })},
-      {"search.predictor_epochs", IntField<int>([](Config& c) -> int& { return c.search.predictor_epochs; })},
-      {"search.explore", DoubleField([](Config& c) -> double& { return c.search.explore; })},
-      {"search.selection", StringField([](Config& c) -> std::string& { return c.search.selection; })},
-      {"search.out_dir", StringField([](Config& c) -> std::string& { return c.search.out_dir; })},
-      {"search.keep_checkpoints", IntField<int>([](Config& c) -> int& { return c.search.keep_checkpoints; })},
-      {"runtime.threads", IntField<int>([](Config& c) -> int& { return c.runtime.threads; })},
-      {"runtime.timeout_s", DoubleField([](Config& c) -> double& { return c.runtime.timeout_s; })},
-      {"runtime.progress_s", DoubleField([](Config& c) -> double& { return c.runtime.progress_s; })},
-      {"runtime.fault", StringField([](Config& c) -> std::string& { return c.runtime.fault; })},
-  };
-  return schema;
+Status SetFromToml(const KeySpec& spec, const toml::node& node, Config& c, const std::string& key) {
+  switch (spec.type) {
+    case KeyType::kString: {
+      auto v = node.value<std::string>();
+      if (!node.is_string() || !v) return Bad(key, "must be a string");
+      spec.string_field(c) = *v;
+      return Status::Ok();
+    }
+    case KeyType::kFloat:
+      if (!node.is_number()) return Bad(key, "must be a number");
+      spec.float_field(c) = *node.value<double>();
+      return Status::Ok();
+    default:
+      if (!node.is_integer()) return Bad(key, "must be an integer");
+      if (const std::string why = SetInteger(spec, c, *node.value<int64_t>()); !why.empty()) return Bad(key, why);
+      return Status::Ok();
+  }
+}
+
+void AddToToml(const KeySpec& spec, const Config& config, toml::table& table) {
+  Config& c = const_cast<Config&>(config);  // the accessors are shared with the setters; nothing is written
+  const std::string& name = spec.key.name;
+  switch (spec.type) {
+    case KeyType::kString: table.insert_or_assign(name, spec.string_field(c)); break;
+    case KeyType::kFloat: table.insert_or_assign(name, spec.float_field(c)); break;
+    case KeyType::kUnsigned: table.insert_or_assign(name, static_cast<int64_t>(spec.unsigned_field(c))); break;
+    default: table.insert_or_assign(name, spec.int_field ? static_cast<int64_t>(spec.int_field(c)) : spec.int64_field(c)); break;
+  }
+}
+
+std::string ValueText(const KeySpec& spec, const Config& config) {
+  toml::table table;
+  AddToToml(spec, config, table);
+  std::ostringstream out;
+  table.get(spec.key.name)->visit([&out](const auto& value) {
+    if constexpr (toml::is_value<decltype(value)>) out << value;
+  });
+  return out.str();
 }
 
 Status IntIn(const std::string& key, int64_t value, int64_t low, int64_t high) {
@@ -276,73 +358,79 @@ Status Validate(const Config& c) {
 }
 
 std::string ToToml(const Config& c) {
-  toml::table root{
-      {"command", c.command},
-      {"epsilon", toml::table{{"w1", c.epsilon.w1},
-                              {"w2", c.epsilon.w2},
-                              {"batch_size", c.epsilon.batch_size},
-                              {"images", c.epsilon.images},
-                              {"path", c.epsilon.path},
-                              {"nan_policy", c.epsilon.nan_policy},
-                              {"nan_offset", c.epsilon.nan_offset},
-                              {"resolution", c.epsilon.resolution},
-                              {"width_multiplier", c.epsilon.width_multiplier}}},
-      {"score", toml::table{{"space", c.score.space},
-                            {"select", c.score.select},
-                            {"sample", c.score.sample},
-                            {"seed", static_cast<int64_t>(c.score.seed)},
-                            {"archs_file", c.score.archs_file},
-                            {"truth", c.score.truth},
-                            {"truth_column", c.score.truth_column},
-                            {"out", c.score.out}}},
-      {"predictor", toml::table{{"d_model", c.predictor.d_model},
-                                {"heads", c.predictor.heads},
-                                {"layers", c.predictor.layers},
-                                {"feedforward", c.predictor.feedforward},
-                                {"head_hidden", c.predictor.head_hidden},
-                                {"dropout", c.predictor.dropout},
-                                {"position", c.predictor.position},
-                                {"eigen_count", c.predictor.eigen_count},
-                                {"epochs", c.predictor.epochs},
-                                {"batch_size", c.predictor.batch_size},
-                                {"learning_rate", c.predictor.learning_rate},
-                                {"weight_decay", c.predictor.weight_decay},
-                                {"self_evolution_rounds", c.predictor.self_evolution_rounds},
-                                {"self_evolution_weight", c.predictor.self_evolution_weight},
-                                {"unlabelled_size", c.predictor.unlabelled_size},
-                                {"gradient_shards", c.predictor.gradient_shards}}},
-      {"train", toml::table{{"space", c.train.space},
-                            {"truth", c.train.truth},
-                            {"truth_column", c.train.truth_column},
-                            {"train_size", c.train.train_size},
-                            {"seed", static_cast<int64_t>(c.train.seed)},
-                            {"out", c.train.out}}},
-      {"search", toml::table{{"space", c.search.space},
-                             {"method", c.search.method},
-                             {"truth", c.search.truth},
-                             {"truth_column", c.search.truth_column},
-                             {"seed", static_cast<int64_t>(c.search.seed)},
-                             {"generations", c.search.generations},
-                             {"initial_pool", c.search.initial_pool},
-                             {"initial_queries", c.search.initial_queries},
-                             {"candidates", c.search.candidates},
-                             {"queries_per_generation", c.search.queries_per_generation},
-                             {"population_size", c.search.population_size},
-                             {"tournament_size", c.search.tournament_size},
-                             {"crossover", c.search.crossover},
-                             {"predictor_epochs", c.search.predictor_epochs},
-                             {"selection", c.search.selection},
-                             {"explore", c.search.explore},
-                             {"out_dir", c.search.out_dir},
-                             {"keep_checkpoints", c.search.keep_checkpoints}}},
-      {"runtime", toml::table{{"threads", c.runtime.threads},
-                              {"timeout_s", c.runtime.timeout_s},
-                              {"progress_s", c.runtime.progress_s},
-                              {"fault", c.runtime.fault}}},
-  };
+  toml::table root;
+  for (const KeySpec& spec : KeySpecs()) {
+    if (spec.key.section.empty()) {
+      AddToToml(spec, c, root);
+      continue;
+    }
+    if (!root.contains(spec.key.section)) root.insert(spec.key.section, toml::table{});
+    AddToToml(spec, c, *root.get_as<toml::table>(spec.key.section));
+  }
   std::ostringstream out;
   out << root << "\n";
   return out.str();
+}
+
+const std::vector<ConfigKey>& ConfigKeys() {
+  static const std::vector<ConfigKey> keys = [] {
+    std::vector<ConfigKey> out;
+    const Config defaults;
+    for (const KeySpec& spec : KeySpecs()) {
+      ConfigKey key = spec.key;
+      key.default_value = ValueText(spec, defaults);
+      out.push_back(key);
+    }
+    return out;
+  }();
+  return keys;
+}
+
+Status SetConfigValue(Config& config, const std::string& key, const std::string& text, const std::string& flag) {
+  const KeySpec* spec = FindKey(key);
+  if (spec == nullptr) return Status::InvalidInput("unknown config key '" + key + "'");
+  auto bad = [&](const char* what) { return Status::InvalidInput(flag + ": " + QuoteForError(text) + " is not " + what); };
+  switch (spec->type) {
+    case KeyType::kString:
+      spec->string_field(config) = text;
+      return Status::Ok();
+    case KeyType::kFloat: {
+      char* end = nullptr;
+      errno = 0;
+      const double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0' || errno == ERANGE) return bad("a number");
+      spec->float_field(config) = v;
+      return Status::Ok();
+    }
+    default: {
+      int64_t v = 0;
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (text.empty() || error != std::errc() || end != text.data() + text.size()) return bad("an integer (in int64 range)");
+      if (const std::string why = SetInteger(*spec, config, v); !why.empty()) return Status::InvalidInput(flag + " " + why);
+      return Status::Ok();
+    }
+  }
+}
+
+std::string ConfigReference() {
+  std::string out =
+      "# Configuration keys\n\n"
+      "Generated from the key table in `engine/config.cc` (`hpcnas config --reference`); a unit test keeps it\n"
+      "equal. A TOML file (`--config FILE`, on every subcommand that runs a job) sets any of these in its\n"
+      "`[section]`; on the command line, `--section.name VALUE` sets one and overrides the file. The\n"
+      "subcommands read: `score` [epsilon] [score] [runtime]; `train-predictor` [predictor] [train] [runtime];\n"
+      "`search` [search] [epsilon] [predictor] [runtime]. Cross-key rules (a tournament no larger than the\n"
+      "population, counts no larger than the space) are checked too, with errors that name the key.\n\n"
+      "| key | type | default | allowed | meaning |\n|---|---|---|---|---|\n";
+  auto cell = [](std::string text) {  // a '|' inside a cell would end it
+    for (std::size_t at = text.find('|'); at != std::string::npos; at = text.find('|', at + 2)) text.insert(at, "\\");
+    return text;
+  };
+  for (const ConfigKey& key : ConfigKeys()) {
+    out += "| `" + key.Key() + "` | " + key.type + " | `" + key.default_value + "` | " + cell(key.allowed) + " | " +
+           cell(key.doc) + " |\n";
+  }
+  return out;
 }
 
 StatusOr<Config> ConfigFromToml(std::string_view text, std::string_view source_name) {
@@ -356,13 +444,10 @@ StatusOr<Config> ConfigFromToml(std::string_view text, std::string_view source_n
                                 std::string(e.description()));
   }
   Config config;
-  const auto& schema = Schema();
   auto apply = [&](const std::string& key, const toml::node& node) -> Status {
-    auto it = schema.find(key);
-    if (it == schema.end()) {
-      return Status::InvalidInput("config '" + std::string(source_name) + "': unknown key '" + key + "'");
-    }
-    return it->second(node, config, key).WithContext("config '" + std::string(source_name) + "'");
+    const KeySpec* spec = FindKey(key);
+    if (spec == nullptr) return Status::InvalidInput("config '" + std::string(source_name) + "': unknown key '" + key + "'");
+    return SetFromToml(*spec, node, config, key).WithContext("config '" + std::string(source_name) + "'");
   };
   for (auto&& [section_key, section] : root) {
     const std::string section_name(section_key.str());

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/status.h"
 
@@ -144,6 +145,23 @@ std::string ToToml(const Config& config);
 // Reads what ToToml writes (any subset of keys; the rest keep their defaults). Unknown
 // sections or keys and wrong value types are errors that name the key.
 StatusOr<Config> ConfigFromToml(std::string_view text, std::string_view source_name);
+
+// One key of the Config, as declared in the key table of config.cc: the TOML key
+// SECTION.NAME ("command" has no section), its type, default, allowed values and meaning.
+struct ConfigKey {
+  std::string section, name;
+  std::string type;           // "integer", "float", "string"
+  std::string allowed;        // for people: "1..100000", "fast | full"
+  std::string doc;            // one line
+  std::string default_value;  // as TOML writes it
+  std::string Key() const { return section.empty() ? name : section + "." + name; }
+};
+// Every key, in the table's order.
+const std::vector<ConfigKey>& ConfigKeys();
+// Sets `key` from a command-line value; errors name `flag` as the user typed it.
+Status SetConfigValue(Config& config, const std::string& key, const std::string& text, const std::string& flag);
+// The reference table of every key (Markdown), committed as docs/config.md.
+std::string ConfigReference();
 
 struct FaultInjection {
   int rank = -1;

@@ -356,8 +356,8 @@ def case_config(tmp):
     config = os.path.join(tmp, "job.toml")
     with open(config, "w") as f:
         f.write("[score]\nspace = \"macro\"\n\n[epsilon]\nbatch_size = 16\nw1 = 1e-3\nw2 = 1.0\n")
-    for extra, w1 in (([], 1e-3), (["--w1", "1e-2"], 1e-2)):
-        out = os.path.join(tmp, f"config_{len(extra)}.h5")
+    for extra, w1 in (([], 1e-3), (["--w1", "1e-2"], 1e-2), (["--epsilon.w1", "5e-3"], 5e-3)):
+        out = os.path.join(tmp, f"config_{w1}.h5")
         proc = mpirun(2, "score", "--config", config, "--archs", archs, "--out", out, *extra)
         check(proc.returncode == 0, show(proc))
         with h5py.File(out, "r") as f:
@@ -372,6 +372,11 @@ def case_config(tmp):
         errors = [l for l in proc.stderr.splitlines() if l.startswith("hpcnas: error:")]
         check(proc.returncode == 2 and len(errors) == 1, f"{command[0]}: exit {proc.returncode}{show(proc)}")
         check("unknown key 'epsilon.batch_sise'" in errors[0] and bad in errors[0], errors[0])
+    # Every key is a flag of its own name; a bad value is one error line naming the flag as typed.
+    proc = mpirun(2, "score", "--archs", archs, "--epsilon.batch_size", "many", "--out", os.path.join(tmp, "never"))
+    errors = [l for l in proc.stderr.splitlines() if l.startswith("hpcnas: error:")]
+    check(proc.returncode == 2 and len(errors) == 1 and "--epsilon.batch_size" in errors[0] and "many" in errors[0],
+          f"a bad flag value{show(proc)}")
     check(not os.path.exists(os.path.join(tmp, "never")), "a failed start must leave nothing behind")
 
 

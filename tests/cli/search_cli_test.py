@@ -207,6 +207,11 @@ def case_macro(tmp):
     check_ok(proc, "resume on 1 rank")
     check("on macro" in proc.stdout + proc.stderr, f"the log should name the space{show(proc)}")
     check_same_outcome(halves, straight, "macro: 2 + 2 (2 -> 1 ranks) vs 4 straight")
+    # Resuming a finished search with no more generations says so (issue 14, item 4).
+    proc = resume(1, straight, 3)
+    check_ok(proc, "resume of a finished search")
+    check("nothing to do" in proc.stdout + proc.stderr and "already run 4 generations" in proc.stdout + proc.stderr,
+          f"a resume that has nothing to do should say so{show(proc)}")
 
 
 def case_bad_input(tmp):

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <set>
+#include <sstream>
+
 namespace hpcnas {
 namespace {
 
@@ -43,6 +47,49 @@ TEST(Config, TomlRoundTripKeepsEveryField) {
   EXPECT_EQ(back->search.explore, 0.3);
   EXPECT_EQ(back->search.out_dir, "runs/x");
   EXPECT_EQ(back->predictor.gradient_shards, 5);
+}
+
+// One key table: every key the TOML dump writes is in ConfigKeys() (and back), every key can be
+// set from the command line, and the committed reference docs/config.md is the generated one.
+TEST(ConfigKeys, OneTableForTomlCommandLineAndDocs) {
+  std::set<std::string> dumped;
+  std::istringstream toml(ToToml(Config{}));
+  std::string section;
+  for (std::string line; std::getline(toml, line);) {
+    if (line.empty()) continue;
+    if (line.front() == '[') {
+      section = line.substr(1, line.size() - 2);
+    } else {
+      const std::string name = line.substr(0, line.find(' '));
+      dumped.insert(section.empty() ? name : section + "." + name);
+    }
+  }
+  std::set<std::string> declared;
+  for (const ConfigKey& key : ConfigKeys()) {
+    declared.insert(key.Key());
+    EXPECT_FALSE(key.doc.empty() || key.allowed.empty()) << key.Key();
+  }
+  EXPECT_EQ(dumped, declared);
+
+  Config c;
+  ASSERT_TRUE(SetConfigValue(c, "search.population_size", "30", "--search.population_size").ok());
+  ASSERT_TRUE(SetConfigValue(c, "epsilon.w1", "1e-3", "--epsilon.w1").ok());
+  ASSERT_TRUE(SetConfigValue(c, "search.seed", "12345678901", "--search.seed").ok());
+  EXPECT_EQ(c.search.population_size, 30);
+  EXPECT_EQ(c.epsilon.w1, 1e-3);
+  EXPECT_EQ(c.search.seed, 12345678901ULL);
+  ExpectError(SetConfigValue(c, "search.population_size", "3x", "--search.population_size"),
+              "--search.population_size: '3x' is not an integer");
+  ExpectError(SetConfigValue(c, "search.population_size", "4294967306", "--search.population_size"),
+              "--search.population_size is 4294967306; it must fit in");
+  ExpectError(SetConfigValue(c, "search.seed", "-1", "--search.seed"), "--search.seed must not be negative");
+  ExpectError(SetConfigValue(c, "epsilon.w1", "small", "--epsilon.w1"), "--epsilon.w1: 'small' is not a number");
+
+  std::ifstream committed(HPCNAS_SOURCE_DIR "/docs/config.md");
+  ASSERT_TRUE(committed) << "docs/config.md is missing";
+  std::stringstream text;
+  text << committed.rdbuf();
+  EXPECT_EQ(text.str(), ConfigReference()) << "docs/config.md is stale: regenerate it with hpcnas config --reference";
 }
 
 TEST(Config, UnknownKeysAndWrongTypesNameTheKey) {
