@@ -33,13 +33,6 @@
 namespace hpcnas {
 namespace {
 
-ChainNetworkOptions NetworkOptions(const EpsilonConfig& c) {
-  ChainNetworkOptions options;
-  options.resolution = c.resolution;
-  options.width_multiplier = c.width_multiplier;
-  return options;
-}
-
 struct PreparedJob {
   ScoreJobSpec spec;                // what the ranks score: spec.archs
   std::vector<Architecture> archs;  // what the user asked for, in output order
@@ -118,7 +111,7 @@ StatusOr<PreparedJob> PrepareJob(const Config& config) {
   }
   // An option the space's network cannot take (a width multiplier on macro) fails here too.
   if (const auto* chain = dynamic_cast<const ChainSpace*>(space.get())) {
-    HPCNAS_RETURN_IF_ERROR(chain->Plan(job.archs.front(), NetworkOptions(config.epsilon)).status().WithContext("epsilon network"));
+    HPCNAS_RETURN_IF_ERROR(chain->Plan(job.archs.front(), EpsilonScorerOptionsFromConfig(config.epsilon).network).status().WithContext("epsilon network"));
   }
   HPCNAS_RETURN_IF_ERROR(CheckWritable(config.score.out));
   HPCNAS_RETURN_IF_ERROR(CheckWritable(ReplaceExtension(config.score.out, ".csv")));
@@ -195,10 +188,7 @@ StatusOr<ScoreOutcome> ScoreOnAllRanks(Communicator& comm, const Config& config,
   }
   torch::Tensor images = CifarImagesToTensor(spec.pixels.data(), spec.num_images).to(device);
   HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(config.score.space));
-  EpsilonScorerOptions scorer_options;
-  scorer_options.weights = {config.epsilon.w1, config.epsilon.w2};
-  scorer_options.path = config.epsilon.path;
-  scorer_options.network = NetworkOptions(config.epsilon);
+  EpsilonScorerOptions scorer_options = EpsilonScorerOptionsFromConfig(config.epsilon);
   HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<ArchitectureScorer> scorer, MakeEpsilonScorer(*space, images, scorer_options));
   // With a NaN policy, every cell is also scored in the arithmetic that never underflows.
   std::unique_ptr<ArchitectureScorer> exact;
@@ -328,9 +318,7 @@ int RunCalibrateWeightsCommand(Communicator& comm, const Config& config) {
     CounterRng rng(config.score.seed, {0x63616c6962ULL});  // "calib"
     std::vector<Architecture> archs;
     for (int i = 0; i < 100; ++i) archs.push_back((*space)->Sample(rng));
-    EpsilonScorerOptions options;
-    options.path = config.epsilon.path;
-    options.network = NetworkOptions(config.epsilon);
+    const EpsilonScorerOptions options = EpsilonScorerOptionsFromConfig(config.epsilon);  // the weights are searched
     spdlog::info("calibrating the epsilon weights of space '{}' on 100 architectures (seed {}), epsilon path '{}'",
                  config.score.space, config.score.seed, config.epsilon.path);
     const WeightCalibration calibration = CalibrateEpsilonWeights(**space, batch, options, archs);

@@ -74,6 +74,11 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
   HPCNAS_ASSIGN_OR_RETURN(prepared.truth, LoadTruthTable(*space, sc.truth, sc.truth_column));
   HPCNAS_RETURN_IF_ERROR(prepared.truth.RequireEveryArchitecture(*space));
   if (sc.method == "tnasp") {
+    // An epsilon option the space cannot honour (a width multiplier on macro) is bad input here,
+    // not a failure of every rank later.
+    HPCNAS_RETURN_IF_ERROR(MakeEpsilonScorer(*space, torch::zeros({2, 3, 32, 32}), EpsilonScorerOptionsFromConfig(config.epsilon))
+                               .status()
+                               .WithContext("config [epsilon] for space '" + sc.space + "'"));
     HPCNAS_ASSIGN_OR_RETURN(CifarImages images, LoadCifarImages(config.epsilon.images, config.epsilon.batch_size));
     prepared.start.num_images = images.count;
     prepared.start.pixels = std::move(images.pixels);

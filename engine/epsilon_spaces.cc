@@ -52,6 +52,15 @@ class ChainScorer final : public ArchitectureScorer {
 
 }  // namespace
 
+EpsilonScorerOptions EpsilonScorerOptionsFromConfig(const EpsilonConfig& config) {
+  EpsilonScorerOptions options;
+  options.weights = {config.w1, config.w2};
+  options.path = config.path;
+  options.network.resolution = config.resolution;
+  options.network.width_multiplier = config.width_multiplier;
+  return options;
+}
+
 StatusOr<std::unique_ptr<ArchitectureScorer>> MakeEpsilonScorer(const SearchSpace& space, const torch::Tensor& images,
                                                                 const EpsilonScorerOptions& options) {
   if (options.path != "fast" && options.path != "full") {

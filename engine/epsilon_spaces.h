@@ -30,6 +30,9 @@ struct EpsilonScorerOptions {
   ChainNetworkOptions network;  // chain spaces: resolution, width; the head has one output
 };
 
+// The options of the [epsilon] config section: weights (already resolved), path, chain network.
+EpsilonScorerOptions EpsilonScorerOptionsFromConfig(const EpsilonConfig& config);
+
 // `images` is a float32 [B, 3, H, W] batch on the device to use; chain networks resize it
 // (bilinear) to their resolution when H differs. Errors: an option the space cannot honour.
 StatusOr<std::unique_ptr<ArchitectureScorer>> MakeEpsilonScorer(const SearchSpace& space, const torch::Tensor& images,

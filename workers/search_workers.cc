@@ -32,11 +32,7 @@ StatusOr<std::unique_ptr<EpsilonCandidateScorer>> EpsilonCandidateScorer::Make(c
                                                                                  const torch::Tensor& images,
                                                                                  const FaultInjection& fault, int rank) {
   std::unique_ptr<EpsilonCandidateScorer> scorer(new EpsilonCandidateScorer(Seconds(config.runtime.timeout_s)));
-  EpsilonScorerOptions options;
-  options.weights = {config.epsilon.w1, config.epsilon.w2};
-  options.path = config.epsilon.path;
-  options.network.resolution = config.epsilon.resolution;
-  options.network.width_multiplier = config.epsilon.width_multiplier;
+  EpsilonScorerOptions options = EpsilonScorerOptionsFromConfig(config.epsilon);
   HPCNAS_ASSIGN_OR_RETURN(scorer->float32_, MakeEpsilonScorer(space, images, options));
   if (space.name() == "nb201") {
     options.exact = true;

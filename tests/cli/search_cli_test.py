@@ -251,6 +251,7 @@ def case_bad_input(tmp):
         (["--config", os.path.join(tmp, "absent.toml")], "absent.toml", ""),
         (["--truth", missing_truth], "missing", "15625"),
         (["--space", "proxyless"], "search.space", "nb201, macro"),
+        (["--space", "macro", "--epsilon.width_multiplier", "1.4"], "fixed widths", "[epsilon]"),
         (["--space", "darts"], "search.space", "darts"),
         (["--space", "macro", "--truth", missing_truth, "--truth-column", "cifar10_test"], missing_truth, "macro"),  # NB201 rows
         (["--space", "macro", "--truth-column", "cifar10_test"], "cifar10_test", "NAS-Bench-Macro"),
