@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <string>
 
@@ -35,107 +36,79 @@ std::string JoinArguments(int argc, char** argv) {
   return line;
 }
 
-void AddScoreOptions(CLI::App& score, hpcnas::Config& c, bool& all, std::string& archs) {
-  score.add_option("--space", c.score.space, "search space: nb201 | macro | proxyless")->capture_default_str();
-  auto* all_flag = score.add_flag("--all", all, "score every cell of the space");
-  auto* sample = score.add_option("--sample", c.score.sample, "score N distinct random cells (with --seed)");
-  auto* file = score.add_option("--archs", archs, "score the genotypes listed in FILE, one per line");
-  all_flag->excludes(sample)->excludes(file);
-  sample->excludes(file);
-  score.add_option("--seed", c.score.seed, "seed of --sample")->capture_default_str();
-  score.add_option("--truth", c.score.truth,
-                   "ground-truth CSV (NB201 format) or 'embedded'; prints Spearman/Kendall against it");
-  score.add_option("--truth-column", c.score.truth_column, "accuracy column of the truth table")->capture_default_str();
-  score.add_option("--out", c.score.out, "HDF5 output file; the CSV is written beside it")->capture_default_str();
-  score.add_option("--images", c.epsilon.images, "CIFAR-10 binary file for the batch, or 'embedded'")->capture_default_str();
-  score.add_option("--batch-size", c.epsilon.batch_size, "images in the batch (the first of the file)")->capture_default_str();
-  score.add_option("--w1", c.epsilon.w1, "first constant weight (default: the space's, nb201 1e-7)");
-  score.add_option("--w2", c.epsilon.w2, "second constant weight (default: the space's, nb201 1)");
-  score.add_option("--resolution", c.epsilon.resolution,
-                   "macro/proxyless: input size of the network, the batch resized to it (0 = the space's: 32, 224)")
-      ->capture_default_str();
-  score.add_option("--width-multiplier", c.epsilon.width_multiplier, "proxyless: channel width multiplier")
-      ->capture_default_str();
-  score.add_option("--epsilon-path", c.epsilon.path, "scorer: fast (one-channel network) or full (reference network)")->capture_default_str();
-  score.add_option("--nan-policy", c.epsilon.nan_policy,
-                   "NaN scores: keep (paper) | exact (add exact-arithmetic scores) | rank (add a finite ranking key)")
-      ->capture_default_str();
-  score.add_option("--nan-offset", c.epsilon.nan_offset, "with --nan-policy rank: where underflowed cells start, 0..1")
-      ->capture_default_str();
-  score.add_option("--threads", c.runtime.threads, "intra-op threads per rank (0 = cores / ranks)")->capture_default_str();
-  score.add_option("--timeout", c.runtime.timeout_s, "seconds a rank may stay silent before the job aborts")->capture_default_str();
-  score.add_option("--progress-interval", c.runtime.progress_s, "seconds between progress lines")->capture_default_str();
-  score.add_option("--fault", c.runtime.fault, "testing: RANK:KIND[:AFTER], KIND throw|exit|hang|kill")->group("");
+// Short flags kept from before the key table: each is another name of its key's --SECTION.NAME
+// option (same doc, same parsing, same checks). A subcommand reads sections whose short names
+// do not collide.
+const std::map<std::string, std::string>& ShortFlags() {
+  static const std::map<std::string, std::string> flags = {
+      {"epsilon.w1", "--w1"}, {"epsilon.w2", "--w2"}, {"epsilon.batch_size", "--batch-size"},
+      {"epsilon.images", "--images"}, {"epsilon.path", "--epsilon-path"}, {"epsilon.nan_policy", "--nan-policy"},
+      {"epsilon.nan_offset", "--nan-offset"}, {"epsilon.resolution", "--resolution"},
+      {"epsilon.width_multiplier", "--width-multiplier"},
+      {"score.space", "--space"}, {"score.sample", "--sample"}, {"score.seed", "--seed"}, {"score.truth", "--truth"},
+      {"score.truth_column", "--truth-column"}, {"score.out", "--out"},
+      {"predictor.epochs", "--epochs"}, {"predictor.batch_size", "--batch"}, {"predictor.learning_rate", "--lr"},
+      {"predictor.weight_decay", "--weight-decay"}, {"predictor.position", "--position"},
+      {"predictor.eigen_count", "--eigen-count"}, {"predictor.d_model", "--d-model"}, {"predictor.heads", "--heads"},
+      {"predictor.layers", "--layers"}, {"predictor.feedforward", "--feedforward"}, {"predictor.head_hidden", "--head-hidden"},
+      {"predictor.dropout", "--dropout"}, {"predictor.self_evolution_rounds", "--self-evolution"},
+      {"predictor.self_evolution_weight", "--self-evolution-weight"}, {"predictor.unlabelled_size", "--unlabelled-size"},
+      {"predictor.gradient_shards", "--gradient-shards"},
+      {"train.space", "--space"}, {"train.truth", "--truth"}, {"train.truth_column", "--truth-column"},
+      {"train.train_size", "--train-size"}, {"train.seed", "--seed"}, {"train.out", "--out"},
+      {"search.space", "--space"}, {"search.method", "--method"}, {"search.truth", "--truth"},
+      {"search.truth_column", "--truth-column"}, {"search.seed", "--seed"}, {"search.generations", "--generations"},
+      {"search.initial_pool", "--initial-pool"}, {"search.initial_queries", "--initial-queries"},
+      {"search.candidates", "--candidates"}, {"search.queries_per_generation", "--queries-per-generation"},
+      {"search.population_size", "--population"}, {"search.tournament_size", "--tournament"},
+      {"search.crossover", "--crossover"}, {"search.predictor_epochs", "--predictor-epochs"},
+      {"search.selection", "--selection"}, {"search.explore", "--explore"}, {"search.out_dir", "--out"},
+      {"search.keep_checkpoints", "--keep-checkpoints"},
+      {"runtime.threads", "--threads"}, {"runtime.timeout_s", "--timeout"}, {"runtime.progress_s", "--progress-interval"},
+      {"runtime.fault", "--fault"},
+  };
+  return flags;
 }
 
-void AddPredictorOptions(CLI::App& command, hpcnas::PredictorConfig& p) {
-  command.add_option("--epochs", p.epochs, "passes over the labelled set")->capture_default_str();
-  command.add_option("--batch", p.batch_size, "labelled architectures per step (global, split over ranks)")->capture_default_str();
-  command.add_option("--lr", p.learning_rate, "Adam learning rate (cosine-annealed)")->capture_default_str();
-  command.add_option("--weight-decay", p.weight_decay, "Adam L2 weight decay")->capture_default_str();
-  command.add_option("--position", p.position, "graph position encoding: laplacian | eigen")->capture_default_str();
-  command.add_option("--eigen-count", p.eigen_count, "with --position eigen: eigenvectors per node (1..3)")->capture_default_str();
-  command.add_option("--d-model", p.d_model, "token width")->capture_default_str();
-  command.add_option("--heads", p.heads, "attention heads")->capture_default_str();
-  command.add_option("--layers", p.layers, "Transformer encoder layers")->capture_default_str();
-  command.add_option("--feedforward", p.feedforward, "feed-forward width per layer")->capture_default_str();
-  command.add_option("--head-hidden", p.head_hidden, "readout hidden width")->capture_default_str();
-  command.add_option("--dropout", p.dropout, "dropout probability")->capture_default_str();
-  command.add_option("--self-evolution", p.self_evolution_rounds,
-                     "self-evolution rounds T (0 = off; T >= 2 splits the epochs into T rounds)")->capture_default_str();
-  command.add_option("--self-evolution-weight", p.self_evolution_weight, "weight lambda of the self-evolution term")
-      ->capture_default_str();
-  command.add_option("--unlabelled-size", p.unlabelled_size, "unlabelled architectures for self-evolution")
-      ->capture_default_str();
+// Which of `flags` (one option's names) the user typed last, for messages; the first if none.
+std::string TypedFlag(const std::vector<std::string>& flags, int argc, char** argv) {
+  std::string typed = flags.front();
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    for (const std::string& flag : flags) {
+      if (arg == flag || arg.rfind(flag + "=", 0) == 0) typed = flag;
+    }
+  }
+  return typed;
 }
 
-void AddTrainOptions(CLI::App& command, hpcnas::Config& c) {
-  command.add_option("--space", c.train.space, "search space with ground truth for every network: nb201 | macro")->capture_default_str();
-  command.add_option("--truth", c.train.truth, "ground-truth CSV with an arch column, every network of the space, or 'embedded'")->capture_default_str();
-  command.add_option("--truth-column", c.train.truth_column, "accuracy column to learn and to judge by")->capture_default_str();
-  command.add_option("--train-size", c.train.train_size, "labelled architectures, drawn with --seed")->capture_default_str();
-  command.add_option("--seed", c.train.seed, "seed of the split, the initial weights, batches and dropout")->capture_default_str();
-  command.add_option("--out", c.train.out, "HDF5 file for the trained predictor")->capture_default_str();
-  command.add_option("--threads", c.runtime.threads, "intra-op threads per rank (0 = cores / ranks)")->capture_default_str();
-  command.add_option("--timeout", c.runtime.timeout_s, "seconds a rank may wait for its peers")->capture_default_str();
-  command.add_option("--progress-interval", c.runtime.progress_s, "seconds between progress lines")->capture_default_str();
-  AddPredictorOptions(command, c.predictor);
+std::vector<std::string> LongFlags(const CLI::Option& option) {
+  std::vector<std::string> flags;
+  for (const std::string& name : option.get_lnames()) flags.push_back("--" + name);
+  return flags;
 }
 
-void AddSearchOptions(CLI::App& search, hpcnas::SearchRequest& r) {
-  hpcnas::Config& c = r.config;
-  search.add_option("--resume", r.resume_dir, "continue the search in DIR from its newest valid checkpoint");
-  search.add_option("--out", c.search.out_dir, "output directory: results, CSVs, checkpoints/")->capture_default_str();
-  search.add_option("--space", c.search.space, "search space with a benchmark table: nb201 | macro")->capture_default_str();
-  search.add_option("--method", c.search.method, "tnasp (epsilon + predictor) | evolution | random")->capture_default_str();
-  search.add_option("--seed", c.search.seed, "seed of every random draw")->capture_default_str();
-  search.add_option("--generations", c.search.generations, "generations, generation 0 included")->capture_default_str();
-  search.add_option("--truth", c.search.truth, "ground-truth CSV of the space (an arch column, every network) or 'embedded'")->capture_default_str();
-  search.add_option("--truth-column", c.search.truth_column, "accuracy column the evaluator returns (default: the space's)");
-  search.add_option("--initial-pool", c.search.initial_pool, "tnasp: random architectures scored by epsilon in generation 0")->capture_default_str();
-  search.add_option("--initial-queries", c.search.initial_queries, "architectures evaluated in generation 0")->capture_default_str();
-  search.add_option("--candidates", c.search.candidates, "tnasp: children proposed per generation")->capture_default_str();
-  search.add_option("--queries-per-generation", c.search.queries_per_generation, "architectures evaluated per later generation")
-      ->capture_default_str();
-  search.add_option("--population", c.search.population_size, "aging population size")->capture_default_str();
-  search.add_option("--tournament", c.search.tournament_size, "tournament size for parent selection")->capture_default_str();
-  search.add_option("--crossover", c.search.crossover, "share of children made by crossover (0..1)")->capture_default_str();
-  search.add_option("--predictor-epochs", c.search.predictor_epochs, "tnasp: predictor epochs per generation (warm-started)")
-      ->capture_default_str();
-  search.add_option("--selection", c.search.selection, "tnasp: rank candidates by predictor | epsilon | combined")->capture_default_str();
-  search.add_option("--explore", c.search.explore, "tnasp: share of later queries given to children as proposed (0..1)")
-      ->capture_default_str();
-  search.add_option("--keep-checkpoints", c.search.keep_checkpoints, "newest checkpoints kept")->capture_default_str();
-  search.add_option("--images", c.epsilon.images, "CIFAR-10 binary file for the epsilon batch, or 'embedded'")->capture_default_str();
-  search.add_option("--epsilon-path", c.epsilon.path, "epsilon scorer: fast | full")->capture_default_str();
-  search.add_option("--self-evolution", c.predictor.self_evolution_rounds, "predictor self-evolution rounds per generation (0 = off)")
-      ->capture_default_str();
-  search.add_option("--gradient-shards", c.predictor.gradient_shards, "predictor micro-batches per step (ranks that share it)")
-      ->capture_default_str();
-  search.add_option("--threads", c.runtime.threads, "intra-op threads per rank (0 = cores / ranks)")->capture_default_str();
-  search.add_option("--timeout", c.runtime.timeout_s, "seconds a rank may wait for its peers before the job aborts")->capture_default_str();
-  search.add_option("--progress-interval", c.runtime.progress_s, "seconds between progress lines")->capture_default_str();
-  search.add_option("--fault", c.runtime.fault, "testing: RANK:KIND[:AFTER], KIND throw|exit|hang|kill")->group("");
+// One option per config key of `sections`, named as the TOML key (--search.population_size 30)
+// and by its short flag (--population 30), with the key's doc, type, default and checks. The
+// options apply after --config, so they override the file; a bad value is an error naming the
+// flag as the user typed it.
+void AddConfigKeyOptions(CLI::App& command, hpcnas::Config& config, std::initializer_list<const char*> sections, int argc,
+                         char** argv) {
+  for (const hpcnas::ConfigKey& key : hpcnas::ConfigKeys()) {
+    if (std::find(sections.begin(), sections.end(), key.section) == sections.end()) continue;
+    std::vector<std::string> flags = {"--" + key.Key()};
+    if (auto short_flag = ShortFlags().find(key.Key()); short_flag != ShortFlags().end()) flags.push_back(short_flag->second);
+    CLI::Option* option = command.add_option(
+        flags.size() == 1 ? flags[0] : flags[0] + "," + flags[1],
+        [&config, key, flags, argc, argv](const CLI::results_t& values) {
+          const hpcnas::Status status = hpcnas::SetConfigValue(config, key.Key(), values.back(), TypedFlag(flags, argc, argv));
+          if (!status.ok()) throw CLI::ValidationError(status.message());
+          return true;
+        },
+        key.doc + " (" + key.allowed + "; default " + key.default_value + ")");
+    option->type_name(key.type == "string" ? "TEXT" : key.type == "float" ? "FLOAT" : "INT");
+    if (key.Key() == "runtime.fault") option->group("");  // testing only
+  }
 }
 
 // Every subcommand that runs a job takes `--config FILE`: a TOML file with the sections of
@@ -144,24 +117,13 @@ void AddConfigOption(CLI::App& command, std::string& config_file) {
   command.add_option("--config", config_file, "TOML config (sections of engine/config.h); the options below override it");
 }
 
-// One flag per config key of `sections`, named as the TOML key: --search.population_size 30.
-// They are applied in the order given, after --config, so they override the file.
-void AddConfigKeyOptions(CLI::App& command, hpcnas::Config& config, std::initializer_list<const char*> sections) {
-  for (const hpcnas::ConfigKey& key : hpcnas::ConfigKeys()) {
-    if (std::find(sections.begin(), sections.end(), key.section) == sections.end()) continue;
-    const std::string flag = "--" + key.Key();
-    command
-        .add_option(
-            flag,
-            [&config, key, flag](const CLI::results_t& values) {
-              const hpcnas::Status status = hpcnas::SetConfigValue(config, key.Key(), values.back(), flag);
-              if (!status.ok()) throw CLI::ValidationError(status.message());
-              return true;
-            },
-            key.doc + " (" + key.allowed + "; default " + key.default_value + ")")
-        ->type_name(key.type == "string" ? "TEXT" : key.type == "float" ? "FLOAT" : "INT")
-        ->group("Config keys (also in a --config file)");
-  }
+// What a subcommand takes besides its config keys.
+void AddScoreOptions(CLI::App& score, bool& all, std::string& archs) {
+  auto* all_flag = score.add_flag("--all", all, "score every architecture of the space");
+  auto* file = score.add_option("--archs", archs, "score the genotypes listed in FILE, one per line");
+  CLI::Option* sample = score.get_option("--sample");  // score.sample: N distinct random architectures (with --seed)
+  all_flag->excludes(sample)->excludes(file);
+  sample->excludes(file);
 }
 
 // The value of `--config FILE` / `--config=FILE`, if any.
@@ -196,8 +158,8 @@ int main(int argc, char** argv) {
   bool calibrate = false;
   std::string archs;
   CLI::App* score = app.add_subcommand("score", "score architectures with the epsilon zero-cost metric");
-  AddScoreOptions(*score, config, all, archs);
-  AddConfigKeyOptions(*score, config, {"epsilon", "score", "runtime"});
+  AddConfigKeyOptions(*score, config, {"epsilon", "score", "runtime"}, argc, argv);
+  AddScoreOptions(*score, all, archs);
   score->add_flag("--calibrate-weights", calibrate,
                   "choose the space's weight pair as epsinas does (the widest window of powers of ten with < 10% NaN "
                   "over 100 sampled architectures) and print it");
@@ -205,8 +167,7 @@ int main(int argc, char** argv) {
   AddConfigOption(*score, config_file);
   CLI::App* train = app.add_subcommand("train-predictor", "train the TNASP accuracy predictor data-parallel on all ranks");
   AddConfigOption(*train, config_file);
-  AddTrainOptions(*train, config);
-  AddConfigKeyOptions(*train, config, {"predictor", "train", "runtime"});
+  AddConfigKeyOptions(*train, config, {"predictor", "train", "runtime"}, argc, argv);
   hpcnas::PredictRequest predict_request;
   CLI::App* predict = app.add_subcommand("predict", "predict accuracies with a trained predictor");
   AddConfigOption(*predict, config_file);  // [runtime] timeout_s
@@ -220,9 +181,10 @@ int main(int argc, char** argv) {
   auto* inspect_path = inspect->add_option("path", inspect_request.path, "an hpcnas HDF5 file or a search directory");
   auto* inspect_arch = inspect->add_option("--arch", inspect_request.arch, "a genotype string of --space");
   inspect_path->excludes(inspect_arch);
+  inspect_request.space = "nb201";
+  AddConfigOption(*inspect, config_file);  // [score] space, [epsilon] resolution and width_multiplier
   inspect->add_option("--space", inspect_request.space, "search space of --arch: nb201 | macro | proxyless")
-      ->capture_default_str()
-      ->default_val("nb201");
+      ->capture_default_str();
   inspect->add_option("--resolution", inspect_request.resolution, "input size of the network (0 = the space's)")
       ->capture_default_str();
   inspect->add_option("--width-multiplier", inspect_request.width_multiplier, "proxyless: channel width multiplier")
@@ -237,8 +199,8 @@ int main(int argc, char** argv) {
   hpcnas::SearchRequest search_request;
   CLI::App* search = app.add_subcommand("search", "architecture search: epsilon, the TNASP predictor and evolution on all ranks");
   AddConfigOption(*search, config_file);
-  AddSearchOptions(*search, search_request);
-  AddConfigKeyOptions(*search, search_request.config, {"search", "epsilon", "predictor", "runtime"});
+  search->add_option("--resume", search_request.resume_dir, "continue the search in DIR from its newest valid checkpoint");
+  AddConfigKeyOptions(*search, search_request.config, {"search", "epsilon", "predictor", "runtime"}, argc, argv);
   // Every rank reads --config first (the options given on the command line then override it);
   // a bad file is reported like any other bad input, by rank 0, and every rank exits with 2.
   hpcnas::Status config_file_status;
@@ -251,6 +213,9 @@ int main(int argc, char** argv) {
       config = *parsed;
       search_request.config = *parsed;
       predict_request.timeout_s = parsed->runtime.timeout_s;
+      inspect_request.space = parsed->score.space;
+      inspect_request.resolution = parsed->epsilon.resolution;
+      inspect_request.width_multiplier = parsed->epsilon.width_multiplier;
     } else {
       config_file_status = parsed.status();
     }
@@ -273,13 +238,32 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // A config the flags made invalid is one error line that names the key and, when a flag set
+  // it, the flag as the user typed it. (The commands validate again: a file or a checkpoint can
+  // also bring values.)
+  auto invalid_flags = [&](const CLI::App& command, hpcnas::Config candidate, const char* name) {
+    candidate.command = name;
+    const hpcnas::Status status = hpcnas::Validate(candidate);
+    if (status.ok()) return false;
+    std::string message = status.message();
+    for (const CLI::Option* option : command.get_options()) {
+      const std::vector<std::string> flags = LongFlags(*option);
+      if (option->count() > 0 && !flags.empty() && message.find("'" + flags.front().substr(2) + "'") != std::string::npos) {
+        message += " (given as " + TypedFlag(flags, argc, argv) + ")";
+        break;
+      }
+    }
+    if (comm.rank() == 0) hpcnas::LogError(message);
+    return true;
+  };
+
   try {
     if (!config_file_status.ok() && !search->parsed()) return bad_config_file();
     if (score->parsed()) {
       config.command = "score";
       if (all) {
         config.score.select = "all";
-      } else if (score->count("--sample") > 0) {
+      } else if (score->count("--score.sample") > 0) {
         config.score.select = "sample";
       } else if (!archs.empty()) {
         config.score.select = "file";
@@ -289,11 +273,13 @@ int main(int argc, char** argv) {
         return 2;
       }
       hpcnas::ResolveEpsilonWeights(config.epsilon, config.score.space);
+      if (invalid_flags(*score, config, "score")) return 2;
       if (calibrate) return hpcnas::RunCalibrateWeightsCommand(comm, config);
       return hpcnas::RunScoreCommand(comm, config, JoinArguments(argc, argv));
     }
     if (train->parsed()) {
       config.command = "train-predictor";
+      if (invalid_flags(*train, config, "train-predictor")) return 2;
       return hpcnas::RunTrainPredictorCommand(comm, config, JoinArguments(argc, argv));
     }
     if (predict->parsed()) return hpcnas::RunPredictCommand(comm, predict_request);
@@ -314,15 +300,14 @@ int main(int argc, char** argv) {
       search_request.config.command = "search";
       search_request.config_file_status = config_file_status;
       for (const CLI::Option* option : search->get_options()) {
-        static const std::set<std::string> kChangeableOnResume = {"--resume", "--generations", "--search.generations",
-                                                                  "--threads", "--timeout", "--progress-interval", "--fault",
-                                                                  "--help"};
-        const bool runtime_key = option->get_name().rfind("--runtime.", 0) == 0;
-        if (option->count() > 0 && !kChangeableOnResume.count(option->get_name()) && !runtime_key) {
-          search_request.fixed_options_given.push_back(option->get_name());
-        }
+        // Where it runs and how long may change; what it computes may not.
+        const std::string name = option->get_name();
+        const bool changeable = name == "--resume" || name == "--search.generations" || name == "--help" ||
+                                name.rfind("--runtime.", 0) == 0;
+        if (option->count() > 0 && !changeable) search_request.fixed_options_given.push_back(TypedFlag(LongFlags(*option), argc, argv));
       }
-      search_request.generations_given = search->count("--generations") + search->count("--search.generations") > 0;
+      search_request.generations_given = search->count("--search.generations") > 0;
+      if (config_file_status.ok() && invalid_flags(*search, search_request.config, "search")) return 2;
       hpcnas::InstallStopSignalHandlers();
       return hpcnas::RunSearchCommand(comm, search_request, JoinArguments(argc, argv));
     }

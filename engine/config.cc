@@ -30,11 +30,14 @@ bool OneOf(const std::string& value, std::initializer_list<const char*> allowed)
 
 // ---- The key table ---------------------------------------------------------------------------
 // Every key is declared once, below: its section and name (the TOML key and the flag
-// --SECTION.NAME), the field it sets, the values it allows (for people: the checks are in
-// Validate) and one line of doc. Parsing TOML and command-line values, the TOML dump and the
-// reference docs/config.md all come from this table.
+// --SECTION.NAME), the field it sets, one line of doc and the values it allows on its own.
+// Parsing TOML and command-line values, the TOML dump, the per-key checks of Validate and the
+// reference docs/config.md all come from this table; Validate adds the rules that involve
+// several keys or the search space.
 
 enum class KeyType { kInt, kUnsigned, kFloat, kString };
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 struct KeySpec {
   ConfigKey key;
@@ -45,13 +48,100 @@ struct KeySpec {
   std::function<uint64_t&(Config&)> unsigned_field;
   std::function<double&(Config&)> float_field;
   std::function<std::string&(Config&)> string_field;
+
+  // What the key allows on its own. Numbers: [low, high] (an end open where said), never NaN or
+  // infinite, and 0 too with or_zero. Strings: one of `choices` (any if empty), not empty with
+  // non_empty. `allowed_text`, when given, replaces the generated description (a range that
+  // depends on other keys).
+  double low = -kInf, high = kInf;
+  bool low_open = false, high_open = false, or_zero = false;
+  std::vector<std::string> choices;
+  std::string unknown_choice;  // what a value outside `choices` is ("unknown search space")
+  bool non_empty = false;
+  std::string allowed_text;
+
+  KeySpec& In(double lo, double hi) { low = lo; high = hi; return *this; }
+  KeySpec& AtLeast(double lo) { low = lo; return *this; }
+  KeySpec& Above(double lo) { low = lo; low_open = true; return *this; }
+  KeySpec& BelowOpen() { high_open = true; return *this; }
+  KeySpec& OrZero() { or_zero = true; return *this; }
+  KeySpec& OneOf(std::vector<std::string> values, std::string unknown = "") {
+    choices = std::move(values);
+    unknown_choice = std::move(unknown);
+    return *this;
+  }
+  KeySpec& NonEmpty() { non_empty = true; return *this; }
+  KeySpec& Allowed(std::string text) { allowed_text = std::move(text); return *this; }
 };
 
+// A number for people: integers in full (1000000, not 1e+06), others with 6 significant digits.
+std::string FormatNumber(double v) {
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+// The allowed values for people: "2..50000", "> 0", "(0, 4]", "0 or 8..4096", "fast | full".
+std::string AllowedText(const KeySpec& spec) {
+  if (!spec.allowed_text.empty()) return spec.allowed_text;
+  if (spec.type == KeyType::kString) {
+    std::string out;
+    for (const std::string& c : spec.choices) out += (out.empty() ? "" : " | ") + c;
+    return out.empty() ? (spec.non_empty ? "not empty" : "any") : out;
+  }
+  std::string range;
+  const bool has_low = spec.low > -kInf, has_high = spec.high < kInf;
+  if (has_low && has_high) {
+    range = spec.low_open || spec.high_open ? (spec.low_open ? "(" : "[") + FormatNumber(spec.low) + ", " +
+                                                  FormatNumber(spec.high) + (spec.high_open ? ")" : "]")
+                                            : FormatNumber(spec.low) + ".." + FormatNumber(spec.high);
+  } else if (has_low) {
+    range = (spec.low_open ? "> " : ">= ") + FormatNumber(spec.low);
+  } else {
+    range = "any";
+  }
+  return spec.or_zero ? "0 or " + range : range;
+}
+
+// The key's own rule, as an error naming the key, or Ok.
+Status CheckKey(const KeySpec& spec, const Config& config) {
+  Config& c = const_cast<Config&>(config);  // the accessors are shared with the setters; nothing is written
+  const std::string& key = spec.key.Key();
+  if (spec.type == KeyType::kString) {
+    const std::string& v = spec.string_field(c);
+    if (spec.non_empty && v.empty()) return Bad(key, "must not be empty");
+    if (spec.choices.empty() || std::find(spec.choices.begin(), spec.choices.end(), v) != spec.choices.end()) {
+      return Status::Ok();
+    }
+    std::string list;
+    for (const std::string& choice : spec.choices) list += (list.empty() ? "" : ", ") + choice;
+    return Bad(key, "is " + QuoteForError(v) + (spec.unknown_choice.empty() ? "" : ": " + spec.unknown_choice) +
+                        "; allowed: " + list);
+  }
+  double v = 0;
+  std::string shown;
+  switch (spec.type) {
+    case KeyType::kFloat: v = spec.float_field(c); shown = FormatNumber(v); break;
+    case KeyType::kUnsigned: v = static_cast<double>(spec.unsigned_field(c)); shown = std::to_string(spec.unsigned_field(c)); break;
+    default: {
+      const int64_t i = spec.int_field ? spec.int_field(c) : spec.int64_field(c);
+      v = static_cast<double>(i);
+      shown = std::to_string(i);
+    }
+  }
+  if (spec.or_zero && v == 0) return Status::Ok();
+  const bool above = spec.low_open ? v > spec.low : v >= spec.low;
+  const bool below = spec.high_open ? v < spec.high : v <= spec.high;
+  if (above && below && std::isfinite(v)) return Status::Ok();
+  return Bad(key, "is " + shown + "; allowed: " + AllowedText(spec));
+}
+
 template <typename Access>
-KeySpec Key(const char* section, const char* name, Access access, const char* allowed, const char* doc) {
+KeySpec Key(const char* section, const char* name, Access access, const char* doc) {
   using T = std::remove_reference_t<decltype(access(std::declval<Config&>()))>;
   KeySpec spec;
-  spec.key = {section, name, "", allowed, doc};
+  spec.key = {section, name, "", "", doc};
   if constexpr (std::is_same_v<T, std::string>) {
     spec.type = KeyType::kString;
     spec.string_field = access;
@@ -73,76 +163,82 @@ KeySpec Key(const char* section, const char* name, Access access, const char* al
   return spec;
 }
 
-#define HPCNAS_KEY(section, name, allowed, doc) \
-  Key(#section, #name, [](Config& c) -> auto& { return c.section.name; }, allowed, doc)
+#define HPCNAS_KEY(section, name, doc) Key(#section, #name, [](Config& c) -> auto& { return c.section.name; }, doc)
 
 const std::vector<KeySpec>& KeySpecs() {
   static const std::vector<KeySpec> specs = {
-      Key("", "command", [](Config& c) -> auto& { return c.command; }, "score | train-predictor | predict | search",
-          "the subcommand that wrote the file (set by hpcnas)"),
-      HPCNAS_KEY(epsilon, w1, "> 0, or 0", "first constant weight; 0 = the space's (nb201 1e-7, macro 1e-4, proxyless 1e-2)"),
-      HPCNAS_KEY(epsilon, w2, "> 0 and != w1, or 0", "second constant weight; 0 = the space's (1 on every space)"),
-      HPCNAS_KEY(epsilon, batch_size, "2..50000", "images in the one unlabelled batch"),
-      HPCNAS_KEY(epsilon, images, "a file or embedded",
-                 "CIFAR-10 binary file whose first batch_size records form the batch; embedded = the epsinas reference batch"),
-      HPCNAS_KEY(epsilon, path, "fast | full", "fast: the one-channel network; full: the whole network in LibTorch (the reference)"),
-      HPCNAS_KEY(epsilon, nan_policy, "keep | exact | rank",
-                 "NaN scores: keep (the paper), exact (also exact arithmetic), rank (also a finite ranking key); nb201, fast path"),
-      HPCNAS_KEY(epsilon, nan_offset, "0..1", "with nan_policy = rank: where underflowed architectures start"),
-      HPCNAS_KEY(epsilon, resolution, "0 or 8..4096", "chain spaces: input size of the network; 0 = the space's (macro 32, proxyless 224)"),
-      HPCNAS_KEY(epsilon, width_multiplier, "(0, 4]", "proxyless: channels x this, rounded to multiples of 8"),
-      HPCNAS_KEY(score, space, "nb201 | macro | proxyless", "search space of the architectures"),
-      HPCNAS_KEY(score, select, "all | sample | file", "what to score: the whole space, a random sample, or a file"),
-      HPCNAS_KEY(score, sample, "1..distinct networks", "with select = sample: how many distinct architectures"),
-      HPCNAS_KEY(score, seed, ">= 0", "with select = sample: which ones"),
-      HPCNAS_KEY(score, archs_file, "a file", "with select = file: one genotype string per line"),
-      HPCNAS_KEY(score, truth, "a CSV, embedded or empty", "ground truth to correlate with (an arch column); empty for none"),
-      HPCNAS_KEY(score, truth_column, "a column", "accuracy column of the truth table"),
-      HPCNAS_KEY(score, out, "a path", "HDF5 result file; the CSV goes beside it"),
-      HPCNAS_KEY(predictor, d_model, "8..1024, a multiple of heads", "token width"),
-      HPCNAS_KEY(predictor, heads, "1..64", "attention heads"),
-      HPCNAS_KEY(predictor, layers, "1..64", "encoder layers"),
-      HPCNAS_KEY(predictor, feedforward, "1..16384", "feed-forward width per layer"),
-      HPCNAS_KEY(predictor, head_hidden, "1..16384", "readout hidden width"),
-      HPCNAS_KEY(predictor, dropout, "0 <= p < 1", "dropout probability"),
-      HPCNAS_KEY(predictor, position, "laplacian | eigen", "position encoding: Laplacian rows, or Laplacian eigenvectors"),
-      HPCNAS_KEY(predictor, eigen_count, "1..3", "with position = eigen: eigenvectors per node"),
-      HPCNAS_KEY(predictor, epochs, ">= 1", "passes over the labelled set"),
-      HPCNAS_KEY(predictor, batch_size, ">= 1", "labelled architectures per step (global, split over ranks)"),
-      HPCNAS_KEY(predictor, learning_rate, "> 0", "Adam, cosine-annealed to 0 over all steps"),
-      HPCNAS_KEY(predictor, weight_decay, ">= 0", "Adam L2 weight decay"),
-      HPCNAS_KEY(predictor, self_evolution_rounds, "0 or 2..epochs", "self-evolution rounds (0 = off)"),
-      HPCNAS_KEY(predictor, self_evolution_weight, ">= 0", "weight of the self-evolution constraint"),
-      HPCNAS_KEY(predictor, unlabelled_size, "1..15625", "unlabelled architectures for self-evolution"),
-      HPCNAS_KEY(predictor, gradient_shards, "1..1024", "micro-batches per step, summed in a fixed order (at most this many ranks share a step)"),
-      HPCNAS_KEY(train, space, "nb201 | macro", "search space with ground truth for every network"),
-      HPCNAS_KEY(train, truth, "a CSV or embedded", "ground truth; must cover the space"),
-      HPCNAS_KEY(train, truth_column, "a column", "accuracy column to learn and to judge by"),
-      HPCNAS_KEY(train, train_size, "2..networks - 1", "labelled architectures"),
-      HPCNAS_KEY(train, seed, ">= 0", "which architectures, initial weights, batches, dropout"),
-      HPCNAS_KEY(train, out, "a path", "the predictor's HDF5 file"),
-      HPCNAS_KEY(search, space, "nb201 | macro", "search space with a benchmark table"),
-      HPCNAS_KEY(search, method, "tnasp | evolution | random", "ours (epsilon + TNASP predictor + evolution), regularised evolution, random search"),
-      HPCNAS_KEY(search, truth, "a CSV or embedded", "ground truth of the tabular evaluator"),
-      HPCNAS_KEY(search, truth_column, "a column, or empty", "accuracy column; empty = the space's (nb201 cifar10_test, macro mean_test_acc)"),
-      HPCNAS_KEY(search, seed, ">= 0", "every random draw of the search"),
-      HPCNAS_KEY(search, generations, "1..100000", "generations, generation 0 included"),
-      HPCNAS_KEY(search, initial_pool, "1..distinct networks", "tnasp, generation 0: random architectures scored by epsilon"),
-      HPCNAS_KEY(search, initial_queries, "2..distinct networks (tnasp: ..initial_pool)", "generation 0: architectures evaluated"),
-      HPCNAS_KEY(search, candidates, "queries_per_generation..distinct networks", "tnasp: children proposed per generation"),
-      HPCNAS_KEY(search, queries_per_generation, "1..distinct networks", "architectures evaluated per later generation"),
-      HPCNAS_KEY(search, population_size, "1..distinct networks", "aging population (regularised evolution)"),
-      HPCNAS_KEY(search, tournament_size, "1..population_size", "parent = best of this many random members"),
-      HPCNAS_KEY(search, crossover, "0..1", "share of children made by uniform crossover of two parents"),
-      HPCNAS_KEY(search, predictor_epochs, "1..1000000", "tnasp: predictor epochs per generation, warm-started"),
-      HPCNAS_KEY(search, selection, "predictor | epsilon | combined", "tnasp: how candidates are ranked for evaluation"),
-      HPCNAS_KEY(search, explore, "0..1", "tnasp: share of later queries given to children as proposed"),
-      HPCNAS_KEY(search, out_dir, "a directory", "results, CSVs and checkpoints/"),
-      HPCNAS_KEY(search, keep_checkpoints, "1..1000000", "newest checkpoints kept"),
-      HPCNAS_KEY(runtime, threads, "0..1024", "intra-op threads per rank; 0 = cores / ranks on the node"),
-      HPCNAS_KEY(runtime, timeout_s, "> 0", "seconds a rank may stay silent before the job is aborted"),
-      HPCNAS_KEY(runtime, progress_s, ">= 0", "seconds between progress lines"),
-      HPCNAS_KEY(runtime, fault, "RANK:KIND[:AFTER]", "testing only: make RANK fail (throw | exit | hang | kill) after AFTER architectures"),
+      Key("", "command", [](Config& c) -> auto& { return c.command; }, "the subcommand that wrote the file (set by hpcnas)")
+          .OneOf({"score", "train-predictor", "predict", "search"}),
+      HPCNAS_KEY(epsilon, w1, "first constant weight; 0 = the space's (nb201 1e-7, macro 1e-4, proxyless 1e-2)").Above(0).OrZero(),
+      HPCNAS_KEY(epsilon, w2, "second constant weight, != w1; 0 = the space's (1 on every space)").Above(0).OrZero(),
+      HPCNAS_KEY(epsilon, batch_size, "images in the one unlabelled batch").In(2, 50000),
+      HPCNAS_KEY(epsilon, images, "CIFAR-10 binary file whose first batch_size records form the batch; embedded = the epsinas reference batch")
+          .NonEmpty(),
+      HPCNAS_KEY(epsilon, path, "fast: the one-channel network; full: the whole network in LibTorch (the reference)")
+          .OneOf({"fast", "full"}),
+      HPCNAS_KEY(epsilon, nan_policy, "NaN scores: keep (the paper), exact (also exact arithmetic), rank (also a finite ranking key); nb201, fast path")
+          .OneOf({"keep", "exact", "rank"}),
+      HPCNAS_KEY(epsilon, nan_offset, "with nan_policy = rank: where underflowed architectures start").In(0, 1),
+      HPCNAS_KEY(epsilon, resolution, "chain spaces: input size of the network; 0 = the space's (macro 32, proxyless 224)")
+          .In(8, 4096).OrZero(),
+      HPCNAS_KEY(epsilon, width_multiplier, "proxyless: channels x this, rounded to multiples of 8").In(0, 4).Above(0),
+      HPCNAS_KEY(score, space, "search space of the architectures").OneOf({"nb201", "macro", "proxyless"}, "unknown search space"),
+      HPCNAS_KEY(score, select, "what to score: the whole space, a random sample, or a file").OneOf({"all", "sample", "file"}),
+      HPCNAS_KEY(score, sample, "with select = sample: how many distinct architectures").Allowed("1..distinct networks"),
+      HPCNAS_KEY(score, seed, "with select = sample: which ones").AtLeast(0),
+      HPCNAS_KEY(score, archs_file, "with select = file: one genotype string per line").Allowed("a file (with select = file)"),
+      HPCNAS_KEY(score, truth, "ground truth to correlate with (a CSV with an arch column, or embedded); empty for none"),
+      HPCNAS_KEY(score, truth_column, "accuracy column of the truth table").NonEmpty(),
+      HPCNAS_KEY(score, out, "HDF5 result file; the CSV goes beside it").NonEmpty(),
+      HPCNAS_KEY(predictor, d_model, "token width, a multiple of heads").In(8, 1024),
+      HPCNAS_KEY(predictor, heads, "attention heads").In(1, 64),
+      HPCNAS_KEY(predictor, layers, "encoder layers").In(1, 64),
+      HPCNAS_KEY(predictor, feedforward, "feed-forward width per layer").In(1, 16384),
+      HPCNAS_KEY(predictor, head_hidden, "readout hidden width").In(1, 16384),
+      HPCNAS_KEY(predictor, dropout, "dropout probability").In(0, 1).BelowOpen(),
+      HPCNAS_KEY(predictor, position, "position encoding: Laplacian rows, or Laplacian eigenvectors").OneOf({"laplacian", "eigen"}),
+      HPCNAS_KEY(predictor, eigen_count, "with position = eigen: eigenvectors per node").In(1, 3),
+      HPCNAS_KEY(predictor, epochs, "passes over the labelled set").In(1, 1000000),
+      HPCNAS_KEY(predictor, batch_size, "labelled architectures per step (global, split over ranks)").In(1, 1000000),
+      HPCNAS_KEY(predictor, learning_rate, "Adam, cosine-annealed to 0 over all steps").Above(0),
+      HPCNAS_KEY(predictor, weight_decay, "Adam L2 weight decay").AtLeast(0),
+      HPCNAS_KEY(predictor, self_evolution_rounds, "self-evolution rounds (0 = off)").Allowed("0 or 2..epochs"),
+      HPCNAS_KEY(predictor, self_evolution_weight, "weight of the self-evolution constraint").AtLeast(0),
+      HPCNAS_KEY(predictor, unlabelled_size, "unlabelled architectures for self-evolution").In(1, 15625),
+      HPCNAS_KEY(predictor, gradient_shards, "micro-batches per step, summed in a fixed order (at most this many ranks share a step)")
+          .In(1, 1024),
+      HPCNAS_KEY(train, space, "search space with ground truth for every network")
+          .OneOf({"nb201", "macro"}, "unknown search space, or one without ground truth for every network"),
+      HPCNAS_KEY(train, truth, "ground truth (a CSV or embedded); must cover the space").NonEmpty(),
+      HPCNAS_KEY(train, truth_column, "accuracy column to learn and to judge by").NonEmpty(),
+      HPCNAS_KEY(train, train_size, "labelled architectures").Allowed("2..networks - 1"),
+      HPCNAS_KEY(train, seed, "which architectures, initial weights, batches, dropout").AtLeast(0),
+      HPCNAS_KEY(train, out, "the predictor's HDF5 file").NonEmpty(),
+      HPCNAS_KEY(search, space, "search space with a benchmark table")
+          .OneOf({"nb201", "macro"}, "unknown search space, or one without a benchmark table"),
+      HPCNAS_KEY(search, method, "ours (epsilon + TNASP predictor + evolution), regularised evolution, random search")
+          .OneOf({"tnasp", "evolution", "random"}),
+      HPCNAS_KEY(search, truth, "ground truth of the tabular evaluator (a CSV or embedded)").NonEmpty(),
+      HPCNAS_KEY(search, truth_column, "accuracy column; empty = the space's (nb201 cifar10_test, macro mean_test_acc)"),
+      HPCNAS_KEY(search, seed, "every random draw of the search").AtLeast(0),
+      HPCNAS_KEY(search, generations, "generations, generation 0 included").In(1, 100000),
+      HPCNAS_KEY(search, initial_pool, "tnasp, generation 0: random architectures scored by epsilon").Allowed("1..distinct networks"),
+      HPCNAS_KEY(search, initial_queries, "generation 0: architectures evaluated").Allowed("2..distinct networks (tnasp: ..initial_pool)"),
+      HPCNAS_KEY(search, candidates, "tnasp: children proposed per generation").Allowed("queries_per_generation..distinct networks"),
+      HPCNAS_KEY(search, queries_per_generation, "architectures evaluated per later generation").Allowed("1..distinct networks"),
+      HPCNAS_KEY(search, population_size, "aging population (regularised evolution)").Allowed("1..distinct networks"),
+      HPCNAS_KEY(search, tournament_size, "parent = best of this many random members").Allowed("1..population_size"),
+      HPCNAS_KEY(search, crossover, "share of children made by uniform crossover of two parents").In(0, 1),
+      HPCNAS_KEY(search, predictor_epochs, "tnasp: predictor epochs per generation, warm-started").In(1, 1000000),
+      HPCNAS_KEY(search, selection, "tnasp: how candidates are ranked for evaluation").OneOf({"predictor", "epsilon", "combined"}),
+      HPCNAS_KEY(search, explore, "tnasp: share of later queries given to children as proposed").In(0, 1),
+      HPCNAS_KEY(search, out_dir, "results, CSVs and checkpoints/").NonEmpty(),
+      HPCNAS_KEY(search, keep_checkpoints, "newest checkpoints kept").In(1, 1000000),
+      HPCNAS_KEY(runtime, threads, "intra-op threads per rank; 0 = cores / ranks on the node").In(0, 1024),
+      HPCNAS_KEY(runtime, timeout_s, "seconds a rank may stay silent before the job is aborted").Above(0),
+      HPCNAS_KEY(runtime, progress_s, "seconds between progress lines").AtLeast(0),
+      HPCNAS_KEY(runtime, fault, "testing only: make RANK fail (throw | exit | hang | kill) after AFTER architectures")
+          .Allowed("RANK:KIND[:AFTER], or empty"),
   };
   return specs;
 }
@@ -204,7 +300,10 @@ void AddToToml(const KeySpec& spec, const Config& config, toml::table& table) {
   }
 }
 
+// The value as a person reads it in docs/config.md: TOML strings, numbers as FormatNumber.
 std::string ValueText(const KeySpec& spec, const Config& config) {
+  Config& c = const_cast<Config&>(config);  // read only
+  if (spec.type == KeyType::kFloat) return FormatNumber(spec.float_field(c));
   toml::table table;
   AddToToml(spec, config, table);
   std::ostringstream out;
@@ -219,49 +318,22 @@ Status IntIn(const std::string& key, int64_t value, int64_t low, int64_t high) {
   return Bad(key, "is " + std::to_string(value) + "; allowed: " + std::to_string(low) + ".." + std::to_string(high));
 }
 
+// The predictor's rules that involve two keys.
 Status ValidatePredictor(const PredictorConfig& p) {
-  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.heads", p.heads, 1, 64));
-  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.d_model", p.d_model, 8, 1024));
   if (p.d_model % p.heads != 0) {
     return Bad("predictor.d_model", "is " + std::to_string(p.d_model) + "; must be a multiple of predictor.heads (" +
                                         std::to_string(p.heads) + ")");
   }
-  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.layers", p.layers, 1, 64));
-  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.feedforward", p.feedforward, 1, 16384));
-  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.head_hidden", p.head_hidden, 1, 16384));
-  if (!(p.dropout >= 0 && p.dropout < 1)) return Bad("predictor.dropout", "must be in [0, 1)");
-  if (!OneOf(p.position, {"laplacian", "eigen"})) {
-    return Bad("predictor.position", "is '" + p.position + "'; allowed: laplacian, eigen");
-  }
-  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.eigen_count", p.eigen_count, 1, 3));
-  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.epochs", p.epochs, 1, 1000000));
-  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.batch_size", p.batch_size, 1, 1000000));
-  if (!(p.learning_rate > 0) || !std::isfinite(p.learning_rate)) {
-    return Bad("predictor.learning_rate", "must be a finite number > 0");
-  }
-  if (!(p.weight_decay >= 0) || !std::isfinite(p.weight_decay)) return Bad("predictor.weight_decay", "must be >= 0");
   if (p.self_evolution_rounds == 1 || p.self_evolution_rounds < 0 || p.self_evolution_rounds > p.epochs) {
     return Bad("predictor.self_evolution_rounds", "is " + std::to_string(p.self_evolution_rounds) +
                                                       "; allowed: 0 (off) or 2..predictor.epochs");
   }
-  if (!(p.self_evolution_weight >= 0) || !std::isfinite(p.self_evolution_weight)) {
-    return Bad("predictor.self_evolution_weight", "must be a finite number >= 0");
-  }
-  HPCNAS_RETURN_IF_ERROR(IntIn("predictor.gradient_shards", p.gradient_shards, 1, 1024));
-  return IntIn("predictor.unlabelled_size", p.unlabelled_size, 1, 15625);
+  return Status::Ok();
 }
 
+// The search's rules that involve several keys or the space's number of networks.
 Status ValidateSearch(const SearchConfig& s) {
-  // A tabular search needs the space's benchmark table (proxyless has none).
-  if (!OneOf(s.space, {"nb201", "macro"})) {
-    return Bad("search.space", "is '" + s.space + "': unknown search space, or one without a benchmark table; allowed: nb201, macro");
-  }
   const int distinct = static_cast<int>(*(*MakeSearchSpace(s.space))->CanonicalCount());
-  if (!OneOf(s.method, {"tnasp", "evolution", "random"})) {
-    return Bad("search.method", "is '" + s.method + "'; allowed: tnasp, evolution, random");
-  }
-  if (s.truth.empty()) return Bad("search.truth", "must name a ground-truth CSV or 'embedded'");
-  HPCNAS_RETURN_IF_ERROR(IntIn("search.generations", s.generations, 1, 100000));
   HPCNAS_RETURN_IF_ERROR(IntIn("search.initial_pool", s.initial_pool, 1, distinct));
   HPCNAS_RETURN_IF_ERROR(IntIn("search.initial_queries", s.initial_queries, 2, distinct));
   if (s.method == "tnasp" && s.initial_queries > s.initial_pool) {
@@ -278,53 +350,20 @@ Status ValidateSearch(const SearchConfig& s) {
     return Bad("search.tournament_size", "is " + std::to_string(s.tournament_size) + "; allowed: 1..search.population_size (" +
                                              std::to_string(s.population_size) + ")");
   }
-  if (!(s.crossover >= 0 && s.crossover <= 1)) return Bad("search.crossover", "must be in 0..1");
-  HPCNAS_RETURN_IF_ERROR(IntIn("search.predictor_epochs", s.predictor_epochs, 1, 1000000));
-  if (!(s.explore >= 0 && s.explore <= 1)) return Bad("search.explore", "must be in 0..1");
-  if (!OneOf(s.selection, {"predictor", "epsilon", "combined"})) {
-    return Bad("search.selection", "is '" + s.selection + "'; allowed: predictor, epsilon, combined");
-  }
-  if (s.out_dir.empty()) return Bad("search.out_dir", "must name a directory");
-  return IntIn("search.keep_checkpoints", s.keep_checkpoints, 1, 1000000);
+  return Status::Ok();
 }
 
 }  // namespace
 
 Status Validate(const Config& c) {
-  if (!OneOf(c.command, {"score", "train-predictor", "predict", "search"})) {
-    return Bad("command", "is '" + c.command + "'; allowed: score, train-predictor, predict, search");
-  }
-  if (!(c.epsilon.w1 >= 0) || !std::isfinite(c.epsilon.w1)) return Bad("epsilon.w1", "must be a finite number > 0 (0: the space's)");
-  if (!(c.epsilon.w2 >= 0) || !std::isfinite(c.epsilon.w2)) return Bad("epsilon.w2", "must be a finite number > 0 (0: the space's)");
+  // Each key's own rule (the table), then the rules that involve several keys or a space.
+  for (const KeySpec& spec : KeySpecs()) HPCNAS_RETURN_IF_ERROR(CheckKey(spec, c));
   if (c.epsilon.w1 > 0 && c.epsilon.w1 == c.epsilon.w2) return Bad("epsilon.w2", "must differ from epsilon.w1");
-  if (c.epsilon.batch_size < 2 || c.epsilon.batch_size > 50000) {
-    return Bad("epsilon.batch_size", "is " + std::to_string(c.epsilon.batch_size) + "; allowed: 2..50000");
-  }
-  if (c.epsilon.images.empty()) return Bad("epsilon.images", "must be a CIFAR-10 binary file or 'embedded'");
-  if (!OneOf(c.epsilon.path, {"fast", "full"})) {
-    return Bad("epsilon.path", "is '" + c.epsilon.path + "'; allowed: fast, full");
-  }
-  if (!OneOf(c.epsilon.nan_policy, {"keep", "exact", "rank"})) {
-    return Bad("epsilon.nan_policy", "is '" + c.epsilon.nan_policy + "'; allowed: keep, exact, rank");
-  }
   if (c.epsilon.nan_policy != "keep" && c.epsilon.path != "fast") {
     return Bad("epsilon.nan_policy", "'" + c.epsilon.nan_policy + "' needs epsilon.path = fast (the exact arithmetic is a fast-path feature)");
   }
-  if (!(c.epsilon.nan_offset >= 0 && c.epsilon.nan_offset <= 1)) return Bad("epsilon.nan_offset", "must be in 0..1");
-  if (c.epsilon.resolution != 0 && (c.epsilon.resolution < 8 || c.epsilon.resolution > 4096)) {
-    return Bad("epsilon.resolution", "is " + std::to_string(c.epsilon.resolution) + "; allowed: 0 (the space's default) or 8..4096");
-  }
-  if (!(c.epsilon.width_multiplier > 0 && c.epsilon.width_multiplier <= 4)) {
-    return Bad("epsilon.width_multiplier", "must be in (0, 4]");
-  }
-  if (!OneOf(c.score.space, {"nb201", "macro", "proxyless"})) {
-    return Bad("score.space", "is '" + c.score.space + "': unknown search space; allowed: nb201, macro, proxyless");
-  }
   if (c.score.space != "nb201" && c.epsilon.nan_policy != "keep") {
     return Bad("epsilon.nan_policy", "'" + c.epsilon.nan_policy + "' exists for space nb201 only (the exact arithmetic is NB201's)");
-  }
-  if (!OneOf(c.score.select, {"all", "sample", "file"})) {
-    return Bad("score.select", "is '" + c.score.select + "'; allowed: all, sample, file");
   }
   // The upper bound of other spaces is checked against the space (SearchSpace::CheckDistinctCount).
   if (c.score.select == "sample" && (c.score.sample < 1 || (c.score.space == "nb201" && c.score.sample > 15625))) {
@@ -333,27 +372,13 @@ Status Validate(const Config& c) {
   if (c.score.select == "file" && c.score.archs_file.empty()) {
     return Bad("score.archs_file", "must name a file when score.select = 'file'");
   }
-  if (c.score.truth_column.empty()) return Bad("score.truth_column", "must not be empty");
-  if (c.score.out.empty()) return Bad("score.out", "must name the HDF5 output file");
   HPCNAS_RETURN_IF_ERROR(ValidatePredictor(c.predictor));
-  if (!OneOf(c.train.space, {"nb201", "macro"})) {
-    return Bad("train.space", "is '" + c.train.space +
-                                  "': unknown search space, or one without ground truth for every network; allowed: nb201, macro");
-  }
-  if (c.train.truth.empty()) return Bad("train.truth", "must name a ground-truth CSV or 'embedded'");
-  if (c.train.truth_column.empty()) return Bad("train.truth_column", "must not be empty");
   // Other spaces' upper bound is their number of networks (checked against the space).
   if (c.train.train_size < 2 || (c.train.space == "nb201" && c.train.train_size > 15624)) {
     return Bad("train.train_size", "is " + std::to_string(c.train.train_size) +
                                        "; allowed: 2..15624 (some NB201 cells must stay out of training)");
   }
-  if (c.train.out.empty()) return Bad("train.out", "must name the HDF5 predictor file");
   HPCNAS_RETURN_IF_ERROR(ValidateSearch(c.search));
-  if (c.runtime.threads < 0 || c.runtime.threads > 1024) {
-    return Bad("runtime.threads", "is " + std::to_string(c.runtime.threads) + "; allowed: 0 (auto) .. 1024");
-  }
-  if (!(c.runtime.timeout_s > 0)) return Bad("runtime.timeout_s", "must be > 0 seconds");
-  if (!(c.runtime.progress_s >= 0)) return Bad("runtime.progress_s", "must be >= 0 seconds");
   return ParseFaultInjection(c.runtime.fault).status();
 }
 
@@ -378,6 +403,7 @@ const std::vector<ConfigKey>& ConfigKeys() {
     const Config defaults;
     for (const KeySpec& spec : KeySpecs()) {
       ConfigKey key = spec.key;
+      key.allowed = AllowedText(spec);
       key.default_value = ValueText(spec, defaults);
       out.push_back(key);
     }
@@ -417,7 +443,8 @@ std::string ConfigReference() {
       "# Configuration keys\n\n"
       "Generated from the key table in `engine/config.cc` (`hpcnas config --reference`); a unit test keeps it\n"
       "equal. A TOML file (`--config FILE`, on every subcommand that runs a job) sets any of these in its\n"
-      "`[section]`; on the command line, `--section.name VALUE` sets one and overrides the file. The\n"
+      "`[section]`; on the command line, `--section.name VALUE` (or its short flag, `hpcnas SUBCOMMAND --help`\n"
+      "lists them) sets one and overrides the file. The\n"
       "subcommands read: `score` [epsilon] [score] [runtime]; `train-predictor` [predictor] [train] [runtime];\n"
       "`search` [search] [epsilon] [predictor] [runtime]. Cross-key rules (a tournament no larger than the\n"
       "population, counts no larger than the space) are checked too, with errors that name the key.\n\n"

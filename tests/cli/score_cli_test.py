@@ -364,6 +364,17 @@ def case_config(tmp):
             check(f.attrs["space"] == "macro" and f.attrs["w1"] == w1 and f.attrs["w2"] == 1.0,
                   f"{extra}: space {f.attrs['space']}, w1 {f.attrs['w1']}, expected {w1}")
             check("batch_size = 16" in f.attrs["config"], "the file's batch size")
+    # `hpcnas config` prints the file merged into the defaults, and the reference the docs hold.
+    proc = run([hpcnas(), "config", "--config", config])
+    merged = tomllib.loads(proc.stdout)
+    check(proc.returncode == 0 and merged["score"]["space"] == "macro" and merged["epsilon"]["batch_size"] == 16
+          and merged["search"]["population_size"] == 20, f"hpcnas config --config{show(proc)}")
+    # inspect takes the space from the file too: 22212202 is no NB201 genotype.
+    proc = run([hpcnas(), "inspect", "--config", config, "--arch", "22212202"])
+    check(proc.returncode == 0 and "params: 1985514" in proc.stdout, f"hpcnas inspect --config{show(proc)}")
+    proc = run([hpcnas(), "config", "--reference"])
+    with open(os.path.join(REPO, "docs", "config.md")) as f:
+        check(proc.returncode == 0 and proc.stdout == f.read(), "hpcnas config --reference is docs/config.md")
     bad = os.path.join(tmp, "bad.toml")
     with open(bad, "w") as f:
         f.write("[epsilon]\nbatch_sise = 16\n")
@@ -377,6 +388,9 @@ def case_config(tmp):
     errors = [l for l in proc.stderr.splitlines() if l.startswith("hpcnas: error:")]
     check(proc.returncode == 2 and len(errors) == 1 and "--epsilon.batch_size" in errors[0] and "many" in errors[0],
           f"a bad flag value{show(proc)}")
+    proc = mpirun(2, "score", "--archs", archs, "--batch-size", "many", "--out", os.path.join(tmp, "never"))
+    errors = [l for l in proc.stderr.splitlines() if l.startswith("hpcnas: error:")]
+    check(proc.returncode == 2 and len(errors) == 1 and "--batch-size: 'many'" in errors[0], f"the short flag as typed{show(proc)}")
     check(not os.path.exists(os.path.join(tmp, "never")), "a failed start must leave nothing behind")
 
 

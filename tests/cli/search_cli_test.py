@@ -242,7 +242,8 @@ def case_bad_input(tmp):
     cases = [
         (["--method", "bayes"], "search.method", "tnasp, evolution, random"),
         (["--selection", "vibes"], "search.selection", "predictor, epsilon, combined"),
-        (["--tournament", "50"], "search.tournament_size", "1..search.population_size"),
+        (["--tournament", "50"], "search.tournament_size", "1..search.population_size", "(given as --tournament)"),
+        (["--search.crossover", "2"], "search.crossover", "(given as --search.crossover)"),
         (["--candidates", "2"], "search.candidates", "search.queries_per_generation"),
         (["--crossover", "1.5"], "search.crossover", "0..1"),
         (["--generations", "0"], "search.generations", "1..100000"),

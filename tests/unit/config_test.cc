@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -124,7 +125,7 @@ TEST(Config, ChainSpaceKeys) {
   ExpectError(Validate(c), "'epsilon.resolution' is 4");
   c.epsilon.resolution = 224;
   c.epsilon.width_multiplier = 0;
-  ExpectError(Validate(c), "'epsilon.width_multiplier' must be in (0, 4]");
+  ExpectError(Validate(c), "'epsilon.width_multiplier' is 0; allowed: (0, 4]");
   c.epsilon.width_multiplier = 1.4;
   c.epsilon.nan_policy = "rank";
   ExpectError(Validate(c), "exists for space nb201 only");
@@ -146,7 +147,11 @@ TEST(Config, ValidateNamesTheKeyAndTheAllowedValues) {
   c.epsilon.w1 = c.epsilon.w2 = 1e-3;
   ExpectError(Validate(c), "'epsilon.w2' must differ");
   c.epsilon.w2 = -1;
-  ExpectError(Validate(c), "'epsilon.w2' must be a finite number > 0");
+  ExpectError(Validate(c), "'epsilon.w2' is -1; allowed: 0 or > 0");
+  c.epsilon.w2 = std::numeric_limits<double>::quiet_NaN();
+  ExpectError(Validate(c), "'epsilon.w2' is nan; allowed: 0 or > 0");
+  c.epsilon.w2 = std::numeric_limits<double>::infinity();
+  ExpectError(Validate(c), "'epsilon.w2' is inf");
   c = Config{};
   c.epsilon.batch_size = 1;
   ExpectError(Validate(c), "'epsilon.batch_size' is 1; allowed: 2..50000");
@@ -161,7 +166,7 @@ TEST(Config, ValidateNamesTheKeyAndTheAllowedValues) {
   ExpectError(Validate(c), "'epsilon.path' is 'turbo'; allowed:");
   c = Config{};
   c.runtime.timeout_s = 0;
-  ExpectError(Validate(c), "'runtime.timeout_s' must be > 0");
+  ExpectError(Validate(c), "'runtime.timeout_s' is 0; allowed: > 0");
 }
 
 TEST(Config, FaultInjectionSyntax) {
