@@ -49,6 +49,13 @@ struct KeySpec {
   std::function<double&(Config&)> float_field;
   std::function<std::string&(Config&)> string_field;
 
+  // Reading goes through the setters' accessors (one per field, not two); it writes nothing.
+  static Config& Fields(const Config& c) { return const_cast<Config&>(c); }
+  const std::string& String(const Config& c) const { return string_field(Fields(c)); }
+  double Float(const Config& c) const { return float_field(Fields(c)); }
+  uint64_t Unsigned(const Config& c) const { return unsigned_field(Fields(c)); }
+  int64_t Integer(const Config& c) const { return int_field ? int_field(Fields(c)) : int64_field(Fields(c)); }  // int or int64
+
   // What the key allows on its own. Numbers: [low, high] (an end open where said), never NaN or
   // infinite, and 0 too with or_zero. Strings: one of `choices` (any if empty), not empty with
   // non_empty. `allowed_text`, when given, replaces the generated description (a range that
@@ -105,11 +112,10 @@ std::string AllowedText(const KeySpec& spec) {
 }
 
 // The key's own rule, as an error naming the key, or Ok.
-Status CheckKey(const KeySpec& spec, const Config& config) {
-  Config& c = const_cast<Config&>(config);  // the accessors are shared with the setters; nothing is written
+Status CheckKey(const KeySpec& spec, const Config& c) {
   const std::string& key = spec.key.Key();
   if (spec.type == KeyType::kString) {
-    const std::string& v = spec.string_field(c);
+    const std::string& v = spec.String(c);
     if (spec.non_empty && v.empty()) return Bad(key, "must not be empty");
     if (spec.choices.empty() || std::find(spec.choices.begin(), spec.choices.end(), v) != spec.choices.end()) {
       return Status::Ok();
@@ -122,13 +128,9 @@ Status CheckKey(const KeySpec& spec, const Config& config) {
   double v = 0;
   std::string shown;
   switch (spec.type) {
-    case KeyType::kFloat: v = spec.float_field(c); shown = FormatNumber(v); break;
-    case KeyType::kUnsigned: v = static_cast<double>(spec.unsigned_field(c)); shown = std::to_string(spec.unsigned_field(c)); break;
-    default: {
-      const int64_t i = spec.int_field ? spec.int_field(c) : spec.int64_field(c);
-      v = static_cast<double>(i);
-      shown = std::to_string(i);
-    }
+    case KeyType::kFloat: v = spec.Float(c); shown = FormatNumber(v); break;
+    case KeyType::kUnsigned: v = static_cast<double>(spec.Unsigned(c)); shown = std::to_string(spec.Unsigned(c)); break;
+    default: v = static_cast<double>(spec.Integer(c)); shown = std::to_string(spec.Integer(c));
   }
   if (spec.or_zero && v == 0) return Status::Ok();
   const bool above = spec.low_open ? v > spec.low : v >= spec.low;
@@ -289,21 +291,19 @@ Status SetFromToml(const KeySpec& spec, const toml::node& node, Config& c, const
   }
 }
 
-void AddToToml(const KeySpec& spec, const Config& config, toml::table& table) {
-  Config& c = const_cast<Config&>(config);  // the accessors are shared with the setters; nothing is written
+void AddToToml(const KeySpec& spec, const Config& c, toml::table& table) {
   const std::string& name = spec.key.name;
   switch (spec.type) {
-    case KeyType::kString: table.insert_or_assign(name, spec.string_field(c)); break;
-    case KeyType::kFloat: table.insert_or_assign(name, spec.float_field(c)); break;
-    case KeyType::kUnsigned: table.insert_or_assign(name, static_cast<int64_t>(spec.unsigned_field(c))); break;
-    default: table.insert_or_assign(name, spec.int_field ? static_cast<int64_t>(spec.int_field(c)) : spec.int64_field(c)); break;
+    case KeyType::kString: table.insert_or_assign(name, spec.String(c)); break;
+    case KeyType::kFloat: table.insert_or_assign(name, spec.Float(c)); break;
+    case KeyType::kUnsigned: table.insert_or_assign(name, static_cast<int64_t>(spec.Unsigned(c))); break;
+    default: table.insert_or_assign(name, spec.Integer(c)); break;
   }
 }
 
 // The value as a person reads it in docs/config.md: TOML strings, numbers as FormatNumber.
 std::string ValueText(const KeySpec& spec, const Config& config) {
-  Config& c = const_cast<Config&>(config);  // read only
-  if (spec.type == KeyType::kFloat) return FormatNumber(spec.float_field(c));
+  if (spec.type == KeyType::kFloat) return FormatNumber(spec.Float(config));
   toml::table table;
   AddToToml(spec, config, table);
   std::ostringstream out;
