@@ -10,7 +10,7 @@
 #include <torch/torch.h>
 
 #include "app/command_support.h"
-#include "engine/nb201_network.h"
+#include "engine/nn/nb201_network.h"
 #include "engine/space/chain_spaces.h"
 #include "engine/space/nb201_space.h"
 #include "io/hdf5_file.h"

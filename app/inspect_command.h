@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "engine/config.h"
+#include "engine/config/config.h"
 
 namespace hpcnas {
 

@@ -12,15 +12,16 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "app/data_commands.h"
 #include "app/inspect_command.h"
 #include "app/predictor_commands.h"
 #include "app/score_command.h"
 #include "app/search_command.h"
 #include "app/command_support.h"
 #include "io/files.h"
-#include "engine/config.h"
-#include "engine/epsilon_spaces.h"
-#include "engine/mpi_communicator.h"
+#include "engine/config/config.h"
+#include "engine/metric/epsilon_spaces.h"
+#include "engine/comm/mpi_communicator.h"
 #include "hpcnas/build_config.h"
 
 namespace {
@@ -37,12 +38,12 @@ std::string JoinArguments(int argc, char** argv) {
 }
 
 // Short flags kept from before the key table: each is another name of its key's --SECTION.NAME
-// option (same doc, same parsing, same checks). A subcommand reads sections whose short names
-// do not collide.
+// option (same doc, same parsing, same checks); several names are separated by commas. A
+// subcommand reads sections whose short names do not collide.
 const std::map<std::string, std::string>& ShortFlags() {
   static const std::map<std::string, std::string> flags = {
       {"epsilon.w1", "--w1"}, {"epsilon.w2", "--w2"}, {"epsilon.batch_size", "--batch-size"},
-      {"epsilon.images", "--images"}, {"epsilon.path", "--epsilon-path"}, {"epsilon.nan_policy", "--nan-policy"},
+      {"epsilon.images", "--images,--data"}, {"epsilon.path", "--epsilon-path"}, {"epsilon.nan_policy", "--nan-policy"},
       {"epsilon.nan_offset", "--nan-offset"}, {"epsilon.resolution", "--resolution"},
       {"epsilon.width_multiplier", "--width-multiplier"},
       {"score.space", "--space"}, {"score.sample", "--sample"}, {"score.seed", "--seed"}, {"score.truth", "--truth"},
@@ -97,9 +98,16 @@ void AddConfigKeyOptions(CLI::App& command, hpcnas::Config& config, std::initial
   for (const hpcnas::ConfigKey& key : hpcnas::ConfigKeys()) {
     if (std::find(sections.begin(), sections.end(), key.section) == sections.end()) continue;
     std::vector<std::string> flags = {"--" + key.Key()};
-    if (auto short_flag = ShortFlags().find(key.Key()); short_flag != ShortFlags().end()) flags.push_back(short_flag->second);
+    std::string names = flags[0];
+    if (auto short_flags = ShortFlags().find(key.Key()); short_flags != ShortFlags().end()) {
+      names += "," + short_flags->second;
+      for (size_t begin = 0, comma = 0; comma != std::string::npos; begin = comma + 1) {
+        comma = short_flags->second.find(',', begin);
+        flags.push_back(short_flags->second.substr(begin, comma - begin));
+      }
+    }
     CLI::Option* option = command.add_option(
-        flags.size() == 1 ? flags[0] : flags[0] + "," + flags[1],
+        names,
         [&config, key, flags, argc, argv](const CLI::results_t& values) {
           const hpcnas::Status status = hpcnas::SetConfigValue(config, key.Key(), values.back(), TypedFlag(flags, argc, argv));
           if (!status.ok()) throw CLI::ValidationError(status.message());
@@ -112,9 +120,9 @@ void AddConfigKeyOptions(CLI::App& command, hpcnas::Config& config, std::initial
 }
 
 // Every subcommand that runs a job takes `--config FILE`: a TOML file with the sections of
-// engine/config.h. It is read before the command line is parsed, so the options given override it.
+// engine/config/config.h. It is read before the command line is parsed, so the options given override it.
 void AddConfigOption(CLI::App& command, std::string& config_file) {
-  command.add_option("--config", config_file, "TOML config (sections of engine/config.h); the options below override it");
+  command.add_option("--config", config_file, "TOML config (sections of engine/config/config.h); the options below override it");
 }
 
 // What a subcommand takes besides its config keys.
@@ -195,6 +203,16 @@ int main(int argc, char** argv) {
   bool reference = false;
   config_command->add_flag("--reference", reference, "the reference table of every key (docs/config.md)");
   AddConfigOption(*config_command, config_file);
+
+  hpcnas::PackRequest pack_request;
+  CLI::App* pack = app.add_subcommand("pack", "pack a folder of JPEGs (ROOT/train/<class>/*.JPEG, ROOT/val/...) into WebDataset tar shards");
+  pack->add_option("--from", pack_request.from, "ROOT of the folder-per-class layout")->required();
+  pack->add_option("--out", pack_request.out, "directory for the shards and their index.h5")->required();
+  pack->add_option("--shard-size", pack_request.shard_size, "bytes per shard (K, M, G suffixes)")->capture_default_str();
+  pack->add_option("--seed", pack_request.seed, "the shuffle that mixes classes within shards")->capture_default_str();
+  pack->add_option("--holdout", pack_request.holdout, "without ROOT/val: share of each class packed as the val split")
+      ->capture_default_str();
+  pack->add_flag("--skip-corrupt", pack_request.skip_corrupt, "leave out (and count) files that are not readable JPEGs");
 
   hpcnas::SearchRequest search_request;
   CLI::App* search = app.add_subcommand("search", "architecture search: epsilon, the TNASP predictor and evolution on all ranks");
@@ -283,6 +301,7 @@ int main(int argc, char** argv) {
       return hpcnas::RunTrainPredictorCommand(comm, config, JoinArguments(argc, argv));
     }
     if (predict->parsed()) return hpcnas::RunPredictCommand(comm, predict_request);
+    if (pack->parsed()) return comm.rank() == 0 ? hpcnas::RunPackCommand(pack_request) : 0;
     if (config_command->parsed()) {
       // The defaults, or what --config FILE sets, as a complete file to start from.
       if (comm.rank() == 0) std::printf("%s", reference ? hpcnas::ConfigReference().c_str() : hpcnas::ToToml(config).c_str());

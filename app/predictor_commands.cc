@@ -8,9 +8,9 @@
 #include <spdlog/spdlog.h>
 
 #include "app/command_support.h"
-#include "engine/progress.h"
-#include "engine/rng.h"
-#include "engine/stats.h"
+#include "engine/core/progress.h"
+#include "engine/core/rng.h"
+#include "engine/core/stats.h"
 #include "hpcnas/build_config.h"
 #include "io/files.h"
 #include "io/nb201_data.h"

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "engine/communicator.h"
-#include "engine/config.h"
+#include "engine/comm/communicator.h"
+#include "engine/config/config.h"
 
 namespace hpcnas {
 

@@ -12,16 +12,16 @@
 #include <spdlog/spdlog.h>
 
 #include "app/command_support.h"
-#include "engine/cell_expression.h"
-#include "engine/epsilon.h"
-#include "engine/epsilon_spaces.h"
+#include "engine/metric/cell_expression.h"
+#include "engine/metric/epsilon.h"
+#include "engine/metric/epsilon_spaces.h"
 #include "engine/space/chain_spaces.h"
 #include "engine/space/nb201_space.h"
-#include "engine/progress.h"
-#include "engine/rng.h"
-#include "engine/stats.h"
+#include "engine/core/progress.h"
+#include "engine/core/rng.h"
+#include "engine/core/stats.h"
 #include "hpcnas/build_config.h"
-#include "io/cifar.h"
+#include "io/images/epsilon_images.h"
 #include "io/files.h"
 #include "io/messages.h"
 #include "io/score_results.h"
@@ -43,7 +43,7 @@ struct PreparedJob {
 };
 
 // Each distinct function is scored once. NB201's fast path knows which cells compute the same
-// function (engine/cell_expression.h); its reference path scores every cell literally. In chain
+// function (engine/metric/cell_expression.h); its reference path scores every cell literally. In chain
 // spaces the canonical form is the network (identities moved within a stage change nothing).
 void PlanWork(const SearchSpace& space, const Config& config, PreparedJob& job) {
   std::map<std::string, int64_t> position_of_key;
@@ -104,21 +104,19 @@ StatusOr<PreparedJob> PrepareJob(const Config& config) {
   } else {
     HPCNAS_ASSIGN_OR_RETURN(job.archs, SelectArchitectures(*space, config.score));
   }
-  HPCNAS_ASSIGN_OR_RETURN(CifarImages images, LoadCifarImages(config.epsilon.images, config.epsilon.batch_size));
   if (!config.score.truth.empty()) {
     HPCNAS_ASSIGN_OR_RETURN(TruthTable truth, LoadTruthTable(*space, config.score.truth, config.score.truth_column));
     HPCNAS_ASSIGN_OR_RETURN(job.accuracy, truth.Lookup(*space, job.archs));
   }
   // An option the space's network cannot take (a width multiplier on macro) fails here too.
-  if (const auto* chain = dynamic_cast<const ChainSpace*>(space.get())) {
-    HPCNAS_RETURN_IF_ERROR(chain->Plan(job.archs.front(), EpsilonScorerOptionsFromConfig(config.epsilon).network).status().WithContext("epsilon network"));
-  }
+  const StatusOr<int64_t> input_size = EpsilonInputSize(*space, EpsilonScorerOptionsFromConfig(config.epsilon));
+  if (!input_size.ok()) return input_size.status().WithContext("epsilon network");
+  HPCNAS_ASSIGN_OR_RETURN(job.spec.images, LoadEpsilonImages(config.epsilon.images, config.epsilon.batch_size, *input_size,
+                                                             config.score.seed, ChooseThreadCount(config.runtime.threads)));
   HPCNAS_RETURN_IF_ERROR(CheckWritable(config.score.out));
   HPCNAS_RETURN_IF_ERROR(CheckWritable(ReplaceExtension(config.score.out, ".csv")));
   job.spec.config_toml = ToToml(config);
   PlanWork(*space, config, job);
-  job.spec.num_images = images.count;
-  job.spec.pixels = std::move(images.pixels);
   return job;
 }
 
@@ -186,7 +184,7 @@ StatusOr<ScoreOutcome> ScoreOnAllRanks(Communicator& comm, const Config& config,
     spdlog::info("scoring {} distinct computations on {} rank(s), {} thread(s) per rank, device {}, epsilon path '{}'",
                  spec.archs.size(), comm.size(), threads, device.str(), config.epsilon.path);
   }
-  torch::Tensor images = CifarImagesToTensor(spec.pixels.data(), spec.num_images).to(device);
+  torch::Tensor images = ImageBytesToTensor(spec.images).to(device);
   HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(config.score.space));
   EpsilonScorerOptions scorer_options = EpsilonScorerOptionsFromConfig(config.epsilon);
   HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<ArchitectureScorer> scorer, MakeEpsilonScorer(*space, images, scorer_options));
@@ -272,9 +270,9 @@ int RunScoreCommand(Communicator& comm, const Config& cli_config, const std::str
                                {"epsilon_path", config->epsilon.path},
                                {"nan_policy", config->epsilon.nan_policy},
                                {"images", config->epsilon.images},
-                               {"images_fnv1a64", Hex64(Fnv1a64(spec->pixels.data(), spec->pixels.size()))}};
+                               {"images_fnv1a64", Hex64(Fnv1a64(spec->images.pixels.data(), spec->images.pixels.size()))}};
     results.number_attributes = {{"world_size", static_cast<double>(comm.size())},
-                                 {"batch_size", static_cast<double>(spec->num_images)},
+                                 {"batch_size", static_cast<double>(spec->images.count)},
                                  {"w1", config->epsilon.w1},
                                  {"w2", config->epsilon.w2},
                                  {"scoring_seconds_total", total_seconds},
@@ -305,7 +303,13 @@ int RunCalibrateWeightsCommand(Communicator& comm, const Config& config) {
   try {
     Status valid = Validate(config);
     auto space = MakeSearchSpace(config.score.space);
-    auto images = LoadCifarImages(config.epsilon.images, config.epsilon.batch_size);
+    StatusOr<ImageBytes> images = Status::InvalidInput("no space");
+    if (space.ok()) {
+      auto input_size = EpsilonInputSize(**space, EpsilonScorerOptionsFromConfig(config.epsilon));
+      images = input_size.ok() ? LoadEpsilonImages(config.epsilon.images, config.epsilon.batch_size, *input_size,
+                                                   config.score.seed, ChooseThreadCount(config.runtime.threads))
+                               : StatusOr<ImageBytes>(input_size.status());
+    }
     for (const Status& s : {valid, space.status(), images.status()}) {
       if (!s.ok()) {
         LogError(s.message());
@@ -313,7 +317,7 @@ int RunCalibrateWeightsCommand(Communicator& comm, const Config& config) {
       }
     }
     torch::set_num_threads(ChooseThreadCount(config.runtime.threads));
-    const torch::Tensor batch = CifarImagesToTensor(images->pixels.data(), images->count).to(SelectDevice());
+    const torch::Tensor batch = ImageBytesToTensor(*images).to(SelectDevice());
     // As epsinas: 100 architectures drawn with replacement, the same for every window.
     CounterRng rng(config.score.seed, {0x63616c6962ULL});  // "calib"
     std::vector<Architecture> archs;

@@ -7,10 +7,10 @@
 #include <spdlog/spdlog.h>
 
 #include "app/command_support.h"
-#include "engine/epsilon_spaces.h"
-#include "engine/progress.h"
+#include "engine/metric/epsilon_spaces.h"
+#include "engine/core/progress.h"
 #include "hpcnas/build_config.h"
-#include "io/cifar.h"
+#include "io/images/epsilon_images.h"
 #include "io/files.h"
 #include "io/messages.h"
 #include "io/search_files.h"
@@ -79,9 +79,9 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
     HPCNAS_RETURN_IF_ERROR(MakeEpsilonScorer(*space, torch::zeros({2, 3, 32, 32}), EpsilonScorerOptionsFromConfig(config.epsilon))
                                .status()
                                .WithContext("config [epsilon] for space '" + sc.space + "'"));
-    HPCNAS_ASSIGN_OR_RETURN(CifarImages images, LoadCifarImages(config.epsilon.images, config.epsilon.batch_size));
-    prepared.start.num_images = images.count;
-    prepared.start.pixels = std::move(images.pixels);
+    HPCNAS_ASSIGN_OR_RETURN(const int64_t input_size, EpsilonInputSize(*space, EpsilonScorerOptionsFromConfig(config.epsilon)));
+    HPCNAS_ASSIGN_OR_RETURN(prepared.start.images, LoadEpsilonImages(config.epsilon.images, config.epsilon.batch_size, input_size,
+                                                                     sc.seed, ChooseThreadCount(config.runtime.threads)));
   }
   // Last, so that bad input leaves no directory behind.
   std::error_code error;
@@ -155,7 +155,7 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
     if ((*policy)->UsesEpsilon()) {
       StatusOr<FaultInjection> fault = ParseFaultInjection(config->runtime.fault);
       if (!fault.ok()) comm.Abort("config from rank 0 is invalid", 3);
-      const torch::Tensor images = CifarImagesToTensor(start->pixels.data(), start->num_images).to(device);
+      const torch::Tensor images = ImageBytesToTensor(start->images).to(device);
       auto made = EpsilonCandidateScorer::Make(space, *config, images, *fault, comm.rank());
       if (!made.ok()) comm.Abort("setting up epsilon: " + made.status().message(), 3);
       scorer = std::move(*made);

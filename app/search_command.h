@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/communicator.h"
-#include "engine/config.h"
+#include "engine/comm/communicator.h"
+#include "engine/config/config.h"
 
 namespace hpcnas {
 

@@ -15,9 +15,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "engine/epsilon.h"
-#include "engine/epsilon_fast.h"
-#include "engine/rng.h"
+#include "engine/metric/epsilon.h"
+#include "engine/metric/epsilon_fast.h"
+#include "engine/core/rng.h"
 #include "io/cifar.h"
 
 using namespace hpcnas;

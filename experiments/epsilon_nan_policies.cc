@@ -2,7 +2,7 @@
 //
 // In float32 at w1 = 1e-7 about 41 % of the cells' w1 outputs underflow to zero and their
 // epsilon is NaN, and those are the better cells. This program computes, for every distinct
-// cell function (engine/cell_expression.h), epsilon in several arithmetics and with other
+// cell function (engine/metric/cell_expression.h), epsilon in several arithmetics and with other
 // first weights, expands them to all 15,625 cells, and reports Spearman rho / Kendall tau
 // against CIFAR-10 test accuracy over ALL cells for each policy that ranks NaN cells somehow.
 //
@@ -20,9 +20,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "engine/cell_expression.h"
-#include "engine/epsilon_fast.h"
-#include "engine/stats.h"
+#include "engine/metric/cell_expression.h"
+#include "engine/metric/epsilon_fast.h"
+#include "engine/core/stats.h"
 #include "io/cifar.h"
 #include "io/nb201_data.h"
 

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 
 namespace hpcnas::csv {
 

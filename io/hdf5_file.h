@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 
 namespace hpcnas::h5 {
 

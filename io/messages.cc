@@ -16,8 +16,12 @@ namespace hpcnas {
 // Boost finds these by argument-dependent lookup. `version` is the per-type version that
 // BOOST_CLASS_VERSION would raise when a field is added.
 template <typename Archive>
+void serialize(Archive& ar, ImageBytes& m, unsigned /*version*/) {
+  ar & m.count & m.size & m.mean & m.stddev & m.pixels;
+}
+template <typename Archive>
 void serialize(Archive& ar, ScoreJobSpec& m, unsigned /*version*/) {
-  ar & m.config_toml & m.archs & m.num_images & m.pixels;
+  ar & m.config_toml & m.archs & m.images;
 }
 template <typename Archive>
 void serialize(Archive& ar, WorkerReport& m, unsigned /*version*/) {
@@ -60,7 +64,7 @@ void serialize(Archive& ar, SearchCheckpoint& m, unsigned /*version*/) {
 }
 template <typename Archive>
 void serialize(Archive& ar, SearchStart& m, unsigned /*version*/) {
-  ar & m.config_toml & m.num_images & m.pixels & m.has_checkpoint & m.checkpoint;
+  ar & m.config_toml & m.images & m.has_checkpoint & m.checkpoint;
 }
 
 namespace {

@@ -8,21 +8,21 @@
 #include <string>
 #include <vector>
 
-#include "engine/communicator.h"
-#include "engine/status.h"
+#include "engine/comm/communicator.h"
+#include "engine/core/status.h"
+#include "io/image_bytes.h"
 #include "io/search_files.h"
 
 namespace hpcnas {
 
-inline constexpr std::uint32_t kMessageFormatVersion = 3;  // 2: ScoreJobSpec carries architecture bytes; 3: so does SearchStart
+inline constexpr std::uint32_t kMessageFormatVersion = 4;  // 2: ScoreJobSpec carries architecture bytes; 3: so does SearchStart; 4: images of any size (ImageBytes)
 
 // Rank 0 -> all, once: what to score and with what.
 struct ScoreJobSpec {
   static constexpr std::uint32_t kType = 1;
   std::string config_toml;             // the validated Config
   std::vector<std::string> archs;      // canonical bytes of the architectures to score (Architecture::Bytes)
-  std::int64_t num_images = 0;
-  std::vector<std::uint8_t> pixels;    // num_images * 3072 CIFAR bytes
+  ImageBytes images;                   // the epsilon batch
 };
 
 // Worker -> rank 0: the scores of a finished chunk (if any), and whether it wants another.
@@ -50,8 +50,7 @@ struct WorkAssignment {
 struct SearchStart {
   static constexpr std::uint32_t kType = 4;
   std::string config_toml;
-  std::int64_t num_images = 0;
-  std::vector<std::uint8_t> pixels;
+  ImageBytes images;  // the epsilon batch
   bool has_checkpoint = false;
   SearchCheckpoint checkpoint;
 };

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/nb201.h"
-#include "engine/status.h"
+#include "engine/space/nb201.h"
+#include "engine/core/status.h"
 
 namespace hpcnas {
 

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 
 namespace hpcnas {
 namespace h5 {

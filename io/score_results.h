@@ -8,8 +8,8 @@
 #include <vector>
 
 #include <cstdint>
-#include "engine/stats.h"
-#include "engine/status.h"
+#include "engine/core/stats.h"
+#include "engine/core/status.h"
 
 namespace hpcnas {
 

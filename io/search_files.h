@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/search_state.h"
-#include "engine/status.h"
+#include "engine/policy/search_state.h"
+#include "engine/core/status.h"
 #include "io/predictor_file.h"
 
 namespace hpcnas {

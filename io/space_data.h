@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "engine/space/search_space.h"
-#include "engine/status.h"
+#include "engine/core/status.h"
 
 namespace hpcnas {
 

@@ -27,8 +27,8 @@
 #include <functional>
 #include <vector>
 
-#include "engine/communicator.h"
-#include "engine/status.h"
+#include "engine/comm/communicator.h"
+#include "engine/core/status.h"
 
 namespace hpcnas {
 

@@ -8,7 +8,7 @@
 #include <unordered_set>
 
 #include "engine/policy/evolution.h"
-#include "engine/stats.h"
+#include "engine/core/stats.h"
 
 namespace hpcnas {
 namespace {

@@ -38,11 +38,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/communicator.h"
-#include "engine/config.h"
+#include "engine/comm/communicator.h"
+#include "engine/config/config.h"
 #include "engine/policy/search_policy.h"
-#include "engine/search_state.h"
-#include "engine/status.h"
+#include "engine/policy/search_state.h"
+#include "engine/core/status.h"
 
 namespace hpcnas {
 

@@ -9,6 +9,8 @@ packages=(
   libopenmpi-dev openmpi-bin
   libhdf5-dev libboost-serialization-dev
   libgtest-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
+  libturbojpeg0-dev zlib1g-dev        # the ImageNet data path: JPEG decode, CRC-32 of shards
+  libjpeg-turbo-progs python3-pil python3-torchvision  # djpeg: the decode test's reference; Pillow, torchvision: the data-path benchmark's
   python3 python3-h5py python3-numpy python3-scipy python3-matplotlib hdf5-tools  # tests, experiments, plots
   python3-torch                              # the independent PyTorch reference of the epsilon test
   slurm-wlm                                  # a real single-node Slurm for the sbatch template test

@@ -10,14 +10,41 @@
 # - GPU binding: every rank uses device SLURM_LOCALID modulo the GPUs it sees (hpcnas does this
 #   itself; with --gpus-per-task each rank sees exactly its own GPU).
 # Environment: HPCNAS (the executable; default build/app/hpcnas under the submit directory),
-# HPCNAS_LAUNCHER (mpirun, the default, or srun), HPCNAS_NO_REQUEUE=1 to leave a stopped job stopped.
+# HPCNAS_LAUNCHER (mpirun, the default, or srun), HPCNAS_NO_REQUEUE=1 to leave a stopped job stopped,
+# HPCNAS_STAGE_SHARDS=DIR to copy `hpcnas pack` shards to node-local disk first (below).
 HPCNAS_STOPPED=75
+
+# hpcnas_stage_shards SHARDS_DIR: copies the shards of `hpcnas pack` to node-local disk
+# ($SLURM_TMPDIR, else /tmp), one copy per node (srun --ntasks-per-node=1), and prints the local
+# directory. The index is copied last and renamed into place, so a node holds a usable copy or
+# none; a requeued job (same job id) finds its copy and only tops it up (cp -u).
+hpcnas_stage_shards() {
+  local src=$1
+  local dst=${SLURM_TMPDIR:-/tmp}/hpcnas_shards_${SLURM_JOB_ID:-local}
+  if [ ! -f "$src/index.h5" ]; then
+    echo "hpcnas job: $src has no index.h5 (not the output of hpcnas pack)" >&2
+    return 2
+  fi
+  local copy="mkdir -p '$dst' && cp -u '$src'/*.tar '$dst'/ && cp '$src/index.h5' '$dst/index.h5.tmp' && mv '$dst/index.h5.tmp' '$dst/index.h5'"
+  if [ -n "${SLURM_JOB_ID:-}" ] && command -v srun >/dev/null 2>&1; then
+    srun --nodes="${SLURM_NNODES:-1}" --ntasks="${SLURM_NNODES:-1}" --ntasks-per-node=1 bash -c "$copy" >&2 || return 3
+  else
+    bash -c "$copy" >&2 || return 3
+  fi
+  echo "hpcnas job: shards staged to $dst on ${SLURM_NNODES:-1} node(s)" >&2
+  echo "$dst"
+}
 
 hpcnas_run_search() {
   local config=$1 out=$2
   shift 2
   local exe=${HPCNAS:-${SLURM_SUBMIT_DIR:-.}/build/app/hpcnas}
   local args
+  if [ -n "${HPCNAS_STAGE_SHARDS:-}" ]; then
+    local staged
+    staged=$(hpcnas_stage_shards "$HPCNAS_STAGE_SHARDS") || return $?
+    set -- "$@" --epsilon.images "shards:$staged"
+  fi
   if ls "$out"/checkpoints/checkpoint_g*.h5 >/dev/null 2>&1; then
     echo "hpcnas job: resuming $out (restart ${SLURM_RESTART_COUNT:-0})"
     args=(search --resume "$out")

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/communicator.h"
+#include "engine/comm/communicator.h"
 
 namespace hpcnas::contract {
 

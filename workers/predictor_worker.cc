@@ -6,7 +6,7 @@
 #include <optional>
 #include <utility>
 
-#include "engine/rng.h"
+#include "engine/core/rng.h"
 
 namespace hpcnas {
 namespace {

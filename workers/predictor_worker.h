@@ -24,10 +24,10 @@
 #include <functional>
 #include <vector>
 
-#include "engine/communicator.h"
-#include "engine/config.h"
-#include "engine/nb201.h"
-#include "engine/tnasp_model.h"
+#include "engine/comm/communicator.h"
+#include "engine/config/config.h"
+#include "engine/space/nb201.h"
+#include "engine/predictor/tnasp_model.h"
 #include "io/predictor_file.h"
 
 namespace hpcnas {

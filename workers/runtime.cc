@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "engine/metric/epsilon.h"
+
 namespace hpcnas {
 namespace {
 
@@ -65,6 +67,10 @@ ScoreAtPosition WithFaultInjection(ScoreAtPosition score, const FaultInjection& 
     ++*scored;
     return score(position);
   };
+}
+
+torch::Tensor ImageBytesToTensor(const ImageBytes& images) {
+  return ImageBytesToTensor(images.pixels.data(), images.count, images.size, images.mean.data(), images.stddev.data());
 }
 
 }  // namespace hpcnas

@@ -6,7 +6,8 @@
 
 #include <string>
 
-#include "engine/config.h"
+#include "engine/config/config.h"
+#include "io/image_bytes.h"
 #include "scheduler/score_coordinator.h"
 
 namespace hpcnas {
@@ -24,6 +25,9 @@ torch::Device SelectDevice();
 // `requested` if > 0; else SLURM_CPUS_PER_TASK; else the CPUs this process may run on,
 // shared among the local ranks unless MPI already bound each rank to its own CPUs.
 int ChooseThreadCount(int requested);
+
+// The epsilon batch as a normalised float32 [count, 3, size, size] tensor on the CPU.
+torch::Tensor ImageBytesToTensor(const ImageBytes& images);
 
 // Wraps `score` so that on `rank` the configured fault happens once `after` architectures
 // have been scored there. Returns `score` unchanged when the fault is for another rank.

@@ -2,7 +2,7 @@
 
 #include <limits>
 
-#include "engine/rng.h"
+#include "engine/core/rng.h"
 #include "workers/runtime.h"
 #include "workers/score_worker.h"
 

@@ -7,8 +7,8 @@
 #include <memory>
 #include <vector>
 
-#include "engine/config.h"
-#include "engine/epsilon_spaces.h"
+#include "engine/config/config.h"
+#include "engine/metric/epsilon_spaces.h"
 #include "scheduler/score_coordinator.h"
 #include "scheduler/search_loop.h"
 #include "workers/predictor_worker.h"

@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "engine/communicator.h"
+#include "engine/comm/communicator.h"
 #include "engine/space/search_space.h"
 #include "io/space_data.h"
 #include "scheduler/search_loop.h"

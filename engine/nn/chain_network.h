@@ -17,7 +17,7 @@
 
 #include <vector>
 
-#include "engine/nb201_network.h"  // BatchNormMode
+#include "engine/nn/nb201_network.h"  // BatchNormMode
 #include "engine/space/network_plan.h"
 
 namespace hpcnas {

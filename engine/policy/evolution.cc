@@ -5,8 +5,8 @@
 #include <limits>
 #include <numeric>
 
-#include "engine/rng.h"
-#include "engine/stats.h"
+#include "engine/core/rng.h"
+#include "engine/core/stats.h"
 
 namespace hpcnas::evolution {
 namespace {

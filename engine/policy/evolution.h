@@ -10,8 +10,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "engine/config.h"
-#include "engine/search_state.h"
+#include "engine/config/config.h"
+#include "engine/policy/search_state.h"
 #include "engine/space/search_space.h"
 
 namespace hpcnas::evolution {

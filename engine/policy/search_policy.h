@@ -13,10 +13,10 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/config.h"
-#include "engine/search_state.h"
+#include "engine/config/config.h"
+#include "engine/policy/search_state.h"
 #include "engine/space/search_space.h"
-#include "engine/status.h"
+#include "engine/core/status.h"
 
 namespace hpcnas {
 

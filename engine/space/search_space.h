@@ -17,8 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/rng.h"
-#include "engine/status.h"
+#include "engine/core/rng.h"
+#include "engine/core/status.h"
 
 namespace hpcnas {
 

@@ -16,7 +16,7 @@ import time
 
 import h5py
 
-from cli_common import SKIP, check, hpcnas, mpirun, run_cases, show
+from cli_common import SKIP, check, hpcnas, mpirun, run, run_cases, show
 from search_cli_test import SMALL_CONFIG, check_same_outcome
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -173,6 +173,33 @@ def case_templates(tmp):
             if task == "0":
                 first = codes
         check(codes != first, "two seeds gave the same search")
+
+        # Staging shards to node-local disk (one copy per node), then reading them from there.
+        shards = os.path.join(tmp, "shards")
+        packed = run([hpcnas(), "pack", "--from", os.path.join(REPO, "data", "tiny_imagenet_mini"), "--out", shards,
+                      "--shard-size", "48K"])
+        check(packed.returncode == 0, show(packed))
+        script = os.path.join(tmp, "stage.sbatch")
+        scores = os.path.join(tmp, "staged_scores.h5")
+        with open(script, "w") as f:
+            f.write(f"""#!/bin/bash
+set -uo pipefail
+source {REPO}/slurm/hpcnas_job.sh
+staged=$(hpcnas_stage_shards {shards}) || exit $?
+ls "$staged" > {tmp}/staged_listing.txt
+{hpcnas()} score --space proxyless --sample 2 --resolution 64 --batch-size 8 --data "shards:$staged" --out {scores}
+""")
+        log = os.path.join(tmp, "stage-%j.out")
+        job = slurm.submit(script, ["--ntasks=1", "--cpus-per-task=1", "--time=10", f"--output={log}",
+                                    f"--export=ALL,SLURM_TMPDIR={tmp}/node_local"], [])
+        info = slurm.wait(job, lambda j: j.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"), "staging")
+        text = open(log.replace("%j", job)).read()
+        check(info["JobState"] == "COMPLETED", f"staging job: {info.get('JobState')}\n{text}")
+        listing = open(os.path.join(tmp, "staged_listing.txt")).read().split()
+        check("index.h5" in listing and sum(name.endswith(".tar") for name in listing) == len(
+            [n for n in os.listdir(shards) if n.endswith(".tar")]), f"staged copy: {listing}")
+        with h5py.File(scores, "r") as f:
+            check(f.attrs["images"].startswith(f"shards:{tmp}/node_local/hpcnas_shards_{job}"), f.attrs["images"])
     finally:
         slurm.stop()
 

@@ -7,9 +7,9 @@
 #include <chrono>
 #include <cstring>
 
-#include "engine/local_communicator.h"
-#include "engine/mpi_communicator.h"
-#include "engine/rng.h"
+#include "engine/comm/local_communicator.h"
+#include "engine/comm/mpi_communicator.h"
+#include "engine/core/rng.h"
 #include "io/nb201_data.h"
 #include "tests/communicator_contract.h"
 #include "workers/predictor_worker.h"

@@ -1,4 +1,4 @@
-#include "engine/cell_expression.h"
+#include "engine/metric/cell_expression.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // the in-process behaviour of Abort.
 #include <gtest/gtest.h>
 
-#include "engine/local_communicator.h"
+#include "engine/comm/local_communicator.h"
 #include "tests/communicator_contract.h"
 
 namespace hpcnas {

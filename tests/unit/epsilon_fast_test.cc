@@ -1,13 +1,13 @@
 // The one-channel epsilon path against the reference network (a few cells here; 505 cells in
 // the end-to-end test cli.score.fidelity_and_paths), its SIMD variants, and its arithmetics.
-#include "engine/epsilon_fast.h"
+#include "engine/metric/epsilon_fast.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <map>
 
-#include "engine/rng.h"
+#include "engine/core/rng.h"
 #include "io/cifar.h"
 
 namespace hpcnas {

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <set>
 
-#include "engine/epsilon_spaces.h"
+#include "engine/metric/epsilon_spaces.h"
 #include "io/cifar.h"
 
 namespace hpcnas {

@@ -1,11 +1,11 @@
-#include "engine/epsilon.h"
+#include "engine/metric/epsilon.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
-#include "engine/nb201_network.h"
+#include "engine/nn/nb201_network.h"
 #include "io/cifar.h"
 
 namespace hpcnas {

@@ -13,23 +13,10 @@
 #include "io/hdf5_file.h"
 #include "io/nb201_data.h"
 #include "io/score_results.h"
+#include "tests/unit/temp_dir.h"
 
 namespace hpcnas {
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/hpcnas_test_XXXXXX";
-    path_ = mkdtemp(pattern);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 bool FileExists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 

@@ -12,8 +12,11 @@ ScoreJobSpec SampleSpec() {
   ScoreJobSpec spec;
   spec.config_toml = "command = 'score'\n";
   spec.archs = {std::string("\x00\x01\x02\x03\x04\x00", 6), "22212202", ""};
-  spec.num_images = 2;
-  spec.pixels = std::vector<std::uint8_t>(2 * 3072, 200);
+  spec.images.count = 2;
+  spec.images.size = 40;
+  spec.images.mean = {0.5f, 0.25f, 0.125f};
+  spec.images.stddev = {1.0f, 2.0f, 3.0f};
+  spec.images.pixels = std::vector<std::uint8_t>(2 * 3 * 40 * 40, 200);
   return spec;
 }
 
@@ -22,7 +25,10 @@ TEST(Messages, RoundTripEveryType) {
   ASSERT_TRUE(spec.ok()) << spec.status().message();
   EXPECT_EQ(spec->config_toml, SampleSpec().config_toml);
   EXPECT_EQ(spec->archs, SampleSpec().archs);
-  EXPECT_EQ(spec->pixels, SampleSpec().pixels);
+  EXPECT_EQ(spec->images.pixels, SampleSpec().images.pixels);
+  EXPECT_EQ(spec->images.size, 40);
+  EXPECT_EQ(spec->images.mean, SampleSpec().images.mean);
+  EXPECT_EQ(spec->images.stddev, SampleSpec().images.stddev);
 
   WorkerReport report;
   report.rank = 3;

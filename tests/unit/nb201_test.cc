@@ -1,4 +1,4 @@
-#include "engine/nb201.h"
+#include "engine/space/nb201.h"
 
 #include <gtest/gtest.h>
 

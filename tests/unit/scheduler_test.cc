@@ -7,7 +7,7 @@
 #include <cmath>
 #include <thread>
 
-#include "engine/local_communicator.h"
+#include "engine/comm/local_communicator.h"
 #include "scheduler/chunk_queue.h"
 #include "scheduler/score_coordinator.h"
 #include "workers/score_worker.h"

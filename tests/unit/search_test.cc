@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <set>
 
-#include "engine/local_communicator.h"
-#include "engine/nb201.h"
+#include "engine/comm/local_communicator.h"
+#include "engine/space/nb201.h"
 #include "engine/policy/evolution.h"
 #include "engine/space/nb201_space.h"
 #include "io/cifar.h"

@@ -1,4 +1,4 @@
-#include "engine/stats.h"
+#include "engine/core/stats.h"
 
 #include <gtest/gtest.h>
 

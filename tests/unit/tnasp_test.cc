@@ -9,11 +9,11 @@
 #include <cstdio>
 #include <mutex>
 
-#include "engine/local_communicator.h"
-#include "engine/rng.h"
-#include "engine/stats.h"
-#include "engine/tnasp_encoding.h"
-#include "engine/tnasp_model.h"
+#include "engine/comm/local_communicator.h"
+#include "engine/core/rng.h"
+#include "engine/core/stats.h"
+#include "engine/predictor/tnasp_encoding.h"
+#include "engine/predictor/tnasp_model.h"
 #include "io/hdf5_file.h"
 #include "io/nb201_data.h"
 #include "io/predictor_file.h"

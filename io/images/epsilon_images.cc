@@ -1,0 +1,57 @@
+#include "io/images/epsilon_images.h"
+
+#include <algorithm>
+
+#include "engine/core/rng.h"
+#include "io/cifar.h"
+#include "io/images/loader.h"
+
+namespace hpcnas {
+namespace {
+
+constexpr std::uint64_t kEpsilonBatchKey = 0x65707362617463ULL;  // "epsbatc"
+
+}  // namespace
+
+StatusOr<ImageBytes> LoadEpsilonImages(const std::string& images, int64_t count, int resolution, std::uint64_t seed,
+                                       int threads) {
+  ImageBytes batch;
+  if (images.rfind("imagenet:", 0) != 0 && images.rfind("shards:", 0) != 0) {
+    HPCNAS_ASSIGN_OR_RETURN(CifarImages cifar, LoadCifarImages(images, count));
+    batch.count = cifar.count;
+    batch.size = 32;
+    // epsinas's CIFAR-10 constants, computed in double and stored as float32 as torch does.
+    batch.mean = {static_cast<float>(125.3 / 255), static_cast<float>(123.0 / 255), static_cast<float>(113.9 / 255)};
+    batch.stddev = {static_cast<float>(63.0 / 255), static_cast<float>(62.1 / 255), static_cast<float>(66.7 / 255)};
+    batch.pixels = std::move(cifar.pixels);
+    return batch;
+  }
+  HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<ImageSource> source, OpenImageSource(images, {}));
+  LoaderOptions options;
+  options.transform.resolution = resolution;
+  options.transform.train = false;
+  options.seed = seed;
+  options.global_batch = count;
+  options.threads = threads;
+  options.prefetch = 1;
+  options.normalize = false;
+  // The images with the smallest keys of (seed, image id): the same batch from a folder and from
+  // its packed shards, whatever their storage order.
+  std::vector<std::pair<std::uint64_t, int64_t>> keyed;
+  for (int64_t p = 0; p < source->size(); ++p) {
+    keyed.push_back({CounterRng(seed, {kEpsilonBatchKey, static_cast<std::uint64_t>(source->Id(p))}).NextU64(), p});
+  }
+  std::sort(keyed.begin(), keyed.end());
+  for (int64_t i = 0; i < std::min<int64_t>(count, source->size()); ++i) options.positions.push_back(keyed[i].second);
+  HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<ImageLoader> loader, ImageLoader::Create(*source, options));
+  loader->Start(0);
+  HPCNAS_ASSIGN_OR_RETURN(ImageBatch first, loader->Next());
+  batch.count = first.count;
+  batch.size = resolution;
+  batch.mean.assign(kImagenetMean, kImagenetMean + 3);
+  batch.stddev.assign(kImagenetStd, kImagenetStd + 3);
+  batch.pixels = std::move(first.bytes);
+  return batch;
+}
+
+}  // namespace hpcnas
