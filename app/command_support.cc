@@ -3,10 +3,12 @@
 #include <cstdio>
 #include <ctime>
 
+#include "engine/core/printable.h"
+
 namespace hpcnas {
 
 void LogError(const std::string& message) {
-  std::fprintf(stderr, "hpcnas: error: %s\n", message.c_str());
+  std::fprintf(stderr, "hpcnas: error: %s\n", Printable(message).c_str());
   std::fflush(stderr);
 }
 

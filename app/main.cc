@@ -222,7 +222,8 @@ int main(int argc, char** argv) {
   // Every rank reads --config first (the options given on the command line then override it);
   // a bad file is reported like any other bad input, by rank 0, and every rank exits with 2.
   hpcnas::Status config_file_status;
-  if (const std::string path = FindConfigFile(argc, argv); !path.empty()) {
+  const std::string config_path = FindConfigFile(argc, argv);
+  if (const std::string& path = config_path; !path.empty()) {
     auto text = hpcnas::ReadWholeFile(path, "config file");
     // A config file that cannot be read is bad input (exit 2), like a malformed one.
     auto parsed = text.ok() ? hpcnas::ConfigFromToml(*text, path)
@@ -264,13 +265,16 @@ int main(int argc, char** argv) {
     const hpcnas::Status status = hpcnas::Validate(candidate);
     if (status.ok()) return false;
     std::string message = status.message();
+    bool named = false;
     for (const CLI::Option* option : command.get_options()) {
       const std::vector<std::string> flags = LongFlags(*option);
       if (option->count() > 0 && !flags.empty() && message.find("'" + flags.front().substr(2) + "'") != std::string::npos) {
         message += " (given as " + TypedFlag(flags, argc, argv) + ")";
+        named = true;
         break;
       }
     }
+    if (!named && !config_path.empty()) message += " (in config file '" + config_path + "')";
     if (comm.rank() == 0) hpcnas::LogError(message);
     return true;
   };

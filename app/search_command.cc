@@ -3,6 +3,7 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -29,7 +30,8 @@ extern "C" void OnStopSignal(int signal_number) { stop_signal = signal_number; }
 
 struct Prepared {
   SearchStart start;
-  TruthTable truth;  // rank 0's evaluator
+  TruthTable truth;                   // rank 0's evaluator
+  std::optional<DirectoryLock> lock;  // rank 0 holds the output directory for the whole run
 };
 
 // Rank 0: everything that can fail because of the user's input fails here, before any work.
@@ -46,7 +48,7 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
     }
     HPCNAS_ASSIGN_OR_RETURN(FoundCheckpoint found, LoadNewestCheckpoint(request.resume_dir));
     for (const std::string& warning : found.warnings) {
-      spdlog::warn("hpcnas: warning: skipping a damaged checkpoint: {}", warning);
+      spdlog::warn("hpcnas: warning: skipping {}", warning);
     }
     HPCNAS_ASSIGN_OR_RETURN(config, ConfigFromToml(found.checkpoint.config_toml, found.path + " /config"));
     if (config.search.space != found.checkpoint.space) {
@@ -58,6 +60,7 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
     config.search.out_dir = request.resume_dir;
     spdlog::info("resuming from {} (generation {} done)", found.path, found.checkpoint.state.next_generation - 1);
     prepared.start.has_checkpoint = true;
+    prepared.start.run_id = found.checkpoint.run_id;
     prepared.start.checkpoint = std::move(found.checkpoint);
   }
   config.command = "search";
@@ -87,8 +90,12 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
   std::error_code error;
   std::filesystem::create_directories(sc.out_dir, error);
   if (error) return Status::Io("cannot create output directory '" + sc.out_dir + "': " + error.message());
+  HPCNAS_ASSIGN_OR_RETURN(DirectoryLock lock, DirectoryLock::Acquire(sc.out_dir));
+  if (!lock.held()) spdlog::warn("the file system of '{}' has no locks: nothing stops a second job writing there", sc.out_dir);
+  prepared.lock.emplace(std::move(lock));
   HPCNAS_RETURN_IF_ERROR(CheckWritable((std::filesystem::path(sc.out_dir) / "search.h5").string()));
   prepared.start.config_toml = ToToml(config);
+  if (prepared.start.run_id.empty()) prepared.start.run_id = NewRunId(config.search.seed);
   return prepared;
 }
 
@@ -195,6 +202,7 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
     SearchCheckpoint checkpoint;
     checkpoint.space = sc.space;
     checkpoint.config_toml = start->config_toml;
+    checkpoint.run_id = start->run_id;
     checkpoint.state = s;
     if (predictor) checkpoint.predictor = predictor->Export();
     checkpoint.provenance = {{"command_line", command_line}, {"hpcnas_version", HPCNAS_VERSION}, {"created_utc", UtcNow()},

@@ -75,11 +75,17 @@ def main():
         ok = nan & ~np.isnan(exact)
         ax.scatter(acc[ok], exact[ok], s=2, alpha=0.4, color="tab:red",
                    label=f"float32 NaN: exact-arithmetic epsilon ({ok.sum()} cells)")
+        # Cells whose output is identically zero have no epsilon in any arithmetic: a row below
+        # the rest, so that every one of the cells is on the plot.
+        zero = nan & np.isnan(exact)
+        floor = np.nanmin(np.concatenate([eps[~nan], exact[ok]])) / 10
+        ax.scatter(acc[zero], np.full(zero.sum(), floor), s=6, marker="x", color="tab:gray",
+                   label=f"output identically zero: no epsilon, drawn at the bottom ({zero.sum()} cells)")
         ax.set_yscale("log")
         ax.set_xlabel("NAS-Bench-201 CIFAR-10 test accuracy (%)")
         ax.set_ylabel("epsilon")
-        ax.set_xlim(40, 95)
-        ax.set_title("epsilon over all 15,625 NB201 cells (w1 = 1e-7, w2 = 1, 256 CIFAR-10 images)")
+        ax.set_title(f"epsilon over all {len(acc):,} NB201 cells (w1 = 1e-7, w2 = 1, 256 CIFAR-10 images)")
+        assert (~nan).sum() + ok.sum() + zero.sum() == len(acc)
         ax.legend(markerscale=5, loc="upper left")
         png = os.path.join(args.out_dir, "epsilon_whole_space.png")
         fig.savefig(png, dpi=120, bbox_inches="tight")

@@ -5,18 +5,26 @@
 
 namespace hpcnas {
 
-StatusOr<CifarImages> ParseCifarBinary(std::string_view bytes, int64_t count, const std::string& source) {
-  const auto size = static_cast<int64_t>(bytes.size());
+namespace {
+
+// A file of `size` bytes holds whole records, at least `count` of them.
+Status CheckCifarSize(int64_t size, int64_t count, const std::string& source) {
   if (size == 0) return Status::InvalidInput("CIFAR file '" + source + "' is empty");
   if (size % kCifarRecordBytes != 0) {
     return Status::InvalidInput("CIFAR file '" + source + "' is truncated or not in CIFAR-10 binary format: " +
                                 std::to_string(size) + " bytes is not a whole number of 3073-byte records");
   }
-  const int64_t available = size / kCifarRecordBytes;
-  if (available < count) {
-    return Status::InvalidInput("CIFAR file '" + source + "' holds " + std::to_string(available) +
+  if (size / kCifarRecordBytes < count) {
+    return Status::InvalidInput("CIFAR file '" + source + "' holds " + std::to_string(size / kCifarRecordBytes) +
                                 " images, but the batch needs " + std::to_string(count));
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<CifarImages> ParseCifarBinary(std::string_view bytes, int64_t count, const std::string& source) {
+  HPCNAS_RETURN_IF_ERROR(CheckCifarSize(static_cast<int64_t>(bytes.size()), count, source));
   CifarImages images;
   images.count = count;
   images.pixels.resize(count * kCifarImageBytes);
@@ -38,7 +46,10 @@ StatusOr<CifarImages> LoadCifarImages(const std::string& path_or_embedded, int64
   if (path_or_embedded == embedded::kName) {
     return ParseCifarBinary(embedded::CifarEpsilonBatch(), count, "embedded epsinas batch");
   }
-  HPCNAS_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path_or_embedded, "CIFAR file"));
+  // The size decides whether the file can serve; then only the records the batch needs are read.
+  HPCNAS_ASSIGN_OR_RETURN(const int64_t size, RegularFileSize(path_or_embedded, "CIFAR file"));
+  HPCNAS_RETURN_IF_ERROR(CheckCifarSize(size, count, path_or_embedded));
+  HPCNAS_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path_or_embedded, "CIFAR file", count * kCifarRecordBytes));
   return ParseCifarBinary(bytes, count, path_or_embedded);
 }
 

@@ -1,25 +1,43 @@
 #include "io/files.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace hpcnas {
 
-StatusOr<std::string> ReadWholeFile(const std::string& path, std::string_view what) {
+StatusOr<std::int64_t> RegularFileSize(const std::string& path, std::string_view what) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    return Status::InvalidInput("cannot open " + std::string(what) + " '" + path + "': " + std::strerror(errno));
+  }
+  if (S_ISDIR(info.st_mode)) return Status::InvalidInput(std::string(what) + " '" + path + "' is a directory, not a file");
+  if (!S_ISREG(info.st_mode)) {
+    return Status::InvalidInput(std::string(what) + " '" + path + "' is not a regular file (a FIFO, device or socket)");
+  }
+  return static_cast<std::int64_t>(info.st_size);
+}
+
+StatusOr<std::string> ReadWholeFile(const std::string& path, std::string_view what, std::int64_t max_bytes) {
+  HPCNAS_ASSIGN_OR_RETURN(const std::int64_t size, RegularFileSize(path, what));
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return Status::Io("cannot open " + std::string(what) + " '" + path + "': " + std::strerror(errno));
+    return Status::InvalidInput("cannot open " + std::string(what) + " '" + path + "': " + std::strerror(errno));
   }
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) return Status::Io("error reading " + std::string(what) + " '" + path + "'");
-  return content.str();
+  std::string content(static_cast<std::size_t>(max_bytes >= 0 ? std::min(size, max_bytes) : size), '\0');
+  in.read(content.data(), static_cast<std::streamsize>(content.size()));
+  if (in.gcount() != static_cast<std::streamsize>(content.size())) {
+    return Status::Io("error reading " + std::string(what) + " '" + path + "': it ended early (changed while being read?)");
+  }
+  return content;
 }
 
 Status WriteFileAtomically(const std::string& path, const std::function<Status(const std::string&)>& write) {
@@ -33,15 +51,62 @@ Status WriteFileAtomically(const std::string& path, const std::function<Status(c
 }
 
 Status CheckWritable(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+    return Status::InvalidInput("cannot write output '" + path + "': it is a directory");
+  }
   const std::string probe = path + ".tmp";
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
   if (fd < 0) {
     if (errno == EEXIST) return Status::Ok();  // a stale temp file: the writer will replace it
-    return Status::Io("cannot write output '" + path + "': " + std::strerror(errno));
+    return Status::InvalidInput("cannot write output '" + path + "': " + std::strerror(errno));
   }
   ::close(fd);
   std::remove(probe.c_str());
   return Status::Ok();
+}
+
+StatusOr<DirectoryLock> DirectoryLock::Acquire(const std::string& dir) {
+  const std::string path = dir + "/.hpcnas.lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::InvalidInput("cannot create lock file '" + path + "': " + std::strerror(errno));
+  struct flock request {};
+  request.l_type = F_WRLCK;
+  request.l_whence = SEEK_SET;
+  if (::fcntl(fd, F_SETLK, &request) != 0) {
+    const int error = errno;
+    if (error == EACCES || error == EAGAIN) {
+      char holder[512] = {};
+      const ssize_t n = ::pread(fd, holder, sizeof(holder) - 1, 0);
+      ::close(fd);
+      return Status::InvalidInput("output directory '" + dir + "' is in use by another hpcnas job (" +
+                                  (n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : std::string("holder unknown")) +
+                                  "); wait for it to end, or choose another --out");
+    }
+    return DirectoryLock(fd, false);  // no locks on this file system (ENOLCK, ENOSYS)
+  }
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  std::string holder = std::string("host ") + host + ", pid " + std::to_string(::getpid());
+  if (const char* job = std::getenv("SLURM_JOB_ID")) holder += std::string(", Slurm job ") + job;
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, holder.data(), holder.size(), 0) != static_cast<ssize_t>(holder.size())) {
+    // The lock holds without the note; a refused job then reports "holder unknown".
+  }
+  return DirectoryLock(fd, true);
+}
+
+DirectoryLock& DirectoryLock::operator=(DirectoryLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    held_ = other.held_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+DirectoryLock::~DirectoryLock() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 std::uint64_t Fnv1a64(const void* data, std::size_t size, std::uint64_t hash) {

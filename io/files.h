@@ -11,15 +11,39 @@
 
 namespace hpcnas {
 
-StatusOr<std::string> ReadWholeFile(const std::string& path, std::string_view what);
+// Reads a regular file (at most `max_bytes` of it when >= 0: what the caller needs). A missing or
+// unreadable file, a directory, a FIFO or a device is bad input naming `what` and the path;
+// nothing blocks on a FIFO or reads /dev/zero forever.
+StatusOr<std::string> ReadWholeFile(const std::string& path, std::string_view what, std::int64_t max_bytes = -1);
+// The size of a regular file, with the same checks.
+StatusOr<std::int64_t> RegularFileSize(const std::string& path, std::string_view what);
 
 // Calls write(temp_path), then renames temp_path over `path`. On failure (of write or of the
 // rename) the temporary file is removed and nothing is left at `path` from this call.
 Status WriteFileAtomically(const std::string& path, const std::function<Status(const std::string& temp_path)>& write);
 
-// Fails early with a clear message if `path` cannot be created (missing directory, no
-// permission), without leaving anything behind.
+// Fails early with a clear message (bad input) if `path` cannot be created (missing directory,
+// no permission, a directory of that name), without leaving anything behind.
 Status CheckWritable(const std::string& path);
+
+// A lock on an output directory (an fcntl lock on DIR/.hpcnas.lock), held while the object lives:
+// a second job writing to the same directory is refused, with the holder (host, pid, Slurm job)
+// named. The kernel drops the lock when its process dies, so a killed or requeued job leaves no
+// stale lock. On a file system without locks it is not held (held() false), and says nothing.
+class DirectoryLock {
+ public:
+  static StatusOr<DirectoryLock> Acquire(const std::string& dir);
+  DirectoryLock(DirectoryLock&& other) noexcept : fd_(other.fd_), held_(other.held_) { other.fd_ = -1; }
+  DirectoryLock& operator=(DirectoryLock&& other) noexcept;
+  DirectoryLock(const DirectoryLock&) = delete;
+  ~DirectoryLock();
+  bool held() const { return held_; }
+
+ private:
+  DirectoryLock(int fd, bool held) : fd_(fd), held_(held) {}
+  int fd_;
+  bool held_;
+};
 
 // 64-bit FNV-1a, for provenance, message and checkpoint checksums. Pass the previous hash as
 // `hash` to continue it over more data.

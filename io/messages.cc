@@ -59,12 +59,12 @@ void serialize(Archive& ar, NamedArray& m, unsigned /*version*/) {
 template <typename Archive>
 void serialize(Archive& ar, SearchCheckpoint& m, unsigned /*version*/) {
   // The predictor's replica state; the rest of PredictorFile is not part of a search.
-  ar & m.space & m.config_toml & m.state & m.predictor.parameters & m.predictor.adam_first_moment &
+  ar & m.space & m.config_toml & m.run_id & m.state & m.predictor.parameters & m.predictor.adam_first_moment &
       m.predictor.adam_second_moment & m.predictor.adam_step & m.predictor.target_mean & m.predictor.target_std;
 }
 template <typename Archive>
 void serialize(Archive& ar, SearchStart& m, unsigned /*version*/) {
-  ar & m.config_toml & m.images & m.has_checkpoint & m.checkpoint;
+  ar & m.config_toml & m.run_id & m.images & m.has_checkpoint & m.checkpoint;
 }
 
 namespace {

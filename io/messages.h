@@ -50,7 +50,8 @@ struct WorkAssignment {
 struct SearchStart {
   static constexpr std::uint32_t kType = 4;
   std::string config_toml;
-  ImageBytes images;  // the epsilon batch
+  std::string run_id;  // the search's (io/search_files.h), kept by every resume
+  ImageBytes images;   // the epsilon batch
   bool has_checkpoint = false;
   SearchCheckpoint checkpoint;
 };

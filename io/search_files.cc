@@ -1,12 +1,15 @@
 #include "io/search_files.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <regex>
+
+#include <unistd.h>
 
 #include "engine/space/search_space.h"
 #include "io/files.h"
@@ -112,6 +115,7 @@ Status WriteCheckpointHdf5(const std::string& path, const SearchCheckpoint& cp) 
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "schema_version", kSearchCheckpointSchemaVersion));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "space", cp.space));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "config", cp.config_toml));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "run_id", cp.run_id));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "next_generation", static_cast<int64_t>(s.next_generation)));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "checksum", Hex64(CheckpointChecksum(cp))));
   for (const auto& [name, value] : cp.provenance) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
@@ -173,6 +177,7 @@ StatusOr<SearchCheckpoint> ReadCheckpointHdf5(const std::string& path) {
     return read;
   };
   HPCNAS_ASSIGN_OR_RETURN(cp.config_toml, file.ReadStringAttribute("/", "config"));
+  HPCNAS_ASSIGN_OR_RETURN(cp.run_id, file.ReadStringAttribute("/", "run_id"));
   HPCNAS_ASSIGN_OR_RETURN(int64_t next_generation, file.ReadInt64Attribute("/", "next_generation"));
   s.next_generation = static_cast<std::int32_t>(next_generation);
   HPCNAS_ASSIGN_OR_RETURN(std::string checksum, file.ReadStringAttribute("/", "checksum"));
@@ -239,6 +244,7 @@ std::uint64_t CheckpointChecksum(const SearchCheckpoint& cp) {
   const SearchState& s = cp.state;
   sum.Add(cp.space);
   sum.Add(cp.config_toml);
+  sum.Add(cp.run_id);
   sum.Add(s.next_generation);
   for (const Query& q : s.queries) {
     sum.Add(q.arch);
@@ -299,16 +305,37 @@ std::vector<std::string> ListCheckpoints(const std::string& out_dir) {
   return paths;
 }
 
+std::string NewRunId(std::uint64_t seed) {
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  const std::string text = std::string(host) + "/" + std::to_string(::getpid()) + "/" +
+                           std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "/" +
+                           std::to_string(seed);
+  return Hex64(Fnv1a64(text.data(), text.size()));
+}
+
 StatusOr<FoundCheckpoint> LoadNewestCheckpoint(const std::string& out_dir) {
   FoundCheckpoint found;
+  // The directory's own search, as its results file records it.
+  std::string run_id;
+  if (fs::exists(fs::path(out_dir) / "search.h5")) {
+    if (auto results = h5::File::OpenReadOnly((fs::path(out_dir) / "search.h5").string()); results.ok()) {
+      if (auto id = results->ReadStringAttribute("/", "run_id"); id.ok()) run_id = *id;
+    }
+  }
   for (const std::string& path : ListCheckpoints(out_dir)) {
     StatusOr<SearchCheckpoint> checkpoint = ReadSearchCheckpoint(path);
+    if (checkpoint.ok() && !run_id.empty() && checkpoint->run_id != run_id) {
+      found.warnings.push_back("checkpoint '" + path + "': it belongs to another search (run " + checkpoint->run_id +
+                               ") than the one in '" + out_dir + "' (run " + run_id + "): copied in from elsewhere?");
+      continue;
+    }
     if (checkpoint.ok()) {
       found.checkpoint = std::move(*checkpoint);
       found.path = path;
       return found;
     }
-    found.warnings.push_back(checkpoint.status().message());
+    found.warnings.push_back("a damaged checkpoint: " + checkpoint.status().message());
   }
   std::string why = "no checkpoint in '" + (fs::path(out_dir) / "checkpoints").string() + "'";
   if (!found.warnings.empty()) why = "no readable checkpoint in '" + out_dir + "': " + found.warnings.front();
@@ -335,6 +362,7 @@ Status WriteSearchResults(const std::string& out_dir, const SearchCheckpoint& cp
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "schema_version", kSearchCheckpointSchemaVersion));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "space", cp.space));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "config", cp.config_toml));
+    HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "run_id", cp.run_id));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "accuracy_column", truth_column));
     for (const auto& [name, value] : cp.provenance) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
     HPCNAS_RETURN_IF_ERROR(WriteQueries(file, *space, s.queries));

@@ -17,14 +17,17 @@
 
 namespace hpcnas {
 
-// Version 2: architectures as the space's canonical choices ([n, positions] int64 arrays) and
-// the space's name; version 1 held NB201 cell codes.
-inline constexpr std::int64_t kSearchCheckpointSchemaVersion = 2;
+// Version 3: the run id (/@run_id). Version 2: architectures as the space's canonical choices
+// ([n, positions] int64 arrays) and the space's name; version 1 held NB201 cell codes.
+inline constexpr std::int64_t kSearchCheckpointSchemaVersion = 3;
 inline constexpr const char* kSearchCheckpointKind = "hpcnas.search.checkpoint";
 
 struct SearchCheckpoint {
   std::string space;        // search space name (engine/space/search_space.h), = config search.space
   std::string config_toml;  // the whole Config the search runs with
+  // The search this checkpoint belongs to: made when the search starts, kept by every resume,
+  // also in search.h5, so a checkpoint copied in from another search is found out.
+  std::string run_id;
   SearchState state;
   // The predictor replica (parameters, Adam state, target standardisation); empty parameters
   // when the search has none (baselines) or has not trained it yet.
@@ -46,8 +49,12 @@ struct FoundCheckpoint {
   std::string path;
   std::vector<std::string> warnings;  // newer checkpoints that could not be read, and why
 };
-// The newest checkpoint in out_dir/checkpoints that reads back whole.
+// The newest checkpoint in out_dir/checkpoints that reads back whole and belongs to the search of
+// out_dir (the run id in out_dir/search.h5; when that file is gone, the newest checkpoint's).
+// Checkpoints of another search are skipped with a warning that names them.
 StatusOr<FoundCheckpoint> LoadNewestCheckpoint(const std::string& out_dir);
+// A new run id: host, process, time and seed hashed.
+std::string NewRunId(std::uint64_t seed);
 // Paths of out_dir's checkpoints, newest first.
 std::vector<std::string> ListCheckpoints(const std::string& out_dir);
 // Removes all but the newest `keep` checkpoints.

@@ -9,7 +9,8 @@
 # - Exit 75 -> `scontrol requeue $SLURM_JOB_ID`: the job goes back to the queue and resumes.
 # - GPU binding: every rank uses device SLURM_LOCALID modulo the GPUs it sees (hpcnas does this
 #   itself; with --gpus-per-task each rank sees exactly its own GPU).
-# Environment: HPCNAS (the executable; default build/app/hpcnas under the submit directory),
+# Environment: HPCNAS (the executable; default build/app/hpcnas under the submit directory, else
+# hpcnas on PATH),
 # HPCNAS_LAUNCHER (mpirun, the default, or srun), HPCNAS_NO_REQUEUE=1 to leave a stopped job stopped,
 # HPCNAS_STAGE_SHARDS=DIR to copy `hpcnas pack` shards to node-local disk first (below).
 HPCNAS_STOPPED=75
@@ -39,6 +40,8 @@ hpcnas_run_search() {
   local config=$1 out=$2
   shift 2
   local exe=${HPCNAS:-${SLURM_SUBMIT_DIR:-.}/build/app/hpcnas}
+  # An installed hpcnas (cmake --install) when there is no build tree here.
+  if [ -z "${HPCNAS:-}" ] && [ ! -x "$exe" ] && command -v hpcnas >/dev/null 2>&1; then exe=$(command -v hpcnas); fi
   local args
   if [ -n "${HPCNAS_STAGE_SHARDS:-}" ]; then
     local staged

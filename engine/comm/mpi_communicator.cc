@@ -8,6 +8,8 @@
 #include <cstring>
 #include <thread>
 
+#include "engine/core/printable.h"
+
 namespace hpcnas {
 namespace {
 
@@ -272,7 +274,7 @@ StatusOr<std::vector<Bytes>> MpiCommunicator::AllGather(const Bytes& mine, Secon
 }
 
 void MpiCommunicator::Abort(const std::string& reason, int exit_code) {
-  std::fprintf(stderr, "hpcnas: rank %d: fatal: %s\n", rank_, reason.c_str());
+  std::fprintf(stderr, "hpcnas: rank %d: fatal: %s\n", rank_, Printable(reason).c_str());
   std::fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, exit_code);
   std::_Exit(exit_code);  // MPI_Abort does not return; this keeps [[noreturn]] honest

@@ -21,56 +21,67 @@ torch::Tensor Activate(const torch::Tensor& x, Activation activation) {
 
 }  // namespace
 
-ChainNetworkImpl::ChainNetworkImpl(NetworkPlan plan, BatchNormMode batch_norm, bool one_channel)
-    : plan_(std::move(plan)), one_channel_(one_channel) {
-  const bool running = batch_norm == BatchNormMode::kRunningStatistics;
-  for (std::size_t b = 0; b < plan_.blocks.size(); ++b) {
-    const BlockPlan& block = plan_.blocks[b];
-    for (std::size_t i = 0; i < block.convs.size(); ++i) {
-      const ConvPlan& c = block.convs[i];
-      // One-channel mode: the stem (the only conv that reads the image) keeps its 3 inputs.
-      const bool collapsed = one_channel && !(b == 0 && i == 0);
-      const std::int64_t in = collapsed ? 1 : c.in;
-      fan_in_.push_back(collapsed ? static_cast<double>(c.in / c.groups) : 1.0);
-      const std::int64_t out = one_channel ? 1 : c.out;
-      const std::int64_t groups = one_channel ? 1 : c.groups;
-      const std::string name = "block" + std::to_string(b) + "_" + std::to_string(i);
-      convs_.push_back(register_module(
-          name + "_conv",
-          nn::Conv2d(nn::Conv2dOptions(in, out, c.kernel).stride(c.stride).padding(c.kernel / 2).groups(groups).bias(false))));
-      norms_.push_back(register_module(
-          name + "_bn", nn::BatchNorm2d(nn::BatchNorm2dOptions(out).eps(plan_.bn_eps).track_running_stats(running))));
-    }
+ChainBlockImpl::ChainBlockImpl(BlockPlan plan, const Options& options) : plan_(std::move(plan)) {
+  const bool running = options.batch_norm == BatchNormMode::kRunningStatistics;
+  for (std::size_t i = 0; i < plan_.convs.size(); ++i) {
+    const ConvPlan& c = plan_.convs[i];
+    const bool collapsed = options.one_channel && !(options.reads_image && i == 0);
+    const std::int64_t in = collapsed ? 1 : c.in;
+    fan_in_.push_back(collapsed ? static_cast<double>(c.in / c.groups) : 1.0);
+    const std::int64_t out = options.one_channel ? 1 : c.out;
+    const std::int64_t groups = options.one_channel ? 1 : c.groups;
+    const std::string name = std::to_string(i);
+    convs_.push_back(register_module(
+        "conv" + name,
+        nn::Conv2d(nn::Conv2dOptions(in, out, c.kernel).stride(c.stride).padding(c.kernel / 2).groups(groups).bias(false))));
+    norms_.push_back(register_module(
+        "bn" + name, nn::BatchNorm2d(nn::BatchNorm2dOptions(out).eps(options.bn_eps).track_running_stats(running))));
   }
-  classifier_ = register_module(
-      "classifier", nn::Linear(one_channel ? 1 : plan_.classifier_in, one_channel ? 1 : plan_.classifier_out));
 }
 
-torch::Tensor ChainNetworkImpl::forward(const torch::Tensor& input) {
-  torch::Tensor x = input;
-  std::size_t k = 0;
-  for (const BlockPlan& block : plan_.blocks) {
-    torch::Tensor y = x;
-    for (const ConvPlan& c : block.convs) {
-      torch::Tensor z = convs_[k]->forward(y);
-      if (fan_in_[k] != 1.0) z = z * fan_in_[k];
-      y = Activate(norms_[k]->forward(z), c.activation);
-      ++k;
-    }
-    x = block.residual ? y + x : y;
+torch::Tensor ChainBlockImpl::forward(const torch::Tensor& x) {
+  torch::Tensor y = x;
+  for (std::size_t k = 0; k < convs_.size(); ++k) {
+    torch::Tensor z = convs_[k]->forward(y);
+    if (fan_in_[k] != 1.0) z = z * fan_in_[k];
+    y = Activate(norms_[k]->forward(z), plan_.convs[k].activation);
   }
-  torch::Tensor pooled = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
-  torch::Tensor out = classifier_->forward(pooled);
-  return one_channel_ ? out * static_cast<double>(plan_.classifier_in) : out;
+  return plan_.residual ? y + x : y;
 }
 
-void ChainNetworkImpl::FillEpsilonWeights(double w) {
+void ChainBlockImpl::FillEpsilonWeights(double w) {
   torch::NoGradGuard no_grad;
   for (std::size_t k = 0; k < convs_.size(); ++k) {
     convs_[k]->weight.fill_(w);
     norms_[k]->weight.fill_(w);
     norms_[k]->bias.fill_(0.0);
   }
+}
+
+ChainNetworkImpl::ChainNetworkImpl(NetworkPlan plan, BatchNormMode batch_norm, bool one_channel)
+    : plan_(std::move(plan)), one_channel_(one_channel) {
+  for (std::size_t b = 0; b < plan_.blocks.size(); ++b) {
+    ChainBlockImpl::Options options{plan_.bn_eps, batch_norm, one_channel, /*reads_image=*/b == 0};
+    blocks_.push_back(register_module("block" + std::to_string(b), ChainBlock(plan_.blocks[b], options)));
+  }
+  classifier_ = register_module(
+      "classifier", nn::Linear(one_channel ? 1 : plan_.classifier_in, one_channel ? 1 : plan_.classifier_out));
+}
+
+torch::Tensor PoolAndClassify(const torch::Tensor& features, torch::nn::Linear& classifier) {
+  return classifier->forward(torch::adaptive_avg_pool2d(features, {1, 1}).flatten(1));
+}
+
+torch::Tensor ChainNetworkImpl::forward(const torch::Tensor& input) {
+  torch::Tensor x = input;
+  for (ChainBlock& block : blocks_) x = block->forward(x);
+  torch::Tensor out = PoolAndClassify(x, classifier_);
+  return one_channel_ ? out * static_cast<double>(plan_.classifier_in) : out;
+}
+
+void ChainNetworkImpl::FillEpsilonWeights(double w) {
+  torch::NoGradGuard no_grad;
+  for (ChainBlock& block : blocks_) block->FillEpsilonWeights(w);
   classifier_->weight.fill_(w);
   classifier_->bias.fill_(0.0);
 }

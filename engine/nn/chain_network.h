@@ -22,6 +22,29 @@
 
 namespace hpcnas {
 
+// One block of a plan: its convolutions (each + BatchNorm + activation), plus the input when
+// the block is residual. No convolutions: the identity.
+class ChainBlockImpl : public torch::nn::Module {
+ public:
+  struct Options {
+    double bn_eps = 1e-5;
+    BatchNormMode batch_norm = BatchNormMode::kRunningStatistics;
+    bool one_channel = false;
+    bool reads_image = false;  // one-channel mode: the first conv keeps its 3 input channels
+  };
+  ChainBlockImpl(BlockPlan plan, const Options& options);
+  torch::Tensor forward(const torch::Tensor& x);
+  void FillEpsilonWeights(double w);
+  const BlockPlan& plan() const { return plan_; }
+
+ private:
+  BlockPlan plan_;
+  std::vector<torch::nn::Conv2d> convs_;
+  std::vector<torch::nn::BatchNorm2d> norms_;
+  std::vector<double> fan_in_;  // one-channel mode: what each conv's result is multiplied by
+};
+TORCH_MODULE(ChainBlock);
+
 class ChainNetworkImpl : public torch::nn::Module {
  public:
   ChainNetworkImpl(NetworkPlan plan, BatchNormMode batch_norm, bool one_channel = false);
@@ -36,11 +59,12 @@ class ChainNetworkImpl : public torch::nn::Module {
  private:
   NetworkPlan plan_;
   bool one_channel_;
-  std::vector<torch::nn::Conv2d> convs_;         // every conv of every block, in order
-  std::vector<torch::nn::BatchNorm2d> norms_;    // the BatchNorm after each
-  std::vector<double> fan_in_;                   // one-channel mode: what each conv's result is multiplied by
+  std::vector<ChainBlock> blocks_;
   torch::nn::Linear classifier_{nullptr};
 };
 TORCH_MODULE(ChainNetwork);
+
+// Global average pooling and the classifier, as every chain network ends.
+torch::Tensor PoolAndClassify(const torch::Tensor& features, torch::nn::Linear& classifier);
 
 }  // namespace hpcnas

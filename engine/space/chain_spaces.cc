@@ -186,6 +186,7 @@ class MacroSpace : public ChainSpace {
       } else {
         b.AddInvertedResidual(label, op.name, out, op.expand, op.kernel, stride, Activation::kRelu, !first);
       }
+      b.MarkPosition(p);
     }
     b.AddConv("head", "conv1x1", 1280, 1, 1, Activation::kRelu);
     return b.Finish(options.num_classes ? options.num_classes : 10);
@@ -259,6 +260,7 @@ class ProxylessSpace : public ChainSpace {
       } else {
         b.AddInvertedResidual(label, op.name, out, op.expand, op.kernel, stride, Activation::kRelu6, layer.keeps_shape);
       }
+      b.MarkPosition(p);
     }
     b.AddConv("feature mix", "conv1x1", wm > 1.0 ? MakeDivisible(1280 * wm) : 1280, 1, 1, Activation::kRelu6);
     return b.Finish(options.num_classes ? options.num_classes : 1000);

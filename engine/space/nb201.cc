@@ -3,6 +3,8 @@
 #include <cctype>
 #include <vector>
 
+#include "engine/space/search_space.h"  // QuoteForError
+
 namespace hpcnas::nb201 {
 namespace {
 
@@ -89,7 +91,7 @@ std::uint64_t Genotype::CanonicalHash() const {
 StatusOr<Genotype> ParseGenotype(std::string_view text) {
   const std::string_view s = Trim(text);
   auto fail = [&](const std::string& why) {
-    return Status::InvalidInput("invalid NB201 genotype '" + std::string(text) + "': " + why);
+    return Status::InvalidInput("invalid NB201 genotype " + QuoteForError(text) + ": " + why);
   };
   if (s.empty()) return fail("empty string");
   const std::vector<std::string_view> nodes = Split(s, '+');

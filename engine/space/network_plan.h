@@ -32,6 +32,7 @@ struct BlockPlan {
   std::vector<ConvPlan> convs;
   bool residual = false;
   std::int64_t in_channels = 0, out_channels = 0, in_size = 0, out_size = 0;
+  int position = -1;  // the searchable position this block realises; -1: a fixed block (stem, head)
 
   std::int64_t Params() const;
   std::int64_t Flops() const;
@@ -63,6 +64,8 @@ class PlanBuilder {
                            std::int64_t stride, Activation activation, bool residual);
   // The identity: a layer without operations.
   void AddIdentity(std::string label, std::string op);
+  // The last block added realises searchable position `position`.
+  void MarkPosition(int position) { plan_.blocks.back().position = position; }
   NetworkPlan Finish(std::int64_t num_classes);
   std::int64_t channels() const { return channels_; }
 

@@ -4,6 +4,7 @@
 #include <limits>
 #include <set>
 
+#include "engine/core/printable.h"
 #include "engine/space/chain_spaces.h"
 #include "engine/space/nb201_space.h"
 
@@ -139,22 +140,6 @@ StatusOr<std::unique_ptr<SearchSpace>> MakeSearchSpace(std::string_view name) {
                               std::string(SearchSpaceNames()) + ")");
 }
 
-std::string QuoteForError(std::string_view text) {
-  constexpr std::size_t kMaxShown = 120;
-  std::string out = "'";
-  for (std::size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
-      out += escaped;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += "'";
-  if (text.size() > kMaxShown) out += " (cut; " + std::to_string(text.size()) + " bytes in all)";
-  return out;
-}
+std::string QuoteForError(std::string_view text) { return "'" + Printable(text, 120) + "'"; }
 
 }  // namespace hpcnas

@@ -140,8 +140,11 @@ class ShardWriter {
     bytes_ += static_cast<int64_t>(data.size());
     return Status::Ok();
   }
-  Status Pad() {
+  // A tar member: its header block, its data, zeros to the next block.
+  Status WriteMember(std::string_view header, std::string_view data) {
     static const char zeros[kBlock] = {};
+    HPCNAS_RETURN_IF_ERROR(Write(header));
+    HPCNAS_RETURN_IF_ERROR(Write(data));
     return Write(std::string_view(zeros, Padded(bytes_) - bytes_));
   }
   Status Close() {
@@ -326,10 +329,8 @@ StatusOr<PackReport> PackImageFolder(const PackOptions& options, const std::func
           break;
         }
         const int64_t offset = writer.bytes() + kBlock;
-        for (auto step : {writer.Write({header->data(), kBlock}), writer.Write(*jpeg), writer.Pad(),
-                          writer.Write({cls_header->data(), kBlock}), writer.Write(cls), writer.Pad()}) {
-          if (status.ok()) status = step;
-        }
+        status = writer.WriteMember({header->data(), kBlock}, *jpeg);
+        if (status.ok()) status = writer.WriteMember({cls_header->data(), kBlock}, cls);
         record.members.push_back({e.key, e.id, e.label, offset, e.size, Crc32(*jpeg)});
       }
       if (status.ok()) status = writer.Write(std::string(2 * kBlock, '\0'));

@@ -149,6 +149,25 @@ def case_bad_input(tmp):
         proc = mpirun(2, "score", "--sample", "2", "--out", os.path.join(ro, "x.h5"))
         check(proc.returncode != 0 and "cannot write output" in proc.stderr, show(proc))
         check(os.listdir(ro) == [], "nothing written in the read-only directory")
+    # An output that is a directory, a FIFO or a device as input: bad input (2) before any work, no hang.
+    proc = mpirun(2, "score", "--sample", "2", "--out", tmp)
+    check(proc.returncode == 2 and "is a directory" in proc.stderr and "scoring" not in proc.stderr, show(proc))
+    fifo = os.path.join(tmp, "pipe")
+    os.mkfifo(fifo)
+    for source, fragment in ((fifo, "not a regular file"), ("/dev/zero", "not a regular file"), (tmp, "is a directory"),
+                             ("/nonexistent/cifar.bin", "cannot open CIFAR file")):
+        proc = mpirun(2, "score", "--sample", "2", "--images", source, "--out", os.path.join(tmp, "o.h5"), timeout=120)
+        check(proc.returncode == 2 and fragment in proc.stderr, f"--images {source}" + show(proc))
+    os.remove(fifo)
+    # A 3 MB genotype line with terminal control bytes: one bounded, escaped error line.
+    hostile = os.path.join(tmp, "hostile.txt")
+    with open(hostile, "w") as f:
+        f.write("|nor_conv_3x3~0|\x1b[2J\r" + "x" * 3_000_000 + "\n")
+    proc = mpirun(1, "score", "--archs", hostile, "--out", os.path.join(tmp, "o.h5"))
+    errors = [l for l in proc.stderr.splitlines() if l.startswith("hpcnas: error:")]
+    check(proc.returncode == 2 and len(errors) == 1, show(proc))
+    check(len(errors[0]) < 4000 and "\x1b" not in proc.stderr and "\r" not in proc.stderr, f"error line of {len(errors[0])} bytes")
+    check("more bytes)" in errors[0] and "\\x1b" in errors[0], errors[0][:300])
 
 
 def fault_case(kind, rank, bound, expect):
@@ -383,6 +402,14 @@ def case_config(tmp):
         errors = [l for l in proc.stderr.splitlines() if l.startswith("hpcnas: error:")]
         check(proc.returncode == 2 and len(errors) == 1, f"{command[0]}: exit {proc.returncode}{show(proc)}")
         check("unknown key 'epsilon.batch_sise'" in errors[0] and bad in errors[0], errors[0])
+    # A value out of range in the file: the error names the key and the file.
+    out_of_range = os.path.join(tmp, "range.toml")
+    with open(out_of_range, "w") as f:
+        f.write("[epsilon]\nbatch_size = 1\n")
+    proc = mpirun(1, "score", "--archs", archs, "--config", out_of_range, "--out", os.path.join(tmp, "never"))
+    errors = [l for l in proc.stderr.splitlines() if l.startswith("hpcnas: error:")]
+    check(proc.returncode == 2 and len(errors) == 1 and "epsilon.batch_size" in errors[0] and out_of_range in errors[0],
+          f"a value error names key and file{show(proc)}")
     # Every key is a flag of its own name; a bad value is one error line naming the flag as typed.
     proc = mpirun(2, "score", "--archs", archs, "--epsilon.batch_size", "many", "--out", os.path.join(tmp, "never"))
     errors = [l for l in proc.stderr.splitlines() if l.startswith("hpcnas: error:")]

@@ -4,6 +4,7 @@ exact resume (other rank counts, a damaged newest checkpoint), SIGUSR1/SIGTERM s
 worker, and bad input."""
 import csv
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -96,7 +97,7 @@ def case_resume(tmp):
     check(checkpoints == ["checkpoint_g000003.h5", "checkpoint_g000004.h5", "checkpoint_g000005.h5"],
           f"keep_checkpoints = 3 should keep the last three, found {checkpoints}")
     with h5py.File(newest_checkpoint(straight), "r") as f:
-        check(f.attrs["kind"] == "hpcnas.search.checkpoint" and int(f.attrs["schema_version"]) == 2, "kind/schema")
+        check(f.attrs["kind"] == "hpcnas.search.checkpoint" and int(f.attrs["schema_version"]) == 3, "kind/schema")
         check(f.attrs["space"] == "nb201" and f["queries/choices"].shape[1] == 6, "space and choices")
         check(int(f.attrs["next_generation"]) == 6 and len(f.attrs["checksum"]) == 16, "generation counter/checksum")
         check("[search]" in f.attrs["config"] and "initial_pool = 60" in f.attrs["config"], "config text")
@@ -256,7 +257,7 @@ def case_bad_input(tmp):
         (["--space", "darts"], "search.space", "darts"),
         (["--space", "macro", "--truth", missing_truth, "--truth-column", "cifar10_test"], missing_truth, "macro"),  # NB201 rows
         (["--space", "macro", "--truth-column", "cifar10_test"], "cifar10_test", "NAS-Bench-Macro"),
-        (["--resume", old], "schema version 1", "version 2"),
+        (["--resume", old], "schema version 1", "version 3"),
         (["--images", os.path.join(tmp, "absent.bin")], "absent.bin", ""),
         (["--resume", empty_dir], "no checkpoint", empty_dir),
         (["--resume", used, "--method", "random"], "--method", "--resume keeps"),
@@ -288,7 +289,50 @@ def case_readme_demo(tmp):
     check("best architecture: |" in text and "best accuracy:" in text, f"the demo should print the best cell{show(proc)}")
 
 
+def case_lock(tmp):
+    """Two jobs on one output directory: the second is refused, naming the first; the lock of a
+    killed job is gone with it, so the resume of a dead job is never blocked."""
+    out = os.path.join(tmp, "run")
+    command = [hpcnas(), "search", "--config", config_file(tmp), "--out", out, "--generations", "60"]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not os.path.exists(os.path.join(out, "checkpoints", "checkpoint_g000001.h5")):
+            check(time.monotonic() < deadline and first.poll() is None, "the first search should be running")
+            time.sleep(0.1)
+        second = run([hpcnas(), "search", "--resume", out], timeout=120)
+        check(second.returncode == 2 and "in use by another hpcnas job" in second.stderr and f"pid {first.pid}" in second.stderr,
+              "a second job on the same directory" + show(second))
+        check(first.poll() is None, "the first search is not disturbed")
+    finally:
+        first.kill()
+        first.wait()
+    resumed = run([hpcnas(), "search", "--resume", out, "--generations", "4"], timeout=300)
+    check(resumed.returncode == 0 and "in use" not in resumed.stderr, "resuming a killed search" + show(resumed))
+
+
+def case_foreign_checkpoint(tmp):
+    """A checkpoint copied in from another search (another seed) is skipped with a warning that
+    names it; the directory's own search resumes."""
+    mine, other = os.path.join(tmp, "mine"), os.path.join(tmp, "other")
+    proc = search(tmp, 1, mine, 2)
+    check(proc.returncode == 0, show(proc))
+    proc = search(tmp, 1, other, 3, "--seed", "12")
+    check(proc.returncode == 0, show(proc))
+    intruder = os.path.join(mine, "checkpoints", "checkpoint_g000002.h5")
+    shutil.copy(os.path.join(other, "checkpoints", "checkpoint_g000002.h5"), intruder)
+    proc = mpirun(1, "search", "--resume", mine, "--generations", "3")
+    text = proc.stdout + proc.stderr
+    check(proc.returncode == 0, show(proc))
+    check("belongs to another search" in text and "checkpoint_g000002.h5" in text, "the foreign checkpoint is named" + show(proc))
+    check("checkpoint_g000001.h5 (generation 1 done)" in text, "resumed from its own newest checkpoint" + show(proc))
+    with h5py.File(os.path.join(mine, "search.h5"), "r") as f, h5py.File(os.path.join(other, "search.h5"), "r") as g:
+        check(f.attrs["run_id"] != g.attrs["run_id"] and "seed = 11" in f.attrs["config"], "its own run and config")
+
+
 CASES = {
+    "foreign_checkpoint": case_foreign_checkpoint,
+    "lock": case_lock,
     "resume": case_resume,
     "signal": case_signal,
     "fault_kill": case_fault_kill,

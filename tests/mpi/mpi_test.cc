@@ -10,6 +10,8 @@
 #include "engine/comm/local_communicator.h"
 #include "engine/comm/mpi_communicator.h"
 #include "engine/core/rng.h"
+#include "io/images/image_source.h"
+#include "io/images/loader.h"
 #include "io/nb201_data.h"
 #include "tests/communicator_contract.h"
 #include "workers/predictor_worker.h"
@@ -138,6 +140,59 @@ TEST_P(MpiPredictor, ReplicasAgreeAndMatchOneRank) {
   EXPECT_EQ(*sharded, local);
 }
 INSTANTIATE_TEST_SUITE_P(WithAndWithoutSelfEvolution, MpiPredictor, ::testing::Values(0, 3));
+
+// Real ranks each load their share of every global batch of JPEGs; together they hold exactly
+// the images, labels and pixels that one process loads alone, batch by batch.
+TEST(MpiImageLoader, RanksTogetherLoadTheOneRankBatches) {
+  auto source = OpenImageSource(std::string("imagenet:") + HPCNAS_SOURCE_DIR + "/data/tiny_imagenet_mini", {});
+  ASSERT_TRUE(source.ok()) << source.status().message();
+  LoaderOptions options;
+  options.transform.resolution = 32;
+  options.seed = 5;
+  options.global_batch = 12;
+  options.shuffle_buffer = 20;
+  options.threads = 2;
+  const auto load = [&](int rank, int ranks) {
+    options.rank = rank;
+    options.ranks = ranks;
+    auto loader = ImageLoader::Create(**source, options);
+    EXPECT_TRUE(loader.ok());
+    std::vector<float> pixels;
+    std::vector<std::int64_t> ids;
+    (*loader)->Start(1);
+    while ((*loader)->HasNext()) {
+      auto batch = (*loader)->Next();
+      EXPECT_TRUE(batch.ok()) << batch.status().message();
+      if (!batch.ok()) break;
+      pixels.insert(pixels.end(), batch->pixels.begin(), batch->pixels.end());
+      for (size_t i = 0; i < batch->ids.size(); ++i) ids.push_back(batch->ids[i] * 1000 + batch->labels[i]);
+    }
+    return std::make_pair(ids, pixels);
+  };
+  const auto [my_ids, my_pixels] = load(g_comm->rank(), g_comm->size());
+  const auto [alone_ids, alone_pixels] = load(0, 1);
+  auto all_ids = AllGatherConcat(*g_comm, my_ids, Seconds(60));
+  auto all_pixels = AllGatherConcat(*g_comm, my_pixels, Seconds(60));
+  ASSERT_TRUE(all_ids.ok() && all_pixels.ok());
+  // Gathered rank by rank; one process's order is batch by batch, each batch rank by rank.
+  const int ranks = g_comm->size();
+  const size_t image = 3 * 32 * 32;
+  const std::int64_t batches = 60 / 12;
+  std::vector<std::int64_t> ids;
+  std::vector<float> pixels;
+  std::vector<size_t> rank_offset(ranks, 0);
+  for (int r = 1; r < ranks; ++r) rank_offset[r] = rank_offset[r - 1] + batches * ((r) * 12 / ranks - (r - 1) * 12 / ranks);
+  for (std::int64_t b = 0; b < batches; ++b) {
+    for (int r = 0; r < ranks; ++r) {
+      const std::int64_t share = (r + 1) * 12 / ranks - r * 12 / ranks;
+      const size_t first = rank_offset[r] + b * share;
+      ids.insert(ids.end(), all_ids->begin() + first, all_ids->begin() + first + share);
+      pixels.insert(pixels.end(), all_pixels->begin() + first * image, all_pixels->begin() + (first + share) * image);
+    }
+  }
+  EXPECT_EQ(ids, alone_ids);
+  EXPECT_TRUE(pixels == alone_pixels) << ranks << " ranks vs 1";
+}
 
 }  // namespace
 }  // namespace hpcnas

@@ -54,6 +54,37 @@ TEST(Cifar, BadFilesAreClearErrors) {
   EXPECT_EQ(ok->pixels.size(), 3072u);
 }
 
+TEST(Files, FifosDevicesAndDirectoriesAreBadInputNotHangs) {
+  TempDir dir;
+  const std::string fifo = dir / "pipe";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  // Nothing writes to the FIFO: opening it would block forever.
+  for (const auto& [path, fragment] : std::vector<std::pair<std::string, std::string>>{
+           {fifo, "is not a regular file"}, {"/dev/zero", "is not a regular file"}, {dir.path(), "is a directory"},
+           {dir / "absent.bin", "cannot open CIFAR file"}}) {
+    const Status s = LoadCifarImages(path, 4).status();
+    ExpectError(s, fragment);
+    EXPECT_EQ(s.ExitCode(), 2) << path;
+    EXPECT_NE(s.message().find(path), std::string::npos) << s.message();
+  }
+  // Only the records the batch needs are read from a large file.
+  {
+    std::ofstream big(dir / "big.bin", std::ios::binary);
+    const std::string record(3073, '\x02');
+    for (int i = 0; i < 40; ++i) big << record;
+  }
+  auto four = LoadCifarImages(dir / "big.bin", 4);
+  ASSERT_TRUE(four.ok());
+  EXPECT_EQ(four->count, 4);
+  auto prefix = ReadWholeFile(dir / "big.bin", "file", 10);
+  ASSERT_TRUE(prefix.ok());
+  EXPECT_EQ(prefix->size(), 10u);
+  // An output path that is a directory is refused before any work, as bad input.
+  const Status out = CheckWritable(dir.path());
+  ExpectError(out, "is a directory");
+  EXPECT_EQ(out.ExitCode(), 2);
+}
+
 const char* kTruthHeader = "index,arch,cifar10_test\n";
 const char* kRow1 = "1,|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|,93.66\n";
 

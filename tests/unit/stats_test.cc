@@ -88,3 +88,20 @@ TEST(Stats, SummaryLeavesNaNScoresOutAndCountsThem) {
 
 }  // namespace
 }  // namespace hpcnas
+
+#include "engine/core/printable.h"
+
+namespace hpcnas {
+namespace {
+
+TEST(Printable, EscapesControlBytesAndBoundsTheLength) {
+  EXPECT_EQ(Printable("a\rb\x1b[2Jc\n"), "a\\x0db\\x1b[2Jc\\n");
+  const std::string huge(3'000'000, 'x');
+  const std::string shown = Printable(huge, 100);
+  EXPECT_LT(shown.size(), 140u);
+  EXPECT_NE(shown.find("(2999900 more bytes)"), std::string::npos);
+  EXPECT_EQ(Printable("plain text"), "plain text");
+}
+
+}  // namespace
+}  // namespace hpcnas

@@ -1,0 +1,136 @@
+#include "engine/nn/supernet.h"
+
+#include <algorithm>
+
+namespace hpcnas {
+namespace {
+
+constexpr std::uint64_t kGateKey = 0x6761746573ULL;   // "gates"
+constexpr std::uint64_t kAlphaKey = 0x616c706861ULL;  // "alpha"
+
+}  // namespace
+
+StatusOr<std::shared_ptr<SupernetImpl>> SupernetImpl::Make(const ChainSpace& space, const ChainNetworkOptions& options,
+                                                           std::uint64_t seed) {
+  // A base architecture that every position allows (an inverted residual, op 1, in both chain
+  // spaces); candidate k of position p is the base with position p set to that operation.
+  Architecture base{std::vector<std::uint8_t>(space.num_positions(), 1)};
+  HPCNAS_RETURN_IF_ERROR(space.Validate(base));
+  HPCNAS_ASSIGN_OR_RETURN(NetworkPlan base_plan, space.Plan(base, options));
+  std::shared_ptr<SupernetImpl> net(new SupernetImpl(seed));
+  const ChainBlockImpl::Options block_options{base_plan.bn_eps, BatchNormMode::kRunningStatistics, false, false};
+  bool searchable_seen = false;
+  for (std::size_t b = 0; b < base_plan.blocks.size(); ++b) {
+    const BlockPlan& block = base_plan.blocks[b];
+    if (block.position >= 0) {
+      searchable_seen = true;
+      continue;
+    }
+    net->fixed_flops_ += block.Flops();
+    ChainBlockImpl::Options o = block_options;
+    o.reads_image = b == 0;
+    auto& list = searchable_seen ? net->suffix_ : net->prefix_;
+    list.push_back(net->register_module((searchable_seen ? "suffix" : "prefix") + std::to_string(list.size()), ChainBlock(block, o)));
+  }
+  net->fixed_flops_ += base_plan.ClassifierFlops();
+  CounterRng alpha_rng(seed, {kAlphaKey});
+  for (int p = 0; p < space.num_positions(); ++p) {
+    std::vector<ChainBlock> candidates;
+    std::vector<int> ops;
+    std::vector<double> flops;
+    int zero = -1;
+    for (int op = 0; op < space.num_operations(); ++op) {
+      Architecture arch = base;
+      arch.choices[p] = static_cast<std::uint8_t>(op);
+      if (!space.Validate(arch).ok()) continue;  // not allowed at this position
+      HPCNAS_ASSIGN_OR_RETURN(NetworkPlan plan, space.Plan(arch, options));
+      for (const BlockPlan& block : plan.blocks) {
+        if (block.position != p) continue;
+        // The zero operation: a block without convolutions (the shortcut alone). Macro's
+        // stride-2 identity is a 1x1 convolution, a real operation.
+        if (block.convs.empty()) zero = static_cast<int>(candidates.size());
+        candidates.push_back(ChainBlock(block, block_options));
+        ops.push_back(op);
+        flops.push_back(static_cast<double>(block.Flops()));
+      }
+    }
+    MixedOp mixed(std::move(candidates), std::move(ops), zero);
+    mixed->InitializeAlpha(alpha_rng);
+    net->mixed_.push_back(net->register_module("position" + std::to_string(p), mixed));
+    net->candidate_flops_.push_back(std::move(flops));
+  }
+  net->classifier_ = net->register_module(
+      "classifier", torch::nn::Linear(base_plan.classifier_in, base_plan.classifier_out));
+  return net;
+}
+
+torch::Tensor SupernetImpl::forward(const torch::Tensor& input) {
+  torch::Tensor x = input;
+  for (ChainBlock& block : prefix_) x = block->forward(x);
+  for (MixedOp& mixed : mixed_) x = mixed->forward(x);
+  for (ChainBlock& block : suffix_) x = block->forward(x);
+  return PoolAndClassify(x, classifier_);
+}
+
+void SupernetImpl::Binarize(GateMode mode, std::uint64_t step, bool architecture_step) {
+  for (std::size_t p = 0; p < mixed_.size(); ++p) {
+    CounterRng rng(seed_, {kGateKey, step, p});
+    mixed_[p]->Binarize(mode, rng, architecture_step);
+  }
+}
+
+Status SupernetImpl::SetArchitecture(const Architecture& arch) {
+  if (arch.choices.size() != mixed_.size()) return Status::InvalidInput("architecture has the wrong number of positions");
+  for (std::size_t p = 0; p < mixed_.size(); ++p) {
+    const auto& ops = mixed_[p]->ops();
+    const auto it = std::find(ops.begin(), ops.end(), arch.choices[p]);
+    if (it == ops.end()) return Status::InvalidInput("operation " + std::to_string(arch.choices[p]) + " is not a candidate at position " + std::to_string(p));
+    mixed_[p]->SetActive(static_cast<int>(it - ops.begin()));
+  }
+  return Status::Ok();
+}
+
+void SupernetImpl::SetArchitectureGradients() {
+  for (MixedOp& m : mixed_) m->SetArchitectureGradient();
+}
+
+void SupernetImpl::RescaleAfterStep() {
+  for (MixedOp& m : mixed_) m->RescaleAfterStep();
+}
+
+Architecture SupernetImpl::Derive() const {
+  Architecture arch;
+  for (const MixedOp& m : mixed_) arch.choices.push_back(static_cast<std::uint8_t>(m->ops()[m->ArgmaxCandidate()]));
+  return arch;
+}
+
+Architecture SupernetImpl::Active() const {
+  Architecture arch;
+  for (const MixedOp& m : mixed_) arch.choices.push_back(static_cast<std::uint8_t>(m->active_op()));
+  return arch;
+}
+
+torch::Tensor SupernetImpl::ExpectedFlops() {
+  torch::Tensor total = torch::zeros({}, torch::kFloat64);
+  for (std::size_t p = 0; p < mixed_.size(); ++p) {
+    const torch::Tensor probabilities = torch::softmax(mixed_[p]->alpha().to(torch::kCPU, torch::kFloat64), 0);
+    total = total + (probabilities * torch::tensor(candidate_flops_[p], torch::kFloat64)).sum();
+  }
+  return total + static_cast<double>(fixed_flops_);
+}
+
+std::vector<torch::Tensor> SupernetImpl::WeightParameters() {
+  std::vector<torch::Tensor> weights;
+  for (const auto& item : named_parameters()) {
+    if (item.key().size() < 5 || item.key().compare(item.key().size() - 5, 5, "alpha") != 0) weights.push_back(item.value());
+  }
+  return weights;
+}
+
+std::vector<torch::Tensor> SupernetImpl::ArchitectureParameters() {
+  std::vector<torch::Tensor> alphas;
+  for (MixedOp& m : mixed_) alphas.push_back(m->alpha());
+  return alphas;
+}
+
+}  // namespace hpcnas

@@ -1,0 +1,56 @@
+#pragma once
+// The ProxylessNAS supernet of a chain space (macro, proxyless): the space's fixed blocks (stem,
+// head) and, at every searchable position, a MixedOp over the operations allowed there, each
+// candidate the block that operation builds (engine/space/network_plan.h), so a derived
+// network's blocks are exactly the stand-alone network's.
+//
+// Gates are sampled from a counter-based stream keyed by (seed, step, position): every rank
+// that holds a replica picks the same paths at a step, whatever the rank count.
+// Expected FLOPs = fixed blocks + sum over positions of sum_j p_j FLOPs_j: differentiable in alpha.
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+#include "engine/core/status.h"
+#include "engine/nn/mixed_op.h"
+#include "engine/space/chain_spaces.h"
+
+namespace hpcnas {
+
+class SupernetImpl : public torch::nn::Module {
+ public:
+  static StatusOr<std::shared_ptr<SupernetImpl>> Make(const ChainSpace& space, const ChainNetworkOptions& options,
+                                                      std::uint64_t seed);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  // Every position's gates for `step`; `architecture_step` picks the mode's forward.
+  void Binarize(GateMode mode, std::uint64_t step, bool architecture_step);
+  // Every position runs `arch`'s operation (evaluation of a derived or inherited subnet).
+  Status SetArchitecture(const Architecture& arch);
+  void SetArchitectureGradients();
+  void RescaleAfterStep();
+  // The argmax operation of every position.
+  Architecture Derive() const;
+  // The sampled path as an architecture.
+  Architecture Active() const;
+  // Expected FLOPs (multiply-accumulates) under p = softmax(alpha), as a differentiable scalar.
+  torch::Tensor ExpectedFlops();
+  std::int64_t FixedFlops() const { return fixed_flops_; }
+
+  std::vector<torch::Tensor> WeightParameters();
+  std::vector<torch::Tensor> ArchitectureParameters();
+  std::vector<MixedOp>& mixed_ops() { return mixed_; }
+
+ private:
+  SupernetImpl(std::uint64_t seed) : seed_(seed) {}
+  std::uint64_t seed_;
+  std::vector<ChainBlock> prefix_, suffix_;
+  std::vector<MixedOp> mixed_;
+  std::vector<std::vector<double>> candidate_flops_;  // [position][candidate]
+  std::int64_t fixed_flops_ = 0;
+  torch::nn::Linear classifier_{nullptr};
+};
+
+}  // namespace hpcnas

@@ -1,0 +1,19 @@
+# Bash completion for hpcnas: subcommands, then the options of the chosen subcommand as its own
+# --help lists them (so the completion never falls behind the executable).
+#   source scripts/hpcnas-completion.bash   (installed: share/bash-completion/completions/hpcnas)
+_hpcnas() {
+  local cur=${COMP_WORDS[COMP_CWORD]}
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    COMPREPLY=($(compgen -W "score train-predictor predict search inspect config pack --help --version" -- "$cur"))
+    return
+  fi
+  case "$cur" in
+    -*)
+      local options
+      options=$("${COMP_WORDS[0]}" "${COMP_WORDS[1]}" --help 2>/dev/null | grep -o -- '--[a-z][a-z0-9._-]*' | sort -u)
+      COMPREPLY=($(compgen -W "$options" -- "$cur"))
+      ;;
+    *) COMPREPLY=() ;;
+  esac
+}
+complete -o default -F _hpcnas hpcnas

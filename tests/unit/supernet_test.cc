@@ -1,0 +1,199 @@
+// The ProxylessNAS supernet's gradients (engine/nn/mixed_op.h, supernet.h): the re-run gate
+// gradients against autograd, the alpha gradient's invariants, the expected-FLOPs gradient, the
+// two-path rescaling, zero steps, and derived networks equal to the stand-alone ones.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "engine/nn/supernet.h"
+
+namespace hpcnas {
+namespace {
+
+std::shared_ptr<SupernetImpl> MakeNet(const ChainSpace& space, std::int64_t resolution, std::uint64_t seed = 1) {
+  torch::manual_seed(static_cast<std::uint64_t>(seed));  // the candidate weights
+  ChainNetworkOptions options;
+  options.resolution = resolution;
+  options.num_classes = 10;
+  if (space.name() == "proxyless") options.width_multiplier = 0.25;
+  auto net = SupernetImpl::Make(space, options, seed);
+  EXPECT_TRUE(net.ok()) << net.status().message();
+  return *net;
+}
+
+torch::Tensor Loss(SupernetImpl& net, std::int64_t resolution, std::int64_t batch = 4) {
+  torch::manual_seed(7);
+  const torch::Tensor x = torch::randn({batch, 3, resolution, resolution});
+  const torch::Tensor labels = torch::randint(0, 10, {batch}, torch::kLong);
+  return torch::nn::functional::cross_entropy(net.forward(x), labels);
+}
+
+std::vector<torch::Tensor> GateGradients(SupernetImpl& net) {
+  std::vector<torch::Tensor> grads;
+  for (MixedOp& m : net.mixed_ops()) grads.push_back(m->gates().grad().clone());
+  return grads;
+}
+
+TEST(Supernet, ReRunGateGradientsEqualAutogradOfTheFullSum) {
+  for (const auto& make : {MakeMacroSpace, MakeProxylessSpace}) {
+    const auto space = make();
+    const std::int64_t resolution = space->name() == "macro" ? 16 : 32;
+    auto net = MakeNet(*space, resolution);
+    net->train();
+    net->Binarize(GateMode::kFull, 3, true);
+    Loss(*net, resolution).backward();
+    const auto reference = GateGradients(*net);
+    const Architecture active = net->Active();
+    net->zero_grad();
+    net->Binarize(GateMode::kFullV2, 3, true);
+    EXPECT_EQ(net->Active(), active) << "the same step samples the same paths in every mode";
+    Loss(*net, resolution).backward();
+    const auto rerun = GateGradients(*net);
+    for (std::size_t p = 0; p < rerun.size(); ++p) {
+      ASSERT_EQ(rerun[p].numel(), reference[p].numel());
+      const double scale = reference[p].abs().max().item<double>();
+      EXPECT_GT(scale, 0) << space->name() << " position " << p;
+      EXPECT_LE((rerun[p] - reference[p]).abs().max().item<double>(), 1e-4 * scale + 1e-7)
+          << space->name() << " position " << p << ": " << rerun[p] << " vs " << reference[p];
+    }
+  }
+}
+
+TEST(Supernet, AlphaGradientsSumToZeroAndZeroStepsLeaveAlphaAlone) {
+  const auto space = MakeProxylessSpace();
+  auto net = MakeNet(*space, 32);
+  net->train();
+  int zero_steps = 0, checked = 0;
+  for (std::uint64_t step = 0; step < 6; ++step) {
+    net->zero_grad();
+    for (torch::Tensor& a : net->ArchitectureParameters()) a.mutable_grad() = torch::Tensor();
+    net->Binarize(GateMode::kFullV2, step, true);
+    Loss(*net, 32).backward();
+    net->SetArchitectureGradients();
+    for (MixedOp& m : net->mixed_ops()) {
+      const bool zero = space->operation(m->active_op()).expand == 0;
+      if (zero) {
+        EXPECT_FALSE(m->alpha().grad().defined()) << "a sampled zero gives alpha no gradient";
+        ++zero_steps;
+        continue;
+      }
+      ASSERT_TRUE(m->alpha().grad().defined());
+      const double sum = m->alpha().grad().to(torch::kFloat64).sum().item<double>();
+      const double size = m->alpha().grad().abs().max().item<double>();
+      EXPECT_LE(std::abs(sum), 1e-5 * size + 1e-9);
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 20);
+  EXPECT_GT(zero_steps, 0) << "some step should sample the zero operation";
+  // Adam (beta1 0, as the official arch optimiser): a position whose alpha has no gradient keeps
+  // its alpha and its optimiser state.
+  net->zero_grad();
+  for (torch::Tensor& a : net->ArchitectureParameters()) a.mutable_grad() = torch::Tensor();
+  std::uint64_t step = 0;
+  int zero_position = -1;
+  for (; step < 50 && zero_position < 0; ++step) {
+    net->Binarize(GateMode::kFullV2, step, true);
+    for (std::size_t p = 0; p < net->mixed_ops().size(); ++p) {
+      if (space->operation(net->mixed_ops()[p]->active_op()).expand == 0) zero_position = static_cast<int>(p);
+    }
+  }
+  ASSERT_GE(zero_position, 0);
+  Loss(*net, 32).backward();
+  net->SetArchitectureGradients();
+  torch::optim::Adam adam(net->ArchitectureParameters(), torch::optim::AdamOptions(1e-1).betas({0.0, 0.999}));
+  const torch::Tensor before = net->mixed_ops()[zero_position]->alpha().detach().clone();
+  adam.step();
+  // (torch::optim::Adam skips a parameter without gradient before it touches its state.)
+  EXPECT_FALSE(net->mixed_ops()[zero_position]->alpha().grad().defined());
+  EXPECT_TRUE(torch::equal(before, net->mixed_ops()[zero_position]->alpha().detach()));
+}
+
+TEST(Supernet, ExpectedFlopsGradientIsProbabilityTimesDeviation) {
+  const auto space = MakeMacroSpace();
+  auto net = MakeNet(*space, 32);
+  {
+    torch::NoGradGuard no_grad;
+    for (torch::Tensor& a : net->ArchitectureParameters()) a.normal_(0, 1);
+  }
+  torch::Tensor expected = net->ExpectedFlops();
+  expected.backward();
+  double by_hand = static_cast<double>(net->FixedFlops());
+  for (MixedOp& m : net->mixed_ops()) {
+    const torch::Tensor p = m->Probabilities();
+    // The candidates' FLOPs: each candidate alone in an otherwise fixed network.
+    std::vector<double> flops;
+    for (int k = 0; k < m->size(); ++k) flops.push_back(static_cast<double>(m->candidate(k)->plan().Flops()));
+    double mean = 0;
+    for (int k = 0; k < m->size(); ++k) mean += p[k].item<double>() * flops[k];
+    by_hand += mean;
+    for (int k = 0; k < m->size(); ++k) {
+      const double want = p[k].item<double>() * (flops[k] - mean);
+      EXPECT_NEAR(m->alpha().grad()[k].item<double>(), want, 1e-4 * std::abs(mean));
+    }
+  }
+  EXPECT_NEAR(expected.item<double>(), by_hand, 1e-6 * by_hand);
+}
+
+TEST(Supernet, TwoPathStepKeepsEveryUnsampledProbability) {
+  const auto space = MakeProxylessSpace();
+  auto net = MakeNet(*space, 32);
+  net->train();
+  torch::optim::Adam adam(net->ArchitectureParameters(), torch::optim::AdamOptions(0.5).betas({0.0, 0.999}));
+  std::vector<torch::Tensor> before;
+  for (MixedOp& m : net->mixed_ops()) before.push_back(m->Probabilities());
+  net->Binarize(GateMode::kTwo, 11, true);
+  Loss(*net, 32).backward();
+  net->SetArchitectureGradients();
+  adam.step();
+  net->RescaleAfterStep();
+  int moved = 0;
+  for (std::size_t p = 0; p < net->mixed_ops().size(); ++p) {
+    MixedOp& m = net->mixed_ops()[p];
+    const torch::Tensor after = m->Probabilities();
+    ASSERT_GE(m->inactive(), 0);
+    for (int k = 0; k < m->size(); ++k) {
+      if (k == m->active() || k == m->inactive()) continue;
+      // Unchanged up to alpha's float32 rounding.
+      EXPECT_NEAR(after[k].item<double>(), before[p][k].item<double>(), 1e-6 * before[p][k].item<double>())
+          << "position " << p << " candidate " << k;
+    }
+    moved += (after - before[p]).abs().max().item<double>() > 1e-4;
+  }
+  EXPECT_GT(moved, 5);
+}
+
+TEST(Supernet, ADerivedSubnetIsTheStandAloneNetwork) {
+  for (const auto& make : {MakeMacroSpace, MakeProxylessSpace}) {
+    const auto space = make();
+    auto net = MakeNet(*space, 32);
+    CounterRng rng(4, {0});
+    for (int i = 0; i < 5; ++i) {
+      const Architecture arch = space->Sample(rng);
+      ASSERT_TRUE(net->SetArchitecture(arch).ok());
+      EXPECT_EQ(net->Active(), arch);
+      std::int64_t params = 0, flops = net->FixedFlops();
+      for (const auto& item : net->named_parameters()) {
+        const std::string& name = item.key();
+        bool counted = name.rfind("position", 0) != 0;  // fixed blocks and classifier
+        for (std::size_t p = 0; p < net->mixed_ops().size() && !counted; ++p) {
+          counted = name.rfind("position" + std::to_string(p) + ".candidate" + std::to_string(net->mixed_ops()[p]->active()) + ".", 0) == 0;
+        }
+        if (counted) params += item.value().numel();
+      }
+      for (MixedOp& m : net->mixed_ops()) flops += m->candidate(m->active())->plan().Flops();
+      ChainNetworkOptions options;
+      options.resolution = 32;
+      options.num_classes = 10;
+      if (space->name() == "proxyless") options.width_multiplier = 0.25;
+      auto plan = space->Plan(arch, options);
+      ASSERT_TRUE(plan.ok());
+      EXPECT_EQ(params, plan->Params()) << space->Format(arch);
+      EXPECT_EQ(flops, plan->Flops()) << space->Format(arch);
+    }
+    EXPECT_FALSE(net->SetArchitecture(Architecture{{1, 2}}).ok());
+  }
+}
+
+}  // namespace
+}  // namespace hpcnas
