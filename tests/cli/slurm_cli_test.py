@@ -187,7 +187,7 @@ set -uo pipefail
 source {REPO}/slurm/hpcnas_job.sh
 staged=$(hpcnas_stage_shards {shards}) || exit $?
 ls "$staged" > {tmp}/staged_listing.txt
-{hpcnas()} score --space proxyless --sample 2 --resolution 64 --batch-size 8 --data "shards:$staged" --out {scores}
+mpirun -np 1 {hpcnas()} score --space proxyless --sample 2 --resolution 64 --batch-size 8 --data "shards:$staged" --out {scores}
 """)
         log = os.path.join(tmp, "stage-%j.out")
         job = slurm.submit(script, ["--ntasks=1", "--cpus-per-task=1", "--time=10", f"--output={log}",
