@@ -108,16 +108,20 @@ TEST(ScoreProtocolFaults, AWorkerThatDiesIsNamedWithinTheTimeout) {
     options.timeout = Seconds(0.5);
     options.max_chunk = 2;
     if (comm.rank() == 0) {
-      // Rank 0 scores slowly, so rank 2 is sure to hold work when it goes silent.
+      // Ranks 0 and 1 score slowly and the job is long (about 1.3 s of their work), so rank 2 is
+      // sure to ask for work, and hold it, even when its thread starts late on a loaded machine.
       const auto start = std::chrono::steady_clock::now();
-      auto result = RunScoreCoordinator(comm, 40, [](int64_t) {
+      auto result = RunScoreCoordinator(comm, 200, [](int64_t) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         return std::vector<double>{1.0};
       }, options);
       coordinator_status = result.status();
       detection_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     } else if (comm.rank() == 1) {
-      (void)RunScoreWorker(comm, [](int64_t) { return std::vector<double>{1.0}; }, options);
+      (void)RunScoreWorker(comm, [](int64_t) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        return std::vector<double>{1.0};
+      }, options);
     } else {
       // Rank 2 takes work and never reports: as if its process hung.
       (void)RunScoreWorker(comm, [](int64_t) -> std::vector<double> {
