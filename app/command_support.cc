@@ -1,11 +1,27 @@
 #include "app/command_support.h"
 
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 
 #include "engine/core/printable.h"
 
 namespace hpcnas {
+namespace {
+
+// Set by the signal handler, read at a run's safe points. A signal handler can only reach a
+// global; it is the one in the program.
+volatile std::sig_atomic_t stop_signal = 0;
+extern "C" void OnStopSignal(int signal_number) { stop_signal = signal_number; }
+
+}  // namespace
+
+void InstallStopSignalHandlers() {
+  std::signal(SIGTERM, OnStopSignal);
+  std::signal(SIGUSR1, OnStopSignal);
+}
+
+bool StopSignalReceived() { return stop_signal != 0; }
 
 void LogError(const std::string& message) {
   std::fprintf(stderr, "hpcnas: error: %s\n", Printable(message).c_str());

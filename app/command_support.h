@@ -5,6 +5,16 @@
 
 namespace hpcnas {
 
+// Exit code of a run stopped by a signal after writing its checkpoint (EX_TEMPFAIL: "try
+// again"). The Slurm templates requeue the job on it.
+inline constexpr int kExitStoppedBySignal = 75;
+
+// Call once at start-up, before any work: SIGTERM and SIGUSR1 then ask a long run (search,
+// supernet) to stop at its next safe point instead of killing the process.
+void InstallStopSignalHandlers();
+// True once SIGTERM or SIGUSR1 has arrived.
+bool StopSignalReceived();
+
 // "hpcnas: error: <message>" on stderr: the one line a user sees when a command fails.
 void LogError(const std::string& message);
 // The current time as ISO 8601 UTC, for provenance attributes.

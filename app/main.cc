@@ -17,6 +17,7 @@
 #include "app/predictor_commands.h"
 #include "app/score_command.h"
 #include "app/search_command.h"
+#include "app/supernet_command.h"
 #include "app/command_support.h"
 #include "io/files.h"
 #include "engine/config/config.h"
@@ -29,6 +30,9 @@ namespace {
 void ConfigureLogging(int rank) {
   spdlog::set_pattern(rank == 0 ? "[hpcnas %H:%M:%S] %v" : "[hpcnas %H:%M:%S rank " + std::to_string(rank) + "] %v");
   spdlog::set_level(rank == 0 ? spdlog::level::info : spdlog::level::warn);
+  // Every line reaches the log at once: Slurm writes stdout to a file (fully buffered), and
+  // mpirun kills the other ranks at the first non-zero exit, before buffers are flushed.
+  spdlog::flush_on(spdlog::level::info);
 }
 
 std::string JoinArguments(int argc, char** argv) {
@@ -65,6 +69,13 @@ const std::map<std::string, std::string>& ShortFlags() {
       {"search.crossover", "--crossover"}, {"search.predictor_epochs", "--predictor-epochs"},
       {"search.selection", "--selection"}, {"search.explore", "--explore"}, {"search.out_dir", "--out"},
       {"search.keep_checkpoints", "--keep-checkpoints"},
+      {"supernet.space", "--space"}, {"supernet.data", "--data"}, {"supernet.train_images", "--train-images"},
+      {"supernet.valid_images", "--valid-images"}, {"supernet.seed", "--seed"}, {"supernet.epochs", "--epochs"},
+      {"supernet.warmup_epochs", "--warmup-epochs"}, {"supernet.batch_size", "--batch-size"},
+      {"supernet.micro_batches", "--micro-batches"}, {"supernet.learning_rate", "--lr"},
+      {"supernet.gate_mode", "--gate-mode,--mode"}, {"supernet.target_mflops", "--target-mflops"},
+      {"supernet.cost_loss", "--cost-loss"}, {"supernet.resolution", "--resolution"},
+      {"supernet.width_multiplier", "--width-multiplier"}, {"supernet.out_dir", "--out"},
       {"runtime.threads", "--threads"}, {"runtime.timeout_s", "--timeout"}, {"runtime.progress_s", "--progress-interval"},
       {"runtime.fault", "--fault"},
   };
@@ -219,6 +230,11 @@ int main(int argc, char** argv) {
   AddConfigOption(*search, config_file);
   search->add_option("--resume", search_request.resume_dir, "continue the search in DIR from its newest valid checkpoint");
   AddConfigKeyOptions(*search, search_request.config, {"search", "epsilon", "predictor", "runtime"}, argc, argv);
+  hpcnas::SupernetRequest supernet_request;
+  CLI::App* supernet = app.add_subcommand("supernet", "ProxylessNAS: train a path-binarised supernet data-parallel on all ranks and derive an architecture");
+  AddConfigOption(*supernet, config_file);
+  supernet->add_option("--resume", supernet_request.resume_dir, "continue the run in DIR from its newest valid checkpoint");
+  AddConfigKeyOptions(*supernet, supernet_request.config, {"supernet", "runtime"}, argc, argv);
   // Every rank reads --config first (the options given on the command line then override it);
   // a bad file is reported like any other bad input, by rank 0, and every rank exits with 2.
   hpcnas::Status config_file_status;
@@ -231,6 +247,7 @@ int main(int argc, char** argv) {
     if (parsed.ok()) {
       config = *parsed;
       search_request.config = *parsed;
+      supernet_request.config = *parsed;
       predict_request.timeout_s = parsed->runtime.timeout_s;
       inspect_request.space = parsed->score.space;
       inspect_request.resolution = parsed->epsilon.resolution;
@@ -280,7 +297,7 @@ int main(int argc, char** argv) {
   };
 
   try {
-    if (!config_file_status.ok() && !search->parsed()) return bad_config_file();
+    if (!config_file_status.ok() && !search->parsed() && !supernet->parsed()) return bad_config_file();
     if (score->parsed()) {
       config.command = "score";
       if (all) {
@@ -333,6 +350,18 @@ int main(int argc, char** argv) {
       if (config_file_status.ok() && invalid_flags(*search, search_request.config, "search")) return 2;
       hpcnas::InstallStopSignalHandlers();
       return hpcnas::RunSearchCommand(comm, search_request, JoinArguments(argc, argv));
+    }
+    if (supernet->parsed()) {
+      supernet_request.config.command = "supernet";
+      supernet_request.config_file_status = config_file_status;
+      for (const CLI::Option* option : supernet->get_options()) {
+        const std::string name = option->get_name();
+        const bool changeable = name == "--resume" || name == "--help" || name.rfind("--runtime.", 0) == 0;
+        if (option->count() > 0 && !changeable) supernet_request.fixed_options_given.push_back(TypedFlag(LongFlags(*option), argc, argv));
+      }
+      if (config_file_status.ok() && invalid_flags(*supernet, supernet_request.config, "supernet")) return 2;
+      hpcnas::InstallStopSignalHandlers();
+      return hpcnas::RunSupernetCommand(comm, supernet_request, JoinArguments(argc, argv));
     }
   } catch (const std::exception& e) {
     comm.Abort(std::string("unexpected error: ") + e.what(), 3);

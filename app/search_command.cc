@@ -1,7 +1,6 @@
 #include "app/search_command.h"
 
 #include <chrono>
-#include <csignal>
 #include <filesystem>
 #include <optional>
 
@@ -22,11 +21,6 @@
 
 namespace hpcnas {
 namespace {
-
-// Set by the signal handler, read at the loop's safe points. A signal handler can only reach
-// a global; it is the one in the program.
-volatile std::sig_atomic_t stop_signal = 0;
-extern "C" void OnStopSignal(int signal_number) { stop_signal = signal_number; }
 
 struct Prepared {
   SearchStart start;
@@ -125,11 +119,6 @@ std::string GenerationLine(const SearchSpace& space, const SearchState& state, c
 
 }  // namespace
 
-void InstallStopSignalHandlers() {
-  std::signal(SIGTERM, OnStopSignal);
-  std::signal(SIGUSR1, OnStopSignal);
-}
-
 int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std::string& command_line) {
   const Seconds setup_timeout(request.config.runtime.timeout_s);
   StatusOr<Prepared> prepared = Status::Internal("not prepared on this rank");
@@ -218,7 +207,7 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
     spdlog::info("{}", GenerationLine(space, s, *config, elapsed, s.next_generation - first_generation,
                                       static_cast<double>(s.queries.size()) - first_queries, checkpoint_seconds));
   };
-  hooks.stop_requested = [] { return stop_signal != 0; };
+  hooks.stop_requested = [] { return StopSignalReceived(); };
 
   if (comm.rank() == 0 && state.next_generation >= sc.generations) {
     spdlog::warn("hpcnas: warning: the search in {} has already run {} generations (asked for {}): nothing to do; "

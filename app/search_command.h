@@ -5,14 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "app/command_support.h"
 #include "engine/comm/communicator.h"
 #include "engine/config/config.h"
 
 namespace hpcnas {
-
-// Exit code of a search stopped by a signal after writing its checkpoint (EX_TEMPFAIL: "try
-// again"). The Slurm templates requeue the job on it.
-inline constexpr int kExitStoppedBySignal = 75;
 
 struct SearchRequest {
   Config config;           // from --config and the command line
@@ -22,10 +19,6 @@ struct SearchRequest {
   // Options given that a resumed search cannot change (it keeps the checkpoint's config).
   std::vector<std::string> fixed_options_given;
 };
-
-// Call once at start-up, before any work: SIGTERM and SIGUSR1 then ask the search to stop at
-// its next safe point instead of killing the process.
-void InstallStopSignalHandlers();
 
 // Runs on every rank; returns the process exit code.
 int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std::string& command_line);

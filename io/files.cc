@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -129,6 +130,23 @@ std::string ReplaceExtension(const std::string& path, std::string_view extension
   const std::size_t dot = path.find_last_of('.');
   const bool has_extension = dot != std::string::npos && (slash == std::string::npos || dot > slash);
   return (has_extension ? path.substr(0, dot) : path) + std::string(extension);
+}
+
+Status WriteTextAtomically(const std::string& path, const std::string& text) {
+  return WriteFileAtomically(path, [&](const std::string& temp) {
+    std::FILE* out = std::fopen(temp.c_str(), "w");
+    if (out == nullptr) return Status::Io("cannot write '" + temp + "': " + std::strerror(errno));
+    const bool written = std::fwrite(text.data(), 1, text.size(), out) == text.size();
+    const bool closed = std::fclose(out) == 0;
+    return written && closed ? Status::Ok() : Status::Io("cannot write '" + temp + "': " + std::strerror(errno));
+  });
+}
+
+std::string CsvNumber(double value) {
+  if (std::isnan(value)) return "";
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.10g", value);
+  return buffer;
 }
 
 }  // namespace hpcnas

@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
 #include "engine/core/status.h"
 
@@ -21,6 +23,11 @@ StatusOr<std::int64_t> RegularFileSize(const std::string& path, std::string_view
 // Calls write(temp_path), then renames temp_path over `path`. On failure (of write or of the
 // rename) the temporary file is removed and nothing is left at `path` from this call.
 Status WriteFileAtomically(const std::string& path, const std::function<Status(const std::string& temp_path)>& write);
+
+// `text` as the whole of `path`, atomically.
+Status WriteTextAtomically(const std::string& path, const std::string& text);
+// A number as a CSV field: %.10g, and an empty field for NaN (pandas reads it as NaN).
+std::string CsvNumber(double value);
 
 // Fails early with a clear message (bad input) if `path` cannot be created (missing directory,
 // no permission, a directory of that name), without leaving anything behind.
@@ -50,6 +57,30 @@ class DirectoryLock {
 inline constexpr std::uint64_t kFnv1a64Offset = 0xcbf29ce484222325ULL;
 std::uint64_t Fnv1a64(const void* data, std::size_t size, std::uint64_t hash = kFnv1a64Offset);
 std::string Hex64(std::uint64_t value);
+
+// FNV-1a over a sequence of numbers, vectors and strings (each vector and string with its
+// length first): the checksum a checkpoint carries.
+class Checksum {
+ public:
+  template <typename T>
+  void Add(const T& value) {
+    static_assert(std::is_arithmetic_v<T>, "Checksum::Add takes numbers");
+    hash_ = Fnv1a64(&value, sizeof(T), hash_);
+  }
+  template <typename T>
+  void Add(const std::vector<T>& values) {
+    Add(static_cast<std::uint64_t>(values.size()));
+    hash_ = Fnv1a64(values.data(), values.size() * sizeof(T), hash_);
+  }
+  void Add(const std::string& text) {
+    Add(static_cast<std::uint64_t>(text.size()));
+    hash_ = Fnv1a64(text.data(), text.size(), hash_);
+  }
+  std::uint64_t value() const { return hash_; }
+
+ private:
+  std::uint64_t hash_ = kFnv1a64Offset;
+};
 
 // "scores.h5" -> "scores.csv"
 std::string ReplaceExtension(const std::string& path, std::string_view extension);

@@ -21,29 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 
 // FNV-1a over values in a fixed order (field by field: struct padding never enters the hash).
-class Checksum {
- public:
-  template <typename T>
-  void Add(const T& value) {
-    static_assert(std::is_arithmetic_v<T>, "Checksum::Add takes numbers");
-    hash_ = Fnv1a64(&value, sizeof(T), hash_);
-  }
-  template <typename T>
-  void Add(const std::vector<T>& values) {
-    Add(static_cast<std::uint64_t>(values.size()));
-    hash_ = Fnv1a64(values.data(), values.size() * sizeof(T), hash_);
-  }
-  void Add(const Architecture& arch) { Add(arch.choices); }
-  void Add(const std::string& text) {
-    Add(static_cast<std::uint64_t>(text.size()));
-    hash_ = Fnv1a64(text.data(), text.size(), hash_);
-  }
-  std::uint64_t value() const { return hash_; }
-
- private:
-  std::uint64_t hash_ = kFnv1a64Offset;
-};
-
 // Architectures as an [n, positions] int64 array of their choices.
 Status WriteArchitectures(h5::File& file, const std::string& name, const SearchSpace& space,
                           const std::vector<Architecture>& archs) {
@@ -219,24 +196,6 @@ StatusOr<SearchCheckpoint> ReadCheckpointHdf5(const std::string& path) {
   return cp;
 }
 
-std::string CsvNumber(double value) {
-  if (std::isnan(value)) return "";
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.10g", value);
-  return buffer;
-}
-
-// Writes `lines` to path.tmp and renames it over `path`.
-Status WriteTextAtomically(const std::string& path, const std::string& text) {
-  return WriteFileAtomically(path, [&](const std::string& temp) {
-    std::FILE* out = std::fopen(temp.c_str(), "w");
-    if (out == nullptr) return Status::Io("cannot write '" + temp + "': " + std::strerror(errno));
-    const bool written = std::fwrite(text.data(), 1, text.size(), out) == text.size();
-    const bool closed = std::fclose(out) == 0;
-    return written && closed ? Status::Ok() : Status::Io("cannot write '" + temp + "': " + std::strerror(errno));
-  });
-}
-
 }  // namespace
 
 std::uint64_t CheckpointChecksum(const SearchCheckpoint& cp) {
@@ -247,14 +206,14 @@ std::uint64_t CheckpointChecksum(const SearchCheckpoint& cp) {
   sum.Add(cp.run_id);
   sum.Add(s.next_generation);
   for (const Query& q : s.queries) {
-    sum.Add(q.arch);
+    sum.Add(q.arch.choices);
     sum.Add(q.accuracy);
     sum.Add(q.generation);
   }
   sum.Add(static_cast<std::uint64_t>(s.population.size()));
-  for (const Architecture& arch : s.population) sum.Add(arch);
+  for (const Architecture& arch : s.population) sum.Add(arch.choices);
   for (const EpsilonRecord& r : s.epsilon) {
-    sum.Add(r.arch);
+    sum.Add(r.arch.choices);
     sum.Add(r.epsilon);
     sum.Add(r.epsilon_exact);
   }

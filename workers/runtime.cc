@@ -52,18 +52,21 @@ int ChooseThreadCount(int requested) {
   return std::max(1, (online > 0 ? online : 1) / std::max(1, LocalSize()));
 }
 
+void InjectFault(const FaultInjection& fault) {
+  if (fault.kind == "throw") throw std::runtime_error("injected fault (--fault " + fault.kind + ")");
+  if (fault.kind == "exit") std::_Exit(42);
+  if (fault.kind == "kill") std::raise(SIGKILL);
+  if (fault.kind == "signal") std::raise(SIGUSR1);
+  if (fault.kind == "hang") {
+    while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
 ScoreAtPosition WithFaultInjection(ScoreAtPosition score, const FaultInjection& fault, int rank) {
   if (fault.rank != rank) return score;
   auto scored = std::make_shared<int64_t>(0);
   return [score = std::move(score), fault, scored](int64_t position) {
-    if (*scored == fault.after) {
-      if (fault.kind == "throw") throw std::runtime_error("injected fault (--fault " + fault.kind + ")");
-      if (fault.kind == "exit") std::_Exit(42);
-      if (fault.kind == "kill") std::raise(SIGKILL);
-      if (fault.kind == "hang") {
-        while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
-      }
-    }
+    if (*scored == fault.after) InjectFault(fault);
     ++*scored;
     return score(position);
   };

@@ -29,6 +29,8 @@ int ChooseThreadCount(int requested);
 // The epsilon batch as a normalised float32 [count, 3, size, size] tensor on the CPU.
 torch::Tensor ImageBytesToTensor(const ImageBytes& images);
 
+// Does what `fault.kind` says, now (testing only).
+void InjectFault(const FaultInjection& fault);
 // Wraps `score` so that on `rank` the configured fault happens once `after` architectures
 // have been scored there. Returns `score` unchanged when the fault is for another rank.
 ScoreAtPosition WithFaultInjection(ScoreAtPosition score, const FaultInjection& fault, int rank);

@@ -170,7 +170,7 @@ KeySpec Key(const char* section, const char* name, Access access, const char* do
 const std::vector<KeySpec>& KeySpecs() {
   static const std::vector<KeySpec> specs = {
       Key("", "command", [](Config& c) -> auto& { return c.command; }, "the subcommand that wrote the file (set by hpcnas)")
-          .OneOf({"score", "train-predictor", "predict", "search"}),
+          .OneOf({"score", "train-predictor", "predict", "search", "supernet"}),
       HPCNAS_KEY(epsilon, w1, "first constant weight; 0 = the space's (nb201 1e-7, macro 1e-4, proxyless 1e-2)").Above(0).OrZero(),
       HPCNAS_KEY(epsilon, w2, "second constant weight, != w1; 0 = the space's (1 on every space)").Above(0).OrZero(),
       HPCNAS_KEY(epsilon, batch_size, "images in the one unlabelled batch").In(2, 50000),
@@ -236,10 +236,39 @@ const std::vector<KeySpec>& KeySpecs() {
       HPCNAS_KEY(search, explore, "tnasp: share of later queries given to children as proposed").In(0, 1),
       HPCNAS_KEY(search, out_dir, "results, CSVs and checkpoints/").NonEmpty(),
       HPCNAS_KEY(search, keep_checkpoints, "newest checkpoints kept").In(1, 1000000),
+      HPCNAS_KEY(supernet, space, "chain space of the supernet").OneOf({"macro", "proxyless"}, "unknown chain space"),
+      HPCNAS_KEY(supernet, data, "embedded (256 CIFAR-10 training images) or a CIFAR-10 binary file").NonEmpty(),
+      HPCNAS_KEY(supernet, train_images, "first records: weight steps").Allowed("batch_size..records - valid_images"),
+      HPCNAS_KEY(supernet, valid_images, "next records: architecture steps and evaluation").Allowed("batch_size..records - train_images"),
+      HPCNAS_KEY(supernet, recalibration_images, "train images (at most all of them) that recalibrate BatchNorm before an evaluation")
+          .In(1, 1000000),
+      HPCNAS_KEY(supernet, resolution, "input size of the network").In(8, 4096),
+      HPCNAS_KEY(supernet, width_multiplier, "proxyless: channels x this, rounded to multiples of 8").In(0, 4).Above(0),
+      HPCNAS_KEY(supernet, seed, "weights, alphas, image order, augmentation, gates").AtLeast(0),
+      HPCNAS_KEY(supernet, epochs, "search epochs after the warm-up").In(1, 1000000),
+      HPCNAS_KEY(supernet, warmup_epochs, "epochs of weight steps on random paths first").In(0, 1000000),
+      HPCNAS_KEY(supernet, batch_size, "global batch, not multiplied by the rank count").In(1, 1000000),
+      HPCNAS_KEY(supernet, micro_batches, "micro-batches per step: BatchNorm statistics and gradients per micro-batch, summed in a fixed order")
+          .Allowed("1..batch_size"),
+      HPCNAS_KEY(supernet, learning_rate, "SGD (Nesterov), cosine over the warm-up and again over the search").Above(0),
+      HPCNAS_KEY(supernet, momentum, "SGD Nesterov momentum").In(0, 1).BelowOpen(),
+      HPCNAS_KEY(supernet, weight_decay, "SGD L2 weight decay").AtLeast(0),
+      HPCNAS_KEY(supernet, label_smoothing, "weight steps' label smoothing").In(0, 1).BelowOpen(),
+      HPCNAS_KEY(supernet, gate_mode, "binary gates: full_v2 (official), two (two paths), full (all paths; reference)")
+          .OneOf({"full_v2", "two", "full"}),
+      HPCNAS_KEY(supernet, arch_learning_rate, "architecture Adam learning rate (betas 0, 0.999)").Above(0),
+      HPCNAS_KEY(supernet, arch_every, "an architecture step after every this many weight steps").In(1, 1000000),
+      HPCNAS_KEY(supernet, target_mflops, "expected-FLOPs target in millions; 0 = no hardware term").Above(0).OrZero(),
+      HPCNAS_KEY(supernet, cost_loss, "mul#log: a CE (log E / log T)^b; add#linear: CE + l (E - T) / T").OneOf({"mul#log", "add#linear"}),
+      HPCNAS_KEY(supernet, cost_alpha, "mul#log: a").Above(0),
+      HPCNAS_KEY(supernet, cost_beta, "mul#log: b").AtLeast(0),
+      HPCNAS_KEY(supernet, cost_lambda, "add#linear: l").AtLeast(0),
+      HPCNAS_KEY(supernet, out_dir, "results, CSV, plots and checkpoints/").NonEmpty(),
+      HPCNAS_KEY(supernet, keep_checkpoints, "newest checkpoints kept").In(1, 1000000),
       HPCNAS_KEY(runtime, threads, "intra-op threads per rank; 0 = cores / ranks on the node").In(0, 1024),
       HPCNAS_KEY(runtime, timeout_s, "seconds a rank may stay silent before the job is aborted").Above(0),
       HPCNAS_KEY(runtime, progress_s, "seconds between progress lines").AtLeast(0),
-      HPCNAS_KEY(runtime, fault, "testing only: make RANK fail (throw | exit | hang | kill) after AFTER architectures")
+      HPCNAS_KEY(runtime, fault, "testing only: make RANK fail (throw | exit | hang | kill) or send itself SIGUSR1 (signal) after AFTER architectures (supernet: weight steps)")
           .Allowed("RANK:KIND[:AFTER], or empty"),
   };
   return specs;
@@ -353,6 +382,15 @@ Status ValidateSearch(const SearchConfig& s) {
   return Status::Ok();
 }
 
+Status ValidateSupernet(const SupernetConfig& s) {
+  const std::string batch = "supernet.batch_size (" + std::to_string(s.batch_size) + ")";
+  if (s.train_images < s.batch_size) return Bad("supernet.train_images", "is " + std::to_string(s.train_images) + "; must be at least " + batch);
+  if (s.valid_images < s.batch_size) return Bad("supernet.valid_images", "is " + std::to_string(s.valid_images) + "; must be at least " + batch);
+  HPCNAS_RETURN_IF_ERROR(IntIn("supernet.micro_batches", s.micro_batches, 1, s.batch_size));
+  if (s.space == "macro" && s.width_multiplier != 1.0) return Bad("supernet.width_multiplier", "exists for space proxyless only");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Validate(const Config& c) {
@@ -379,6 +417,7 @@ Status Validate(const Config& c) {
                                        "; allowed: 2..15624 (some NB201 cells must stay out of training)");
   }
   HPCNAS_RETURN_IF_ERROR(ValidateSearch(c.search));
+  HPCNAS_RETURN_IF_ERROR(ValidateSupernet(c.supernet));
   return ParseFaultInjection(c.runtime.fault).status();
 }
 
@@ -446,7 +485,7 @@ std::string ConfigReference() {
       "`[section]`; on the command line, `--section.name VALUE` (or its short flag, `hpcnas SUBCOMMAND --help`\n"
       "lists them) sets one and overrides the file. The\n"
       "subcommands read: `score` [epsilon] [score] [runtime]; `train-predictor` [predictor] [train] [runtime];\n"
-      "`search` [search] [epsilon] [predictor] [runtime]. Cross-key rules (a tournament no larger than the\n"
+      "`search` [search] [epsilon] [predictor] [runtime]; `supernet` [supernet] [runtime]. Cross-key rules (a tournament no larger than the\n"
       "population, counts no larger than the space) are checked too, with errors that name the key.\n\n"
       "| key | type | default | allowed | meaning |\n|---|---|---|---|---|\n";
   auto cell = [](std::string text) {  // a '|' inside a cell would end it
@@ -509,7 +548,7 @@ StatusOr<FaultInjection> ParseFaultInjection(const std::string& text) {
     return bad();
   }
   fault.kind = parts[1];
-  if (!OneOf(fault.kind, {"throw", "exit", "hang", "kill"})) return bad();
+  if (!OneOf(fault.kind, {"throw", "exit", "hang", "kill", "signal"})) return bad();
   return fault;
 }
 

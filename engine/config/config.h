@@ -120,12 +120,50 @@ struct SearchConfig {
   int keep_checkpoints = 3;        // newest checkpoints kept, >= 1
 };
 
+// `hpcnas supernet` (DESIGN section 4.4): ProxylessNAS on a chain space, data-parallel over ranks.
+// Defaults are the official search's where it gives them (SGD Nesterov 0.9, weight decay 4e-5,
+// label smoothing 0.1, an architecture step every 5 weight steps, Adam 1e-3 with beta1 = 0).
+struct SupernetConfig {
+  std::string space = "macro";   // chain space: "macro" | "proxyless"
+  // "embedded" (the bundled 256 CIFAR-10 training images) or a CIFAR-10 binary file. The first
+  // train_images records train the weights, the next valid_images form the held-out split
+  // (architecture steps, and the accuracy of the derived network).
+  std::string data = "embedded";
+  int64_t train_images = 192;    // >= batch_size
+  int64_t valid_images = 64;     // >= batch_size
+  int64_t recalibration_images = 128;  // first train images (at most all) that recalibrate BatchNorm before an evaluation
+  int64_t resolution = 32;       // input size, 8..4096 (CIFAR images are resized when it differs)
+  double width_multiplier = 1.0;  // proxyless: channels x this; (0, 4]
+  uint64_t seed = 0;             // initial weights and alphas, image order, augmentation, gates
+  int epochs = 10;               // search epochs after the warm-up, >= 1
+  int warmup_epochs = 2;         // epochs of weight steps on random paths first, >= 0
+  int batch_size = 32;           // global batch (weight and architecture steps), not multiplied by the rank count
+  // Each step's global batch is cut into this many micro-batches (BatchNorm statistics per
+  // micro-batch, gradients summed in micro-batch order), so a run gives bitwise the same
+  // supernet on any number of ranks up to this many. 1..batch_size.
+  int micro_batches = 2;
+  double learning_rate = 0.025;   // SGD, cosine-annealed (separately over the warm-up and over the search)
+  double momentum = 0.9;          // Nesterov
+  double weight_decay = 4e-5;
+  double label_smoothing = 0.1;   // weight steps; architecture steps use plain cross-entropy
+  std::string gate_mode = "full_v2";  // "full_v2" | "two" | "full" (engine/nn/mixed_op.h)
+  double arch_learning_rate = 1e-3;   // Adam, betas (0, 0.999)
+  int arch_every = 5;             // an architecture step after every this many weight steps
+  // Hardware target: expected FLOPs (millions of multiply-accumulates); 0 = none.
+  double target_mflops = 0;
+  std::string cost_loss = "mul#log";  // "mul#log": a CE (log E / log T)^b; "add#linear": CE + l (E - T) / T
+  double cost_alpha = 0.2, cost_beta = 0.3, cost_lambda = 0.1;
+  std::string out_dir = "supernet_out";  // results, CSV, plots and checkpoints/
+  int keep_checkpoints = 2;       // newest checkpoints kept, >= 1
+};
+
 struct RuntimeConfig {
   int threads = 0;           // intra-op threads per rank; 0 = cores / ranks on the node
   double timeout_s = 600;    // longest a rank may stay silent before the job is aborted, > 0
   double progress_s = 5;     // seconds between progress lines, >= 0
-  // Testing only: "RANK:KIND[:AFTER]" makes RANK fail after scoring AFTER architectures,
-  // KIND one of throw | exit | hang | kill. Empty = no fault.
+  // Testing only: "RANK:KIND[:AFTER]" makes RANK fail after scoring AFTER architectures (the
+  // supernet: after AFTER weight steps), KIND one of throw | exit | hang | kill, or signal (it
+  // sends itself SIGUSR1). Empty = no fault.
   std::string fault;
 };
 
@@ -136,12 +174,13 @@ struct Config {
   PredictorConfig predictor;
   TrainConfig train;
   SearchConfig search;
+  SupernetConfig supernet;
   RuntimeConfig runtime;
 };
 
 Status Validate(const Config& config);
 
-// TOML text with every field, sections [epsilon], [score], [predictor], [train], [search], [runtime].
+// TOML text with every field, sections [epsilon], [score], [predictor], [train], [search], [supernet], [runtime].
 std::string ToToml(const Config& config);
 // Reads what ToToml writes (any subset of keys; the rest keep their defaults). Unknown
 // sections or keys and wrong value types are errors that name the key.
@@ -166,7 +205,7 @@ std::string ConfigReference();
 
 struct FaultInjection {
   int rank = -1;
-  std::string kind;  // throw | exit | hang | kill
+  std::string kind;  // throw | exit | hang | kill | signal
   int64_t after = 0;
 };
 // Parses RuntimeConfig::fault; an empty string gives rank -1 (no fault).

@@ -68,6 +68,25 @@ ChainNetworkImpl::ChainNetworkImpl(NetworkPlan plan, BatchNormMode batch_norm, b
       "classifier", nn::Linear(one_channel ? 1 : plan_.classifier_in, one_channel ? 1 : plan_.classifier_out));
 }
 
+void RecalibrateBatchNorm(ChainNetworkImpl& network, const torch::Tensor& images, std::int64_t chunk) {
+  std::vector<nn::BatchNorm2dImpl*> norms;
+  for (const auto& module : network.modules(/*include_self=*/false)) {
+    if (auto* bn = module->as<nn::BatchNorm2dImpl>(); bn != nullptr && bn->options.track_running_stats()) norms.push_back(bn);
+  }
+  for (auto* bn : norms) {
+    bn->reset_running_stats();
+    bn->options.momentum(c10::nullopt);  // a cumulative average over the chunks
+  }
+  torch::NoGradGuard no_grad;
+  network.train();
+  for (std::int64_t begin = 0; begin < images.size(0); begin += chunk) {
+    const torch::Tensor x = images.slice(0, begin, std::min(begin + chunk, images.size(0)));
+    network.forward(x);
+  }
+  for (auto* bn : norms) bn->options.momentum(0.1);
+  network.eval();
+}
+
 torch::Tensor PoolAndClassify(const torch::Tensor& features, torch::nn::Linear& classifier) {
   return classifier->forward(torch::adaptive_avg_pool2d(features, {1, 1}).flatten(1));
 }

@@ -55,6 +55,8 @@ class ChainNetworkImpl : public torch::nn::Module {
   void FillEpsilonWeights(double w);
   const NetworkPlan& plan() const { return plan_; }
   bool one_channel() const { return one_channel_; }
+  std::vector<ChainBlock>& blocks() { return blocks_; }
+  torch::nn::Linear& classifier() { return classifier_; }
 
  private:
   NetworkPlan plan_;
@@ -63,6 +65,11 @@ class ChainNetworkImpl : public torch::nn::Module {
   torch::nn::Linear classifier_{nullptr};
 };
 TORCH_MODULE(ChainNetwork);
+
+// Sets every BatchNorm's running statistics to the average over `images` (in chunks of
+// `chunk`), the network in training mode without gradients, then leaves it in eval mode: what a
+// subnet cut from a supernet needs before it is evaluated (once-for-all's lesson).
+void RecalibrateBatchNorm(ChainNetworkImpl& network, const torch::Tensor& images, std::int64_t chunk);
 
 // Global average pooling and the classifier, as every chain network ends.
 torch::Tensor PoolAndClassify(const torch::Tensor& features, torch::nn::Linear& classifier);

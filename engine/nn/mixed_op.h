@@ -46,7 +46,10 @@ class MixedOpImpl : public torch::nn::Module {
   // A fixed path (evaluation, a derived network, warm-up with uniform sampling done by the caller).
   void SetActive(int candidate);
   torch::Tensor forward(const torch::Tensor& x);
-  // From the gates' gradient to alpha's (call after backward of an architecture step).
+  // Replaces the gates' gradient (data-parallel training sets the sum over ranks here).
+  void SetGateGradient(const torch::Tensor& gradient) { gates_.mutable_grad() = gradient; }
+  // From the gates' gradient to alpha's, added to a gradient alpha already has (a hardware
+  // term); call after backward of an architecture step.
   void SetArchitectureGradient();
   // kTwo, after the optimiser step: shift the pair's alphas (see above). A no-op otherwise.
   void RescaleAfterStep();

@@ -1,12 +1,44 @@
 #include "engine/nn/supernet.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace hpcnas {
 namespace {
 
 constexpr std::uint64_t kGateKey = 0x6761746573ULL;   // "gates"
 constexpr std::uint64_t kAlphaKey = 0x616c706861ULL;  // "alpha"
+constexpr std::uint64_t kWeightKey = 0x776569676874ULL;  // "weight"
+
+// The official initialisation (ProxylessNAS init_model, 'he_fout'), drawn from a stream keyed
+// by the seed and the parameter's place, so every rank builds the same weights without
+// touching LibTorch's global generator: convolutions N(0, 2 / (k * k * out_channels)), BatchNorm
+// scale 1 and shift 0, the classifier U(-1/sqrt(in), 1/sqrt(in)) with bias 0.
+void InitializeWeights(torch::nn::Module& net, std::uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  std::uint64_t index = 0;
+  for (auto& item : net.named_parameters()) {
+    torch::Tensor& p = item.value();
+    const std::string& name = item.key();
+    CounterRng rng(seed, {kWeightKey, index++});
+    if (name.size() >= 5 && name.compare(name.size() - 5, 5, "alpha") == 0) continue;
+    const bool bias = name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0;
+    std::vector<float> values(static_cast<std::size_t>(p.numel()));
+    if (p.dim() == 4) {
+      const double stddev = std::sqrt(2.0 / static_cast<double>(p.size(0) * p.size(2) * p.size(3)));
+      for (float& v : values) {
+        const double u1 = 1.0 - rng.NextUniform(), u2 = rng.NextUniform();  // Box-Muller
+        v = static_cast<float>(stddev * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
+      }
+    } else if (p.dim() == 2) {
+      const double bound = 1.0 / std::sqrt(static_cast<double>(p.size(1)));
+      for (float& v : values) v = static_cast<float>((2 * rng.NextUniform() - 1) * bound);
+    } else {
+      std::fill(values.begin(), values.end(), bias ? 0.0f : 1.0f);  // BatchNorm; the classifier's bias
+    }
+    p.copy_(torch::tensor(values, torch::kFloat32).reshape(p.sizes()));
+  }
+}
 
 }  // namespace
 
@@ -17,8 +49,8 @@ StatusOr<std::shared_ptr<SupernetImpl>> SupernetImpl::Make(const ChainSpace& spa
   Architecture base{std::vector<std::uint8_t>(space.num_positions(), 1)};
   HPCNAS_RETURN_IF_ERROR(space.Validate(base));
   HPCNAS_ASSIGN_OR_RETURN(NetworkPlan base_plan, space.Plan(base, options));
-  std::shared_ptr<SupernetImpl> net(new SupernetImpl(seed));
-  const ChainBlockImpl::Options block_options{base_plan.bn_eps, BatchNormMode::kRunningStatistics, false, false};
+  std::shared_ptr<SupernetImpl> net(new SupernetImpl(space, options, seed));
+  const ChainBlockImpl::Options block_options{base_plan.bn_eps, BatchNormMode::kBatchStatistics, false, false};
   bool searchable_seen = false;
   for (std::size_t b = 0; b < base_plan.blocks.size(); ++b) {
     const BlockPlan& block = base_plan.blocks[b];
@@ -61,6 +93,7 @@ StatusOr<std::shared_ptr<SupernetImpl>> SupernetImpl::Make(const ChainSpace& spa
   }
   net->classifier_ = net->register_module(
       "classifier", torch::nn::Linear(base_plan.classifier_in, base_plan.classifier_out));
+  InitializeWeights(*net, seed);
   return net;
 }
 
@@ -125,6 +158,38 @@ std::vector<torch::Tensor> SupernetImpl::WeightParameters() {
     if (item.key().size() < 5 || item.key().compare(item.key().size() - 5, 5, "alpha") != 0) weights.push_back(item.value());
   }
   return weights;
+}
+
+std::vector<torch::Tensor> SupernetImpl::ActiveWeightParameters() {
+  std::vector<torch::Tensor> weights;
+  auto add = [&weights](ChainBlock& block) {
+    for (torch::Tensor& p : block->parameters()) weights.push_back(p);
+  };
+  for (ChainBlock& block : prefix_) add(block);
+  for (MixedOp& m : mixed_) add(m->candidate(m->active()));
+  for (ChainBlock& block : suffix_) add(block);
+  for (torch::Tensor& p : classifier_->parameters()) weights.push_back(p);
+  return weights;
+}
+
+StatusOr<ChainNetwork> SupernetImpl::ExtractNetwork(const Architecture& arch) {
+  HPCNAS_RETURN_IF_ERROR(SetArchitecture(arch));
+  HPCNAS_ASSIGN_OR_RETURN(NetworkPlan plan, space_.Plan(arch, options_));
+  ChainNetwork network(std::move(plan), BatchNormMode::kRunningStatistics);
+  std::vector<torch::Tensor> to;
+  for (ChainBlock& block : network->blocks()) {
+    for (torch::Tensor& p : block->parameters()) to.push_back(p);
+  }
+  for (torch::Tensor& p : network->classifier()->parameters()) to.push_back(p);
+  const std::vector<torch::Tensor> from = ActiveWeightParameters();
+  if (from.size() != to.size()) return Status::Internal("supernet path and stand-alone network differ in their parameters");
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < from.size(); ++i) {
+    if (!from[i].sizes().equals(to[i].sizes())) return Status::Internal("supernet path and stand-alone network differ in a parameter's shape");
+    to[i].copy_(from[i]);
+  }
+  network->to(from.front().device());
+  return network;
 }
 
 std::vector<torch::Tensor> SupernetImpl::ArchitectureParameters() {

@@ -4,9 +4,14 @@
 // candidate the block that operation builds (engine/space/network_plan.h), so a derived
 // network's blocks are exactly the stand-alone network's.
 //
-// Gates are sampled from a counter-based stream keyed by (seed, step, position): every rank
+// Weights (the official initialisation) and alphas (N(0, 1e-3^2)) are drawn from streams keyed
+// by the seed, so every rank builds the same supernet. Gates are sampled from a counter-based stream keyed by (seed, step, position): every rank
 // that holds a replica picks the same paths at a step, whatever the rank count.
 // Expected FLOPs = fixed blocks + sum over positions of sum_j p_j FLOPs_j: differentiable in alpha.
+//
+// BatchNorm normalises with the statistics of the batch at hand and keeps none (a supernet's
+// running statistics mix every path and are no subnet's): a subnet is evaluated as the
+// stand-alone network ExtractNetwork gives, after RecalibrateBatchNorm.
 
 #include <torch/torch.h>
 
@@ -21,6 +26,7 @@ namespace hpcnas {
 
 class SupernetImpl : public torch::nn::Module {
  public:
+  // `space` must outlive the supernet.
   static StatusOr<std::shared_ptr<SupernetImpl>> Make(const ChainSpace& space, const ChainNetworkOptions& options,
                                                       std::uint64_t seed);
   torch::Tensor forward(const torch::Tensor& x);
@@ -39,12 +45,21 @@ class SupernetImpl : public torch::nn::Module {
   torch::Tensor ExpectedFlops();
   std::int64_t FixedFlops() const { return fixed_flops_; }
 
+  // `arch` as a stand-alone network (running BatchNorm statistics, not yet calibrated) holding
+  // a copy of the supernet's weights of that path.
+  StatusOr<ChainNetwork> ExtractNetwork(const Architecture& arch);
+
   std::vector<torch::Tensor> WeightParameters();
+  // The weights the current path uses: fixed blocks, each position's active candidate, classifier.
+  std::vector<torch::Tensor> ActiveWeightParameters();
   std::vector<torch::Tensor> ArchitectureParameters();
   std::vector<MixedOp>& mixed_ops() { return mixed_; }
 
  private:
-  SupernetImpl(std::uint64_t seed) : seed_(seed) {}
+  SupernetImpl(const ChainSpace& space, const ChainNetworkOptions& options, std::uint64_t seed)
+      : space_(space), options_(options), seed_(seed) {}
+  const ChainSpace& space_;
+  ChainNetworkOptions options_;
   std::uint64_t seed_;
   std::vector<ChainBlock> prefix_, suffix_;
   std::vector<MixedOp> mixed_;

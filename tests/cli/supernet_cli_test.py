@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""`hpcnas supernet` end to end on real CIFAR-10 images (the embedded 256): a run stopped by
+SIGUSR1 on 2 ranks and resumed on 3 ends bitwise equal to an uninterrupted 1-rank run; its
+files open with h5py and csv; bad input is one error line, exit 2, nothing written."""
+import csv
+import os
+import sys
+
+import h5py
+import numpy as np
+
+from cli_common import check, mpirun, run, hpcnas, run_cases, show
+
+SMALL_RUN = {"--space": "macro", "--resolution": "16", "--train-images": "48", "--valid-images": "24",
+             "--batch-size": "8", "--micro-batches": "3", "--warmup-epochs": "1", "--epochs": "2",
+             "--supernet.arch_every": "2", "--target-mflops": "15", "--seed": "5", "--threads": "1",
+             "--progress-interval": "0"}
+
+
+def small(**changes):
+    """The small run's options, with --name-like-this=value changes (name_like_this=value)."""
+    options = dict(SMALL_RUN)
+    options.update({"--" + name.replace("_", "-"): value for name, value in changes.items()})
+    return [part for item in options.items() for part in item]
+
+
+SMALL = small()
+
+
+def newest_checkpoint(out):
+    names = sorted(os.listdir(os.path.join(out, "checkpoints")))
+    return os.path.join(out, "checkpoints", names[-1])
+
+
+def replica(path):
+    """Weights, momentum, alphas and Adam state of a checkpoint."""
+    with h5py.File(path, "r") as f:
+        arrays = {}
+        for group in ("weights", "momentum"):
+            for name in f[group + "/parameter_names"][:]:
+                name = name.decode()
+                arrays[group + "/" + name] = f[group + "/parameters/" + name][()]
+        for name in ("alpha", "adam_first", "adam_second", "adam_steps"):
+            arrays["architecture/" + name] = f["architecture/" + name][()]
+        arrays["counters"] = f["counters"][()]
+    return arrays
+
+
+def case_resume(tmp):
+    whole = os.path.join(tmp, "whole")
+    proc = run([hpcnas(), "supernet", *SMALL, "--out", whole])
+    check(proc.returncode == 0, show(proc))
+    check("derived architecture: " in proc.stdout and "benchmark accuracy: " in proc.stdout, show(proc))
+    log = proc.stdout + proc.stderr
+    check("epoch 3/3 (search)" in log and "img/s" in log and "ETA" in log, show(proc))
+
+    parts = os.path.join(tmp, "parts")
+    stopped = mpirun(2, "supernet", *SMALL, "--out", parts, "--fault", "0:signal:9")
+    check(stopped.returncode == 75, "SIGUSR1 -> checkpoint -> exit 75" + show(stopped))
+    check("--resume " + parts in stopped.stdout + stopped.stderr, "the stop says how to continue" + show(stopped))
+    with h5py.File(newest_checkpoint(parts), "r") as f:
+        steps = f["counters"][()]
+    # Stopped mid-epoch, after the signal, between whole (weight, architecture) step pairs.
+    # counters: epochs done, step in epoch, weight steps, architecture steps (one per 2 weight steps).
+    check(9 <= steps[2] < 12 and steps[1] != 0 and steps[3] == steps[1] // 2, f"counters {steps}")
+    check(len(os.listdir(os.path.join(parts, "checkpoints"))) == 2, "two checkpoints kept")
+    resumed = mpirun(3, "supernet", "--resume", parts, "--threads", "1")
+    check(resumed.returncode == 0, show(resumed))
+    check("resuming from" in resumed.stdout + resumed.stderr, show(resumed))
+
+    a, b = replica(newest_checkpoint(whole)), replica(newest_checkpoint(parts))
+    check(sorted(a) == sorted(b), "the same arrays")
+    for name in a:
+        check(a[name].dtype == b[name].dtype and np.array_equal(a[name], b[name]),
+              f"{name}: 1 rank uninterrupted vs 2 ranks stopped + 3 ranks resumed differ")
+    last = lambda out: [line for line in open(os.path.join(out, "epochs.csv"))][1:]
+    check(len(last(whole)) == 3, "three epoch rows")
+    for x, y in zip(last(whole), last(parts)):
+        # The columns of what was computed (not seconds or images/s).
+        strip = lambda row: [v for i, v in enumerate(row.split(",")) if i not in (10, 11)]
+        check(strip(x) == strip(y), f"epoch rows differ:\n{x}{y}")
+    # Changing what it computes on resume is refused.
+    again = run([hpcnas(), "supernet", "--resume", parts, "--epochs", "9"])
+    check(again.returncode == 2 and "--epochs" in again.stderr, show(again))
+
+
+def case_outputs(tmp):
+    out = os.path.join(tmp, "run")
+    proc = mpirun(2, "supernet", *SMALL, "--gate-mode", "two", "--cost-loss", "add#linear", "--out", out)
+    check(proc.returncode == 0, show(proc))
+    rows = list(csv.DictReader(open(os.path.join(out, "epochs.csv"))))
+    check([r["phase"] for r in rows] == ["warmup", "search", "search"], f"phases {[r['phase'] for r in rows]}")
+    check(rows[0]["arch_loss"] == "" and float(rows[1]["arch_loss"]) > 0, "no architecture steps in the warm-up")
+    for r in rows:
+        check(len(r["derived"]) == 8 and set(r["derived"]) <= set("012"), f"derived {r['derived']}")
+        check(0 <= float(r["derived_valid_accuracy"]) <= 100 and 40 < float(r["benchmark_accuracy"]) < 100, str(r))
+        entropies = [float(r[f"entropy_{p}"]) for p in range(8)]
+        check(all(0 <= h <= np.log(3) + 1e-9 for h in entropies), f"entropies {entropies}")
+    derived = [line for line in proc.stdout.splitlines() if line.startswith("derived architecture: ")]
+    check(derived == ["derived architecture: " + rows[-1]["derived"]], show(proc))
+    with h5py.File(os.path.join(out, "supernet.h5"), "r") as f:
+        check(f.attrs["kind"] == "hpcnas.supernet.results", "results kind")
+        check("[supernet]" in f.attrs["config"] and "gate_mode = 'two'" in f.attrs["config"], "the config is stored")
+        p = f["epochs/probabilities"][()]
+        check(p.shape == (3, 24), f"p per epoch, 8 positions x 3 candidates: {p.shape}")
+        check(np.allclose(p.reshape(3, 8, 3).sum(axis=2), 1), "p sums to 1 per position")
+        check(f.attrs["derived_arch"] == rows[-1]["derived"], "derived architecture attribute")
+        check(len(f["candidate_names"]) == 24, "candidate names")
+    png = open(os.path.join(out, "alpha_heatmap.png"), "rb").read()
+    check(png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 100, "a PNG heat-map")
+    check(not any(name.endswith(".tmp") for name in os.listdir(out)), "no temporary files left")
+
+
+def case_bad_input(tmp):
+    cases = [
+        (small(train_images="250"), "250"),  # the embedded batch has 256
+        (small(target_mflops="-5"), "supernet.target_mflops"),
+        (small(space="nb201"), "supernet.space"),
+        (small(micro_batches="9"), "supernet.micro_batches"),
+        (small(batch_size="64"), "supernet.train_images"),
+        (SMALL + ["--gate-mode", "half"], "supernet.gate_mode"),
+        (SMALL + ["--cost-loss", "mul#lin"], "supernet.cost_loss"),
+        (SMALL + ["--data", os.path.join(tmp, "absent.bin")], "absent.bin"),
+    ]
+    for args, needle in cases:
+        out = os.path.join(tmp, "out")
+        proc = run([hpcnas(), "supernet", *args, "--out", out])
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        check(proc.returncode == 2, f"{needle}: exit 2" + show(proc))
+        check(len(lines) == 1 and lines[0].startswith("hpcnas: error:") and needle in lines[0], f"{needle}: {lines}")
+        check(not os.path.exists(out), f"{needle}: nothing written")
+    # A directory without a supernet checkpoint, and one with a damaged checkpoint.
+    empty = os.path.join(tmp, "empty")
+    os.makedirs(empty)
+    proc = run([hpcnas(), "supernet", "--resume", empty])
+    check(proc.returncode == 2 and "no supernet checkpoint" in proc.stderr, show(proc))
+    used = os.path.join(tmp, "used")
+    check(run([hpcnas(), "supernet", *small(epochs="1"), "--out", used]).returncode == 0, "a short run")
+    again = run([hpcnas(), "supernet", *SMALL, "--out", used])
+    check(again.returncode == 2 and "--resume" in again.stderr, "a used directory is not overwritten" + show(again))
+    for path in os.listdir(os.path.join(used, "checkpoints")):
+        with h5py.File(os.path.join(used, "checkpoints", path), "r+") as f:
+            f["architecture/alpha"][0] += 1.0
+    proc = run([hpcnas(), "supernet", "--resume", used])
+    check(proc.returncode == 2 and "checksum mismatch" in proc.stderr, show(proc))
+
+
+if __name__ == "__main__":
+    sys.exit(run_cases({"resume": case_resume, "outputs": case_outputs, "bad_input": case_bad_input}))

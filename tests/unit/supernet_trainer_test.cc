@@ -1,0 +1,186 @@
+// ProxylessNAS training (workers/supernet_trainer.h) on in-process ranks: replicas bitwise
+// identical on 1, 2 and 3 ranks, zero steps that leave alpha and Adam alone, a non-finite loss
+// that stops the run with the step named, and subnets cut out of the supernet.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "engine/comm/local_communicator.h"
+#include "workers/supernet_trainer.h"
+
+namespace hpcnas {
+namespace {
+
+SupernetConfig SmallRun() {
+  SupernetConfig c;
+  c.space = "macro";
+  c.resolution = 16;
+  c.train_images = 32;
+  c.valid_images = 16;
+  c.recalibration_images = 16;
+  c.batch_size = 8;
+  c.micro_batches = 3;  // 2 + 3 + 3 images: uneven on purpose
+  c.warmup_epochs = 1;
+  c.epochs = 2;
+  c.arch_every = 2;
+  c.target_mflops = 20;
+  c.seed = 11;
+  return c;
+}
+
+// Every epoch of `config` on `ranks` in-process ranks; each rank's final state.
+std::vector<SupernetTrainingState> TrainOnRanks(int ranks, const SupernetConfig& config) {
+  const SupernetData data = LoadSupernetData(config).value();
+  const auto space = config.space == "macro" ? MakeMacroSpace() : MakeProxylessSpace();
+  std::vector<SupernetTrainingState> states(ranks);
+  const auto errors = RunLocalRanks(ranks, [&](Communicator& comm) {
+    torch::set_num_threads(1);
+    auto trainer = SupernetTrainer::Make(*space, config, torch::kCPU).value();
+    while (trainer->state().epochs_done < trainer->total_epochs()) {
+      const StatusOr<bool> ended = trainer->RunEpoch(comm, data, Seconds(120), nullptr, nullptr);
+      ASSERT_TRUE(ended.ok()) << ended.status().message();
+      ASSERT_TRUE(*ended);
+      trainer->FinishEpoch(data, 1.0, nullptr);
+    }
+    states[comm.rank()] = trainer->Export();
+  });
+  for (const std::string& e : errors) {
+    if (!e.empty()) ADD_FAILURE() << e;
+  }
+  return states;
+}
+
+void ExpectSameReplica(const SupernetTrainingState& a, const SupernetTrainingState& b, const std::string& what) {
+  ASSERT_EQ(a.weights.size(), b.weights.size());
+  for (std::size_t i = 0; i < a.weights.size(); ++i) {
+    EXPECT_EQ(a.weights[i].values, b.weights[i].values) << what << ": weight " << a.weights[i].name;
+    EXPECT_EQ(a.momentum[i].values, b.momentum[i].values) << what << ": momentum " << a.momentum[i].name;
+  }
+  EXPECT_EQ(a.alpha, b.alpha) << what;
+  EXPECT_EQ(a.adam_first, b.adam_first) << what;
+  EXPECT_EQ(a.adam_second, b.adam_second) << what;
+  EXPECT_EQ(a.adam_steps, b.adam_steps) << what;
+  EXPECT_EQ(a.weight_steps, b.weight_steps) << what;
+  EXPECT_EQ(a.arch_steps, b.arch_steps) << what;
+}
+
+TEST(SupernetTrainer, ReplicasAreBitwiseIdenticalOnOneTwoAndThreeRanks) {
+  const SupernetConfig config = SmallRun();
+  const std::vector<SupernetTrainingState> one = TrainOnRanks(1, config);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].weight_steps, 3 * 4);
+  EXPECT_EQ(one[0].arch_steps, 2 * 2);
+  ASSERT_EQ(one[0].history.size(), 3u);
+  // The run did learn something: alphas moved away from their N(0, 1e-3) start.
+  double largest = 0;
+  for (double a : one[0].alpha) largest = std::max(largest, std::abs(a));
+  EXPECT_GT(largest, 1e-3);
+  for (int ranks : {2, 3}) {
+    const std::vector<SupernetTrainingState> many = TrainOnRanks(ranks, config);
+    for (int r = 0; r < ranks; ++r) {
+      ExpectSameReplica(one[0], many[r], std::to_string(ranks) + " ranks, rank " + std::to_string(r));
+    }
+  }
+}
+
+TEST(SupernetTrainer, ASampledZeroLeavesAlphaAndItsAdamMomentsUntouched) {
+  SupernetConfig c;
+  c.space = "proxyless";
+  c.width_multiplier = 0.25;
+  c.resolution = 32;
+  c.train_images = 8;
+  c.valid_images = 8;
+  c.recalibration_images = 8;
+  c.batch_size = 8;
+  c.micro_batches = 1;
+  c.warmup_epochs = 0;
+  c.epochs = 6;
+  c.arch_every = 1;  // one weight step and one architecture step per epoch
+  c.target_mflops = 5;
+  const SupernetData data = LoadSupernetData(c).value();
+  const auto space = MakeProxylessSpace();
+  LocalCommunicator comm(std::make_shared<LocalWorld>(1), 0);
+  auto trainer = SupernetTrainer::Make(*space, c, torch::kCPU).value();
+  int zero_positions = 0, moved_positions = 0;
+  for (int epoch = 0; epoch < c.epochs; ++epoch) {
+    const SupernetTrainingState before = trainer->Export();
+    ASSERT_TRUE(trainer->RunEpoch(comm, data, Seconds(60), nullptr, nullptr).value());
+    const SupernetTrainingState after = trainer->Export();
+    std::size_t at = 0;
+    for (std::size_t p = 0; p < trainer->net().mixed_ops().size(); ++p) {
+      MixedOp& m = trainer->net().mixed_ops()[p];  // still on the architecture step's paths
+      const auto n = static_cast<std::size_t>(m->size());
+      auto slice = [&](const std::vector<double>& v) { return std::vector<double>(v.begin() + at, v.begin() + at + n); };
+      if (space->operation(m->active_op()).expand == 0) {
+        ++zero_positions;
+        EXPECT_EQ(slice(before.alpha), slice(after.alpha)) << "position " << p;
+        EXPECT_EQ(slice(before.adam_first), slice(after.adam_first)) << "position " << p;
+        EXPECT_EQ(slice(before.adam_second), slice(after.adam_second)) << "position " << p;
+        EXPECT_EQ(before.adam_steps[p], after.adam_steps[p]) << "position " << p;
+      } else {
+        ++moved_positions;
+        EXPECT_EQ(before.adam_steps[p] + 1, after.adam_steps[p]) << "position " << p;
+        EXPECT_NE(slice(before.alpha), slice(after.alpha)) << "position " << p;
+      }
+      at += n;
+    }
+    trainer->FinishEpoch(data, 1.0, nullptr);
+  }
+  EXPECT_GT(zero_positions, 0) << "some architecture step should sample the zero operation";
+  EXPECT_GT(moved_positions, 0);
+}
+
+TEST(SupernetTrainer, ANonFiniteLossStopsTheRunNamingTheStep) {
+  SupernetConfig c = SmallRun();
+  c.micro_batches = 1;
+  c.learning_rate = 1e30;
+  const SupernetData data = LoadSupernetData(c).value();
+  const auto space = MakeMacroSpace();
+  LocalCommunicator comm(std::make_shared<LocalWorld>(1), 0);
+  auto trainer = SupernetTrainer::Make(*space, c, torch::kCPU).value();
+  const StatusOr<bool> ended = trainer->RunEpoch(comm, data, Seconds(60), nullptr, nullptr);
+  ASSERT_FALSE(ended.ok());
+  EXPECT_NE(ended.status().message().find("not finite at weight step"), std::string::npos) << ended.status().message();
+}
+
+TEST(SupernetTrainer, TooFewImagesForTheSplitIsBadInput) {
+  SupernetConfig c = SmallRun();
+  c.train_images = 250;
+  c.valid_images = 10;  // the embedded batch has 256 images
+  const StatusOr<SupernetData> data = LoadSupernetData(c);
+  ASSERT_FALSE(data.ok());
+  EXPECT_EQ(data.status().kind(), ErrorKind::kInvalidInput);
+  EXPECT_NE(data.status().message().find("supernet.train_images 250"), std::string::npos) << data.status().message();
+}
+
+TEST(SupernetTrainer, ACutOutSubnetIsTheSupernetPathAndRecalibrationMatchesItsBatch) {
+  const auto space = MakeMacroSpace();
+  ChainNetworkOptions options;
+  options.resolution = 16;
+  options.num_classes = 10;
+  auto net = SupernetImpl::Make(*space, options, 3).value();
+  CounterRng rng(5, {1});
+  const Architecture arch = space->Sample(rng);
+  torch::manual_seed(0);
+  const torch::Tensor x = torch::randn({16, 3, 16, 16});
+  ChainNetwork subnet = net->ExtractNetwork(arch).value();
+  ASSERT_TRUE(net->SetArchitecture(arch).ok());
+  net->train();
+  subnet->train();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor from_supernet = net->forward(x);
+  EXPECT_TRUE(torch::allclose(from_supernet, subnet->forward(x), 1e-5, 1e-6)) << "the same weights on the same path";
+  // Running statistics from this very batch (in two chunks): eval mode then normalises close to
+  // how training mode did (the running variance is unbiased, and averaged over the chunks),
+  // far closer than with the statistics a fresh network starts with.
+  subnet->eval();
+  const double gap_before = (subnet->forward(x) - from_supernet).abs().max().item<double>();
+  RecalibrateBatchNorm(*subnet, x, 8);
+  EXPECT_FALSE(subnet->is_training());
+  const double gap = (subnet->forward(x) - from_supernet).abs().max().item<double>();
+  EXPECT_LT(gap, 0.2 * gap_before) << gap << " vs " << gap_before;
+  EXPECT_GT(gap, 0) << "eval mode uses the running statistics";
+}
+
+}  // namespace
+}  // namespace hpcnas

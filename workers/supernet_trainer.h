@@ -1,0 +1,114 @@
+#pragma once
+// What a rank does in `hpcnas supernet` (DESIGN section 4.4): ProxylessNAS's weight and
+// architecture steps on a chain-space supernet, data-parallel over ranks.
+//
+// Every step, every rank
+//   1. samples the same gates (SupernetImpl::Binarize, keyed by the seed and the step);
+//   2. takes the same global batch (weight steps: an epoch permutation of the train split keyed
+//      by seed and epoch, with crop-and-flip keyed by seed, epoch and image; architecture
+//      steps: images of the held-out split drawn by seed and step) and cuts it into
+//      micro_batches fixed micro-batches; micro-batch m is computed by rank m mod size, with
+//      BatchNorm over that micro-batch;
+//   3. packs each micro-batch's gradient (a weight step: the active path's weights; an
+//      architecture step: every gate) with its loss sum and correct count into one flat slot;
+//      ONE all-gather per step brings every slot to every rank, and each rank sums them in
+//      micro-batch order: the same float arithmetic on any number of ranks;
+//   4. applies the same update: SGD Nesterov on the active weights (a weight whose path did not
+//      run gets no decay and no momentum that step), or Adam on alpha, position by position (a
+//      position whose sampled path is zero keeps alpha and its Adam moments).
+// Replicas therefore stay bitwise identical, and a run gives the same supernet on 1 to
+// micro_batches ranks at a fixed number of intra-op threads per rank (a convolution's
+// reduction order may depend on the thread count).
+//
+// Architecture loss with a FLOPs target T and expected FLOPs E (differentiable in alpha):
+// mul#log a CE (log E / log T)^b, add#linear CE + l (E - T) / T (the official forms). The
+// hardware term's gradient reaches alpha through p = softmax(alpha); the cross-entropy's through
+// the gates.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/comm/communicator.h"
+#include "engine/config/config.h"
+#include "engine/nn/supernet.h"
+#include "io/supernet_files.h"
+
+namespace hpcnas {
+
+// The train and held-out splits, normalised float32 [N, 3, R, R], labels int64 [N].
+struct SupernetData {
+  torch::Tensor train_images, train_labels;
+  torch::Tensor valid_images, valid_labels;
+};
+// The first train_images records of supernet.data train, the next valid_images are held out.
+StatusOr<SupernetData> LoadSupernetData(const SupernetConfig& config);
+
+// What a step reports for the progress line.
+struct StepReport {
+  std::int64_t step_in_epoch = 0, steps_per_epoch = 0;
+  std::int64_t images = 0;  // images of weight and architecture steps since the epoch began
+};
+
+// The derived architecture, cut out, recalibrated and evaluated on the held-out split.
+struct SubnetEvaluation {
+  Architecture arch;
+  double valid_accuracy = 0;  // %
+  double mflops = 0;
+};
+
+class SupernetTrainer {
+ public:
+  static StatusOr<std::unique_ptr<SupernetTrainer>> Make(const ChainSpace& space, const SupernetConfig& config,
+                                                         torch::Device device);
+
+  // Runs the rest of the current epoch (warm-up while epochs_done < warmup_epochs), or until a
+  // rank asks to stop (all ranks stop after the same step). Returns true if the epoch ended.
+  StatusOr<bool> RunEpoch(Communicator& comm, const SupernetData& data, Seconds timeout,
+                          const std::function<bool()>& stop_requested,
+                          const std::function<void(const StepReport&)>& on_step);
+  // Closes the epoch (call when RunEpoch returned true): its row (losses, accuracies, expected
+  // cost, p per position, the derived architecture evaluated, `benchmark` of it) joins the
+  // history. Every rank computes the same row.
+  const SupernetEpoch& FinishEpoch(const SupernetData& data, double seconds,
+                                   const std::function<double(const Architecture&)>& benchmark);
+  SubnetEvaluation EvaluateDerived(const SupernetData& data);
+  // Makes every rank's replica (weights, alphas, optimiser state, counters) equal to root's.
+  Status BroadcastReplica(Communicator& comm, int root, Seconds timeout);
+
+  bool in_warmup() const { return state_.epochs_done < config_.warmup_epochs; }
+  int total_epochs() const { return config_.warmup_epochs + config_.epochs; }
+  const SupernetTrainingState& state() const { return state_; }
+  // The replica's weights, alphas and optimiser state (a checkpoint's content) and back.
+  SupernetTrainingState Export() const;
+  Status Import(const SupernetTrainingState& state);
+  SupernetImpl& net() { return *net_; }
+  double ExpectedMflops();
+
+ private:
+  SupernetTrainer(const ChainSpace& space, const SupernetConfig& config, torch::Device device);
+  Status WeightStep(Communicator& comm, const SupernetData& data, const std::vector<std::int64_t>& order,
+                    Seconds timeout, bool& stop);
+  Status ArchitectureStep(Communicator& comm, const SupernetData& data, Seconds timeout, bool& stop);
+  // Gathers the slots of this rank's micro-batches (plus its stop flag) and sums them in
+  // micro-batch order into `sum`; `stop` becomes true if any rank asked to stop.
+  Status SumOverMicroBatches(Communicator& comm, const std::vector<float>& mine, std::size_t slot, bool stop_here,
+                             Seconds timeout, std::vector<float>& sum, bool& stop);
+  double LearningRate() const;
+
+  const ChainSpace& space_;
+  SupernetConfig config_;
+  torch::Device device_;
+  GateMode mode_ = GateMode::kFullV2;
+  std::shared_ptr<SupernetImpl> net_;
+  std::vector<torch::Tensor> weights_;  // every weight, in WeightParameters order
+  SupernetTrainingState state_;         // counters, optimiser state, epoch sums
+  std::vector<torch::Tensor> momentum_;  // per weight; undefined until its first step
+  std::function<bool()> stop_requested_;
+};
+
+}  // namespace hpcnas
