@@ -230,6 +230,18 @@ int main(int argc, char** argv) {
   AddConfigOption(*search, config_file);
   search->add_option("--resume", search_request.resume_dir, "continue the search in DIR from its newest valid checkpoint");
   AddConfigKeyOptions(*search, search_request.config, {"search", "epsilon", "predictor", "runtime"}, argc, argv);
+  hpcnas::LatencyRequest latency_request;
+  CLI::App* latency = app.add_subcommand("latency", "measure a chain space's latency lookup table on this device and check it against whole networks");
+  latency->add_option("--space", latency_request.space, "chain space: macro | proxyless")->capture_default_str();
+  latency->add_option("--resolution", latency_request.resolution, "input size (0 = the space's)")->capture_default_str();
+  latency->add_option("--width-multiplier", latency_request.width_multiplier, "proxyless: channel width multiplier")->capture_default_str();
+  latency->add_option("--out", latency_request.out, "the table (HDF5); the check goes beside it as CSV")->capture_default_str();
+  latency->add_option("--networks", latency_request.networks, "random whole networks measured to check and calibrate the table")->capture_default_str();
+  latency->add_option("--repeats", latency_request.repeats, "timed runs per entry and per network")->capture_default_str();
+  latency->add_option("--batch", latency_request.batch, "images per forward pass")->capture_default_str();
+  latency->add_option("--seed", latency_request.seed, "which random networks")->capture_default_str();
+  latency->add_option("--threads", latency_request.threads, "intra-op threads (0 = this rank's share of the cores)")->capture_default_str();
+
   hpcnas::SupernetRequest supernet_request;
   CLI::App* supernet = app.add_subcommand("supernet", "ProxylessNAS: train a path-binarised supernet data-parallel on all ranks and derive an architecture");
   AddConfigOption(*supernet, config_file);
@@ -297,7 +309,7 @@ int main(int argc, char** argv) {
   };
 
   try {
-    if (!config_file_status.ok() && !search->parsed() && !supernet->parsed()) return bad_config_file();
+    if (!config_file_status.ok() && !search->parsed() && !supernet->parsed() && !latency->parsed()) return bad_config_file();
     if (score->parsed()) {
       config.command = "score";
       if (all) {
@@ -323,6 +335,8 @@ int main(int argc, char** argv) {
     }
     if (predict->parsed()) return hpcnas::RunPredictCommand(comm, predict_request);
     if (pack->parsed()) return comm.rank() == 0 ? hpcnas::RunPackCommand(pack_request) : 0;
+    // Latency is measured by one process, alone on its device.
+    if (latency->parsed()) return comm.rank() == 0 ? hpcnas::RunLatencyCommand(latency_request) : 0;
     if (config_command->parsed()) {
       // The defaults, or what --config FILE sets, as a complete file to start from.
       if (comm.rank() == 0) std::printf("%s", reference ? hpcnas::ConfigReference().c_str() : hpcnas::ToToml(config).c_str());

@@ -8,6 +8,9 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/core/progress.h"
+#include "engine/core/stats.h"
+#include "engine/nn/latency_measure.h"
+#include "io/latency_file.h"
 #include "hpcnas/build_config.h"
 #include "io/files.h"
 #include "io/search_files.h"  // NewRunId
@@ -18,6 +21,22 @@
 
 namespace hpcnas {
 namespace {
+
+// The table of supernet.latency_table, refused unless it was measured for this space,
+// resolution, width and kind of device.
+StatusOr<std::optional<LatencyTable>> LoadMatchingLatencyTable(const SupernetConfig& sc, torch::Device device) {
+  if (sc.latency_table.empty()) return std::optional<LatencyTable>();
+  HPCNAS_ASSIGN_OR_RETURN(LatencyTable table, ReadLatencyFile(sc.latency_table));
+  const std::string run_device = device.is_cuda() ? "cuda" : "cpu";
+  if (table.space != sc.space || table.resolution != sc.resolution || table.width_multiplier != sc.width_multiplier ||
+      table.device != run_device) {
+    return Status::InvalidInput(fmt::format(
+        "latency table '{}' was measured for space {} at {} px, width {} on {}; this run is space {} at {} px, width {} on {}",
+        sc.latency_table, table.space, table.resolution, table.width_multiplier, table.device, sc.space, sc.resolution,
+        sc.width_multiplier, run_device));
+  }
+  return std::optional<LatencyTable>(std::move(table));
+}
 
 struct Prepared {
   std::string config_toml, run_id;
@@ -60,6 +79,25 @@ StatusOr<Prepared> Prepare(const SupernetRequest& request) {
                                 sc.out_dir + " or choose another --out");
   }
   HPCNAS_RETURN_IF_ERROR(LoadSupernetData(sc).status());
+  HPCNAS_ASSIGN_OR_RETURN(const std::optional<LatencyTable> latency, LoadMatchingLatencyTable(sc, SelectDevice()));
+  if (latency) {
+    // Every block of the supernet must be priced: a missing key is bad input now, not later.
+    HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(sc.space));
+    const auto* chain = dynamic_cast<const ChainSpace*>(space.get());
+    ChainNetworkOptions options;
+    options.resolution = sc.resolution;
+    options.num_classes = 10;
+    if (sc.space == "proxyless") options.width_multiplier = sc.width_multiplier;
+    for (int p = 0; p < chain->num_positions(); ++p) {
+      for (int op = 0; op < chain->num_operations(); ++op) {
+        Architecture arch{std::vector<std::uint8_t>(chain->num_positions(), 1)};
+        arch.choices[p] = static_cast<std::uint8_t>(op);
+        if (!chain->Validate(arch).ok()) continue;
+        HPCNAS_ASSIGN_OR_RETURN(const NetworkPlan plan, chain->Plan(arch, options));
+        HPCNAS_RETURN_IF_ERROR(latency->SumOfBlocks(plan).status().WithContext("latency table '" + sc.latency_table + "'"));
+      }
+    }
+  }
   // Last, so that bad input leaves no directory behind.
   std::error_code error;
   std::filesystem::create_directories(sc.out_dir, error);
@@ -77,8 +115,9 @@ std::string EpochLine(const SupernetEpoch& e, int total_epochs, double elapsed, 
   std::string line = fmt::format("epoch {}/{} ({}) | train loss {:.3f} acc {:.1f}%", e.epoch, total_epochs,
                                  e.warmup ? "warm-up" : "search", e.train_loss, e.train_accuracy);
   if (!e.warmup) line += fmt::format(" | arch loss {:.3f} acc {:.1f}%", e.arch_loss, e.arch_accuracy);
-  line += fmt::format(" | E[FLOPs] {:.1f} M | derived {} ({:.1f} M, held-out {:.1f}%", e.expected_mflops, e.derived,
-                      e.derived_mflops, e.derived_valid_accuracy);
+  line += fmt::format(" | E[FLOPs] {:.1f} M", e.expected_mflops);
+  if (!std::isnan(e.expected_latency_ms)) line += fmt::format(" | E[latency] {:.3f} ms", e.expected_latency_ms);
+  line += fmt::format(" | derived {} ({:.1f} M, held-out {:.1f}%", e.derived, e.derived_mflops, e.derived_valid_accuracy);
   if (!std::isnan(e.benchmark_accuracy)) line += fmt::format(", benchmark {:.2f}%", e.benchmark_accuracy);
   line += fmt::format(") | {:.1f} img/s | {} elapsed | ETA {}", e.images_per_second, FormatDuration(elapsed), FormatDuration(eta));
   return line;
@@ -122,7 +161,9 @@ int RunSupernetCommand(Communicator& comm, const SupernetRequest& request, const
   if (space == nullptr) comm.Abort("config from rank 0 is invalid: supernet.space is not a chain space", 3);
   StatusOr<SupernetData> data = LoadSupernetData(sc);
   if (!data.ok()) comm.Abort("loading the data: " + data.status().message(), 3);
-  StatusOr<std::unique_ptr<SupernetTrainer>> made = SupernetTrainer::Make(*space, sc, device);
+  StatusOr<std::optional<LatencyTable>> latency = LoadMatchingLatencyTable(sc, device);
+  if (!latency.ok()) comm.Abort("loading the latency table: " + latency.status().message(), 3);
+  StatusOr<std::unique_ptr<SupernetTrainer>> made = SupernetTrainer::Make(*space, sc, device, *latency ? &**latency : nullptr);
   if (!made.ok()) comm.Abort("building the supernet: " + made.status().message(), 3);
   SupernetTrainer& trainer = **made;
   if (comm.rank() == 0 && prepared->checkpoint) {
@@ -155,7 +196,10 @@ int RunSupernetCommand(Communicator& comm, const SupernetRequest& request, const
     spdlog::info("supernet on {} ({}, gates {}), {} + {} epochs of {} steps, batch {} in {} micro-batches; target {}; "
                  "{} rank(s) x {} thread(s), device {}; output {}",
                  sc.space, sc.data, sc.gate_mode, sc.warmup_epochs, sc.epochs, steps_per_epoch, sc.batch_size,
-                 sc.micro_batches, sc.target_mflops > 0 ? fmt::format("{} M FLOPs ({})", sc.target_mflops, sc.cost_loss) : "none",
+                 sc.micro_batches,
+                 sc.target_mflops > 0       ? fmt::format("{} M FLOPs ({})", sc.target_mflops, sc.cost_loss)
+                 : sc.target_latency_ms > 0 ? fmt::format("{} ms ({}, {})", sc.target_latency_ms, sc.cost_loss, sc.latency_table)
+                                            : "none",
                  comm.size(), threads, device.str(), sc.out_dir);
     if (comm.size() > sc.micro_batches) {
       spdlog::warn("hpcnas: warning: {} ranks but {} micro-batches per step: {} rank(s) will wait", comm.size(),
@@ -254,6 +298,7 @@ int RunSupernetCommand(Communicator& comm, const SupernetRequest& request, const
     std::printf("derived architecture: %s\n", last.derived.c_str());
     std::printf("derived FLOPs: %.2f M; held-out accuracy (BatchNorm recalibrated): %.2f%%\n", last.derived_mflops,
                 last.derived_valid_accuracy);
+    if (!std::isnan(last.derived_latency_ms)) std::printf("derived latency (table): %.3f ms\n", last.derived_latency_ms);
     if (!std::isnan(last.benchmark_accuracy)) {
       std::printf("benchmark accuracy: %.2f%% (%s, %s)\n", last.benchmark_accuracy, DefaultTruthColumn(*space).c_str(),
                   sc.space.c_str());
@@ -261,6 +306,69 @@ int RunSupernetCommand(Communicator& comm, const SupernetRequest& request, const
     std::printf("results in %s/supernet.h5, epochs.csv, alpha_heatmap.png\n", sc.out_dir.c_str());
     std::fflush(stdout);
   }
+  return 0;
+}
+
+int RunLatencyCommand(const LatencyRequest& request) {
+  auto fail = [](const Status& status) {
+    LogError(status.message());
+    return status.ExitCode();
+  };
+  StatusOr<std::unique_ptr<SearchSpace>> made = MakeSearchSpace(request.space);
+  const auto* space = made.ok() ? dynamic_cast<const ChainSpace*>(made->get()) : nullptr;
+  if (space == nullptr) return fail(Status::InvalidInput("--space '" + request.space + "': a latency table needs a chain space (macro, proxyless)"));
+  if (request.networks < 0 || request.repeats < 1 || request.batch < 1) {
+    return fail(Status::InvalidInput("--networks must be >= 0, --repeats and --batch >= 1"));
+  }
+  ChainNetworkOptions options;
+  options.resolution = request.resolution;
+  options.width_multiplier = request.width_multiplier;
+  if (Status s = space->Plan(Architecture{std::vector<std::uint8_t>(space->num_positions(), 1)}, options).status(); !s.ok()) return fail(s);
+  if (Status s = CheckWritable(request.out); !s.ok()) return fail(s);
+  torch::set_num_threads(ChooseThreadCount(request.threads));
+  const torch::Device device = SelectDevice();
+  const LatencyMeasureOptions measure{3, request.repeats, request.batch};
+  StatusOr<LatencyTable> table = MeasureLatencyTable(*space, options, device, measure);
+  if (!table.ok()) return fail(table.status());
+  spdlog::info("latency table: {} entries of {} at {} px on {} ({}, {} thread(s), batch {})", table->entries.size(), request.space,
+               table->resolution, table->device, table->device_name, table->threads, table->batch);
+
+  LatencyValidation check;
+  CounterRng rng(request.seed, {0x6c6174656e6379ULL});  // "latency"
+  ProgressMeter progress("networks", request.networks, "net", 10);
+  for (int i = 0; i < request.networks; ++i) {
+    const Architecture arch = space->Sample(rng);
+    StatusOr<NetworkPlan> plan = space->Plan(arch, options);
+    if (!plan.ok()) return fail(plan.status());
+    StatusOr<double> sum = table->SumOfBlocks(*plan);
+    if (!sum.ok()) return fail(sum.status());
+    ChainNetwork network(*plan, BatchNormMode::kRunningStatistics);
+    check.archs.push_back(space->Format(arch));
+    check.sum_of_blocks_ms.push_back(*sum);
+    check.measured_ms.push_back(MeasureNetworkLatency(*network, device, measure));
+    if (const std::string line = progress.Update(i + 1); !line.empty()) spdlog::info("{}", line);
+  }
+  FitLatencyCalibration(*table, check.sum_of_blocks_ms, check.measured_ms);
+  std::string csv = "arch,sum_of_blocks_ms,predicted_ms,measured_ms\n";
+  double raw_error = 0, calibrated_error = 0;
+  for (std::size_t i = 0; i < check.archs.size(); ++i) {
+    check.predicted_ms.push_back(table->calibration_scale * check.sum_of_blocks_ms[i] + table->calibration_offset_ms);
+    raw_error += std::abs(check.sum_of_blocks_ms[i] - check.measured_ms[i]) / check.measured_ms[i];
+    calibrated_error += std::abs(check.predicted_ms[i] - check.measured_ms[i]) / check.measured_ms[i];
+    csv += check.archs[i] + "," + CsvNumber(check.sum_of_blocks_ms[i]) + "," + CsvNumber(check.predicted_ms[i]) + "," +
+           CsvNumber(check.measured_ms[i]) + "\n";
+  }
+  if (Status s = WriteLatencyFile(request.out, *table, check); !s.ok()) return fail(s);
+  const std::string csv_path = std::filesystem::path(request.out).replace_extension(".csv").string();
+  if (Status s = WriteTextAtomically(csv_path, csv); !s.ok()) return fail(s);
+  if (!check.archs.empty()) {
+    const double n = static_cast<double>(check.archs.size());
+    std::printf("%zu networks: Spearman rho %.4f (table vs measured); mean relative error %.2f%% as the sum of blocks, %.2f%% "
+                "calibrated (measured = %.4f x sum + %.4f ms)\n",
+                check.archs.size(), SpearmanRho(check.sum_of_blocks_ms, check.measured_ms), 100 * raw_error / n,
+                100 * calibrated_error / n, table->calibration_scale, table->calibration_offset_ms);
+  }
+  std::printf("latency table written to %s (check: %s)\n", request.out.c_str(), csv_path.c_str());
   return 0;
 }
 

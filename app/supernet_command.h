@@ -23,4 +23,20 @@ struct SupernetRequest {
 // Runs on every rank; returns the process exit code.
 int RunSupernetCommand(Communicator& comm, const SupernetRequest& request, const std::string& command_line);
 
+// `hpcnas latency`: measures the latency lookup table of a chain space on this device, checks it
+// against `networks` random whole networks measured end to end (Spearman rho, relative error),
+// fits the calibration and writes the table (HDF5) and the check (CSV beside it).
+struct LatencyRequest {
+  std::string space = "macro";
+  std::int64_t resolution = 0;  // 0 = the space's
+  double width_multiplier = 1.0;
+  std::string out = "latency.h5";
+  int networks = 200;
+  int repeats = 20;
+  std::int64_t batch = 1;
+  std::uint64_t seed = 0;
+  int threads = 0;
+};
+int RunLatencyCommand(const LatencyRequest& request);
+
 }  // namespace hpcnas

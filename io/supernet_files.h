@@ -28,8 +28,10 @@ struct SupernetEpoch {
   double train_loss = 0, train_accuracy = 0;  // weight steps: label-smoothed CE, % of the sampled paths
   double arch_loss = 0, arch_accuracy = 0;    // architecture steps on the held-out split (NaN in warm-up)
   double expected_mflops = 0;                 // under p at the epoch's end
+  double expected_latency_ms = 0;             // likewise, from the latency table (NaN without one)
   std::string derived;                        // argmax per position, as a genotype string
   double derived_mflops = 0;
+  double derived_latency_ms = 0;              // the table's prediction (NaN without one)
   double derived_valid_accuracy = 0;          // % on the held-out split, BatchNorm recalibrated
   double benchmark_accuracy = 0;              // the space's table (NaN where it has none)
   double seconds = 0, images_per_second = 0;

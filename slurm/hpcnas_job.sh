@@ -1,8 +1,9 @@
-# Sourced by the sbatch templates: the signal and requeue contract of an hpcnas search job.
+# Sourced by the sbatch templates: the signal and requeue contract of an hpcnas job.
 #
 #   hpcnas_run_search CONFIG OUT_DIR [more hpcnas search options]
+#   hpcnas_run_supernet CONFIG OUT_DIR [more hpcnas supernet options]
 #
-# - Starts the search, or resumes it when OUT_DIR already holds a checkpoint (a requeued job).
+# - Starts the run, or resumes it when OUT_DIR already holds a checkpoint (a requeued job).
 # - Runs the ranks in the background and traps SIGUSR1/SIGTERM in the batch shell
 #   (--signal=B:USR1@N reaches only this shell): the signal is forwarded to the ranks, which
 #   checkpoint at their next safe point and exit with 75.
@@ -36,23 +37,27 @@ hpcnas_stage_shards() {
   echo "$dst"
 }
 
-hpcnas_run_search() {
-  local config=$1 out=$2
-  shift 2
+hpcnas_run_search() { hpcnas_run_job search checkpoint_g "$@"; }
+hpcnas_run_supernet() { hpcnas_run_job supernet checkpoint_s "$@"; }
+
+# hpcnas_run_job SUBCOMMAND CHECKPOINT_PREFIX CONFIG OUT_DIR [options]: what both of the above do.
+hpcnas_run_job() {
+  local command=$1 checkpoint_prefix=$2 config=$3 out=$4
+  shift 4
   local exe=${HPCNAS:-${SLURM_SUBMIT_DIR:-.}/build/app/hpcnas}
   # An installed hpcnas (cmake --install) when there is no build tree here.
   if [ -z "${HPCNAS:-}" ] && [ ! -x "$exe" ] && command -v hpcnas >/dev/null 2>&1; then exe=$(command -v hpcnas); fi
   local args
-  if [ -n "${HPCNAS_STAGE_SHARDS:-}" ]; then
+  if [ -n "${HPCNAS_STAGE_SHARDS:-}" ] && [ "$command" = search ]; then
     local staged
     staged=$(hpcnas_stage_shards "$HPCNAS_STAGE_SHARDS") || return $?
     set -- "$@" --epsilon.images "shards:$staged"
   fi
-  if ls "$out"/checkpoints/checkpoint_g*.h5 >/dev/null 2>&1; then
+  if ls "$out"/checkpoints/"$checkpoint_prefix"*.h5 >/dev/null 2>&1; then
     echo "hpcnas job: resuming $out (restart ${SLURM_RESTART_COUNT:-0})"
-    args=(search --resume "$out")
+    args=("$command" --resume "$out")
   else
-    args=(search --config "$config" --out "$out" "$@")
+    args=("$command" --config "$config" --out "$out" "$@")
   fi
   if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
   export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}

@@ -71,8 +71,9 @@ SupernetTrainer::SupernetTrainer(const ChainSpace& space, const SupernetConfig& 
     : space_(space), config_(config), device_(device) {}
 
 StatusOr<std::unique_ptr<SupernetTrainer>> SupernetTrainer::Make(const ChainSpace& space, const SupernetConfig& config,
-                                                                 torch::Device device) {
+                                                                 torch::Device device, const LatencyTable* latency) {
   std::unique_ptr<SupernetTrainer> t(new SupernetTrainer(space, config, device));
+  t->latency_table_ = latency;
   HPCNAS_ASSIGN_OR_RETURN(t->mode_, ParseGateMode(config.gate_mode));
   ChainNetworkOptions options;
   options.resolution = config.resolution;
@@ -83,7 +84,35 @@ StatusOr<std::unique_ptr<SupernetTrainer>> SupernetTrainer::Make(const ChainSpac
   t->net_->train();
   t->weights_ = t->net_->WeightParameters();
   t->momentum_.resize(t->weights_.size());
+  // The cost models: FLOPs from the plans; latency from the table, where there is one.
+  const Architecture base{std::vector<std::uint8_t>(space.num_positions(), 1)};
+  HPCNAS_ASSIGN_OR_RETURN(const NetworkPlan base_plan, space.Plan(base, options));
+  t->flops_.fixed = static_cast<double>(t->net_->FixedFlops()) / 1e6;
+  if (latency) {
+    t->latency_.emplace();
+    t->latency_->scale = latency->calibration_scale;
+    t->latency_->offset = latency->calibration_offset_ms;
+    for (const BlockPlan& block : base_plan.blocks) {
+      if (block.position >= 0) continue;
+      HPCNAS_ASSIGN_OR_RETURN(const double ms, latency->Lookup(BlockLatencyKey(block)));
+      t->latency_->fixed += ms;
+    }
+    HPCNAS_ASSIGN_OR_RETURN(const double classifier,
+                            latency->Lookup(ClassifierLatencyKey(base_plan.classifier_in, base_plan.classifier_out)));
+    t->latency_->fixed += classifier;
+  }
   for (MixedOp& m : t->net_->mixed_ops()) {
+    std::vector<double> flops, ms;
+    for (int k = 0; k < m->size(); ++k) {
+      const BlockPlan& plan = m->candidate(k)->plan();
+      flops.push_back(static_cast<double>(plan.Flops()) / 1e6);
+      if (latency) {
+        HPCNAS_ASSIGN_OR_RETURN(const double value, latency->Lookup(BlockLatencyKey(plan)));
+        ms.push_back(value);
+      }
+    }
+    t->flops_.candidate.push_back(std::move(flops));
+    if (latency) t->latency_->candidate.push_back(std::move(ms));
     t->state_.candidates.push_back(m->size());
     t->state_.adam_steps.push_back(0);
     t->state_.adam_first.insert(t->state_.adam_first.end(), m->size(), 0.0);
@@ -102,7 +131,9 @@ double SupernetTrainer::LearningRate() const {
   return 0.5 * config_.learning_rate * (1 + std::cos(M_PI * t / static_cast<double>(phase_epochs * steps_per_epoch)));
 }
 
-double SupernetTrainer::ExpectedMflops() { return net_->ExpectedFlops().item<double>() / 1e6; }
+torch::Tensor SupernetTrainer::Expected(const CostModel& model) {
+  return model.scale * (net_->ExpectedCost(model.candidate) + model.fixed) + model.offset;
+}
 
 Status SupernetTrainer::SumOverMicroBatches(Communicator& comm, const std::vector<float>& mine, std::size_t slot,
                                             bool stop_here, Seconds timeout, std::vector<float>& sum, bool& stop) {
@@ -254,9 +285,10 @@ Status SupernetTrainer::ArchitectureStep(Communicator& comm, const SupernetData&
   // The hardware term: its gradient reaches alpha directly; the cross-entropy's is scaled.
   double ce_scale = 1;
   for (MixedOp& m : mixed) m->alpha().mutable_grad() = torch::Tensor();
-  if (config_.target_mflops > 0) {
-    torch::Tensor expected = net_->ExpectedFlops() / 1e6;
-    const double e = expected.item<double>(), target = config_.target_mflops;
+  if (config_.target_mflops > 0 || config_.target_latency_ms > 0) {
+    const bool by_latency = config_.target_latency_ms > 0;
+    torch::Tensor expected = Expected(by_latency ? *latency_ : flops_);
+    const double e = expected.item<double>(), target = by_latency ? config_.target_latency_ms : config_.target_mflops;
     double cost_scale = 0;  // dLoss / dE
     if (config_.cost_loss == "mul#log") {
       const double ratio = std::log(e) / std::log(target);
@@ -264,6 +296,10 @@ Status SupernetTrainer::ArchitectureStep(Communicator& comm, const SupernetData&
       cost_scale = config_.cost_alpha * ce * config_.cost_beta * std::pow(ratio, config_.cost_beta - 1) / (e * std::log(target));
     } else {
       cost_scale = config_.cost_lambda / target;
+    }
+    if (!std::isfinite(ce_scale) || !std::isfinite(cost_scale)) {
+      return Status::Internal("the hardware loss is not finite at architecture step " + std::to_string(state_.arch_steps + 1) +
+                              " (expected cost " + std::to_string(e) + "; mul#log needs it above 1)");
     }
     (expected * cost_scale).backward();
   }
@@ -342,6 +378,7 @@ const SupernetEpoch& SupernetTrainer::FinishEpoch(const SupernetData& data, doub
   e.arch_loss = s[5] > 0 ? s[3] / s[5] : nan;
   e.arch_accuracy = s[5] > 0 ? 100 * s[4] / s[5] : nan;
   e.expected_mflops = ExpectedMflops();
+  e.expected_latency_ms = ExpectedLatencyMs();
   e.seconds = seconds;
   e.images_per_second = seconds > 0 ? (s[2] + s[5]) / seconds : 0;
   for (MixedOp& m : net_->mixed_ops()) {
@@ -358,6 +395,12 @@ const SupernetEpoch& SupernetTrainer::FinishEpoch(const SupernetData& data, doub
   e.derived = space_.Format(derived.arch);
   e.derived_mflops = derived.mflops;
   e.derived_valid_accuracy = derived.valid_accuracy;
+  e.derived_latency_ms = nan;
+  if (latency_table_) {
+    if (auto plan = space_.Plan(derived.arch, net_->options()); plan.ok()) {
+      if (auto ms = latency_table_->Predict(*plan); ms.ok()) e.derived_latency_ms = *ms;
+    }
+  }
   e.benchmark_accuracy = benchmark ? benchmark(derived.arch) : nan;
   state_.epoch_sums.assign(kSums, 0.0);
   state_.step_in_epoch = 0;

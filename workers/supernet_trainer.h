@@ -20,7 +20,8 @@
 // micro_batches ranks at a fixed number of intra-op threads per rank (a convolution's
 // reduction order may depend on the thread count).
 //
-// Architecture loss with a FLOPs target T and expected FLOPs E (differentiable in alpha):
+// Architecture loss with a target T and the expected cost E = sum_p sum_j p_j F(o_j) plus the
+// fixed layers (FLOPs from the plans, or latency from a measured lookup table, calibrated):
 // mul#log a CE (log E / log T)^b, add#linear CE + l (E - T) / T (the official forms). The
 // hardware term's gradient reaches alpha through p = softmax(alpha); the cross-entropy's through
 // the gates.
@@ -29,13 +30,16 @@
 
 #include <cstdint>
 #include <functional>
+#include <cmath>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/comm/communicator.h"
 #include "engine/config/config.h"
 #include "engine/nn/supernet.h"
+#include "engine/space/latency_table.h"
 #include "io/supernet_files.h"
 
 namespace hpcnas {
@@ -63,8 +67,10 @@ struct SubnetEvaluation {
 
 class SupernetTrainer {
  public:
+  // `latency` (may be null) prices every candidate for target_latency_ms and the reports; a
+  // block it lacks is an error.
   static StatusOr<std::unique_ptr<SupernetTrainer>> Make(const ChainSpace& space, const SupernetConfig& config,
-                                                         torch::Device device);
+                                                         torch::Device device, const LatencyTable* latency = nullptr);
 
   // Runs the rest of the current epoch (warm-up while epochs_done < warmup_epochs), or until a
   // rank asks to stop (all ranks stop after the same step). Returns true if the epoch ended.
@@ -87,9 +93,18 @@ class SupernetTrainer {
   SupernetTrainingState Export() const;
   Status Import(const SupernetTrainingState& state);
   SupernetImpl& net() { return *net_; }
-  double ExpectedMflops();
+  double ExpectedMflops() { return Expected(flops_).item<double>(); }
+  // NaN without a latency table.
+  double ExpectedLatencyMs() { return latency_ ? Expected(*latency_).item<double>() : std::nan(""); }
 
  private:
+  // Every candidate's cost and the fixed layers', and the calibration: expected cost =
+  // scale * (fixed + sum_p sum_j p_j candidate[p][j]) + offset.
+  struct CostModel {
+    std::vector<std::vector<double>> candidate;
+    double fixed = 0, scale = 1, offset = 0;
+  };
+  torch::Tensor Expected(const CostModel& model);  // differentiable in alpha, float64 on the CPU
   SupernetTrainer(const ChainSpace& space, const SupernetConfig& config, torch::Device device);
   Status WeightStep(Communicator& comm, const SupernetData& data, const std::vector<std::int64_t>& order,
                     Seconds timeout, bool& stop);
@@ -108,6 +123,9 @@ class SupernetTrainer {
   std::vector<torch::Tensor> weights_;  // every weight, in WeightParameters order
   SupernetTrainingState state_;         // counters, optimiser state, epoch sums
   std::vector<torch::Tensor> momentum_;  // per weight; undefined until its first step
+  CostModel flops_;                      // MFLOPs
+  std::optional<CostModel> latency_;     // ms, with a latency table
+  const LatencyTable* latency_table_ = nullptr;
   std::function<bool()> stop_requested_;
 };
 

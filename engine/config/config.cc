@@ -1,6 +1,7 @@
 #include "engine/config/config.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -259,6 +260,8 @@ const std::vector<KeySpec>& KeySpecs() {
       HPCNAS_KEY(supernet, arch_learning_rate, "architecture Adam learning rate (betas 0, 0.999)").Above(0),
       HPCNAS_KEY(supernet, arch_every, "an architecture step after every this many weight steps").In(1, 1000000),
       HPCNAS_KEY(supernet, target_mflops, "expected-FLOPs target in millions; 0 = no hardware term").Above(0).OrZero(),
+      HPCNAS_KEY(supernet, target_latency_ms, "expected-latency target in ms (needs latency_table); 0 = none").Above(0).OrZero(),
+      HPCNAS_KEY(supernet, latency_table, "latency lookup table of hpcnas latency (HDF5), measured on this device for this space"),
       HPCNAS_KEY(supernet, cost_loss, "mul#log: a CE (log E / log T)^b; add#linear: CE + l (E - T) / T").OneOf({"mul#log", "add#linear"}),
       HPCNAS_KEY(supernet, cost_alpha, "mul#log: a").Above(0),
       HPCNAS_KEY(supernet, cost_beta, "mul#log: b").AtLeast(0),
@@ -388,6 +391,12 @@ Status ValidateSupernet(const SupernetConfig& s) {
   if (s.valid_images < s.batch_size) return Bad("supernet.valid_images", "is " + std::to_string(s.valid_images) + "; must be at least " + batch);
   HPCNAS_RETURN_IF_ERROR(IntIn("supernet.micro_batches", s.micro_batches, 1, s.batch_size));
   if (s.space == "macro" && s.width_multiplier != 1.0) return Bad("supernet.width_multiplier", "exists for space proxyless only");
+  if (s.target_mflops > 0 && s.target_latency_ms > 0) return Bad("supernet.target_latency_ms", "and supernet.target_mflops: choose one target");
+  if (s.cost_loss == "mul#log" && std::max(s.target_mflops, s.target_latency_ms) > 0 && std::max(s.target_mflops, s.target_latency_ms) <= 1) {
+    return Bad(s.target_mflops > 0 ? "supernet.target_mflops" : "supernet.target_latency_ms",
+               "must be above 1 with supernet.cost_loss = 'mul#log' (log T divides); use 'add#linear' for smaller targets");
+  }
+  if (s.target_latency_ms > 0 && s.latency_table.empty()) return Bad("supernet.latency_table", "must name a table when supernet.target_latency_ms is set");
   return Status::Ok();
 }
 

@@ -149,8 +149,11 @@ struct SupernetConfig {
   std::string gate_mode = "full_v2";  // "full_v2" | "two" | "full" (engine/nn/mixed_op.h)
   double arch_learning_rate = 1e-3;   // Adam, betas (0, 0.999)
   int arch_every = 5;             // an architecture step after every this many weight steps
-  // Hardware target: expected FLOPs (millions of multiply-accumulates); 0 = none.
+  // Hardware target, one of: expected FLOPs (millions of multiply-accumulates), or expected
+  // latency (ms) from a lookup table measured on the target device (`hpcnas latency`); 0 = none.
   double target_mflops = 0;
+  double target_latency_ms = 0;
+  std::string latency_table;  // HDF5 file of `hpcnas latency`; needed by target_latency_ms, reported when given
   std::string cost_loss = "mul#log";  // "mul#log": a CE (log E / log T)^b; "add#linear": CE + l (E - T) / T
   double cost_alpha = 0.2, cost_beta = 0.3, cost_lambda = 0.1;
   std::string out_dir = "supernet_out";  // results, CSV, plots and checkpoints/

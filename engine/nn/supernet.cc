@@ -105,6 +105,19 @@ torch::Tensor SupernetImpl::forward(const torch::Tensor& input) {
   return PoolAndClassify(x, classifier_);
 }
 
+torch::Tensor SupernetImpl::ForwardAllPaths(const torch::Tensor& input) {
+  torch::Tensor x = input;
+  for (ChainBlock& block : prefix_) x = block->forward(x);
+  for (MixedOp& mixed : mixed_) {
+    const torch::Tensor p = torch::softmax(mixed->alpha(), 0);
+    torch::Tensor y = p[0] * mixed->candidate(0)->forward(x);
+    for (int k = 1; k < mixed->size(); ++k) y = y + p[k] * mixed->candidate(k)->forward(x);
+    x = y;
+  }
+  for (ChainBlock& block : suffix_) x = block->forward(x);
+  return PoolAndClassify(x, classifier_);
+}
+
 void SupernetImpl::Binarize(GateMode mode, std::uint64_t step, bool architecture_step) {
   for (std::size_t p = 0; p < mixed_.size(); ++p) {
     CounterRng rng(seed_, {kGateKey, step, p});
@@ -143,13 +156,13 @@ Architecture SupernetImpl::Active() const {
   return arch;
 }
 
-torch::Tensor SupernetImpl::ExpectedFlops() {
+torch::Tensor SupernetImpl::ExpectedCost(const std::vector<std::vector<double>>& candidate_cost) {
   torch::Tensor total = torch::zeros({}, torch::kFloat64);
   for (std::size_t p = 0; p < mixed_.size(); ++p) {
     const torch::Tensor probabilities = torch::softmax(mixed_[p]->alpha().to(torch::kCPU, torch::kFloat64), 0);
-    total = total + (probabilities * torch::tensor(candidate_flops_[p], torch::kFloat64)).sum();
+    total = total + (probabilities * torch::tensor(candidate_cost[p], torch::kFloat64)).sum();
   }
-  return total + static_cast<double>(fixed_flops_);
+  return total;
 }
 
 std::vector<torch::Tensor> SupernetImpl::WeightParameters() {

@@ -31,6 +31,10 @@ class SupernetImpl : public torch::nn::Module {
                                                       std::uint64_t seed);
   torch::Tensor forward(const torch::Tensor& x);
 
+  // The continuous relaxation (DARTS): every position outputs sum_k p_k o_k(x) with every
+  // path's activations kept for autograd. Not used by the search; the memory reference that the
+  // binary gates are measured against (experiments/bench_supernet).
+  torch::Tensor ForwardAllPaths(const torch::Tensor& x);
   // Every position's gates for `step`; `architecture_step` picks the mode's forward.
   void Binarize(GateMode mode, std::uint64_t step, bool architecture_step);
   // Every position runs `arch`'s operation (evaluation of a derived or inherited subnet).
@@ -41,9 +45,13 @@ class SupernetImpl : public torch::nn::Module {
   Architecture Derive() const;
   // The sampled path as an architecture.
   Architecture Active() const;
-  // Expected FLOPs (multiply-accumulates) under p = softmax(alpha), as a differentiable scalar.
-  torch::Tensor ExpectedFlops();
+  // sum over positions of sum_j p_j cost[position][j] under p = softmax(alpha), a differentiable
+  // float64 scalar on the CPU.
+  torch::Tensor ExpectedCost(const std::vector<std::vector<double>>& candidate_cost);
+  // Expected FLOPs (multiply-accumulates), the fixed layers included.
+  torch::Tensor ExpectedFlops() { return ExpectedCost(candidate_flops_) + static_cast<double>(fixed_flops_); }
   std::int64_t FixedFlops() const { return fixed_flops_; }
+  const ChainNetworkOptions& options() const { return options_; }
 
   // `arch` as a stand-alone network (running BatchNorm statistics, not yet calibrated) holding
   // a copy of the supernet's weights of that path.

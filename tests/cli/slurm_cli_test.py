@@ -159,6 +159,26 @@ def case_templates(tmp):
         check(info["JobState"] == "COMPLETED", f"srun job: {info.get('JobState')}\n{open(log.replace('%j', job)).read()}")
         check_same_outcome(out, straight, "Slurm srun run vs straight")
 
+        # The supernet template (srun, PMIx, 2 ranks): bitwise the supernet of a straight 1-rank run.
+        supernet_config = os.path.join(REPO, "configs", "supernet_macro.toml")
+        supernet_straight = os.path.join(tmp, "supernet_straight")
+        proc = run([hpcnas(), "supernet", "--config", supernet_config, "--out", supernet_straight, "--threads", "1"])
+        check(proc.returncode == 0, "straight supernet run" + show(proc))
+        out = os.path.join(tmp, "supernet_srun")
+        log = os.path.join(tmp, "supernet-%j.out")
+        job = slurm.submit(cpu_copy(tmp, "supernet_multi_node.sbatch"), ["--nodes=1", *resources, f"--output={log}"],
+                           [supernet_config, out])
+        info = slurm.wait(job, lambda j: j.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"), "the end")
+        text = open(log.replace("%j", job)).read()
+        check(info["JobState"] == "COMPLETED" and "derived architecture: " in text, f"supernet job: {info.get('JobState')}\n{text}")
+        alphas = []
+        for run_dir in (supernet_straight, out):
+            newest = sorted(os.listdir(os.path.join(run_dir, "checkpoints")))[-1]
+            with h5py.File(os.path.join(run_dir, "checkpoints", newest), "r") as f:
+                alphas.append(f["architecture/alpha"][()])
+                check("world_size" in f.attrs, "provenance")
+        check((alphas[0] == alphas[1]).all(), "Slurm supernet (2 ranks) vs straight (1 rank): alphas differ")
+
         # A job array over seeds: task i searches with seed i.
         prefix = os.path.join(tmp, "seeds")
         array = slurm.submit(cpu_copy(tmp, "search_seeds_array.sbatch"),

@@ -73,12 +73,11 @@ def case_resume(tmp):
     for name in a:
         check(a[name].dtype == b[name].dtype and np.array_equal(a[name], b[name]),
               f"{name}: 1 rank uninterrupted vs 2 ranks stopped + 3 ranks resumed differ")
-    last = lambda out: [line for line in open(os.path.join(out, "epochs.csv"))][1:]
-    check(len(last(whole)) == 3, "three epoch rows")
-    for x, y in zip(last(whole), last(parts)):
-        # The columns of what was computed (not seconds or images/s).
-        strip = lambda row: [v for i, v in enumerate(row.split(",")) if i not in (10, 11)]
-        check(strip(x) == strip(y), f"epoch rows differ:\n{x}{y}")
+    def computed(out):  # the columns of what was computed (not seconds or images/s)
+        rows = list(csv.DictReader(open(os.path.join(out, "epochs.csv"))))
+        return [{k: v for k, v in r.items() if k not in ("seconds", "images_per_second")} for r in rows]
+    check(len(computed(whole)) == 3, "three epoch rows")
+    check(computed(whole) == computed(parts), f"epoch rows differ:\n{computed(whole)}\n{computed(parts)}")
     # Changing what it computes on resume is refused.
     again = run([hpcnas(), "supernet", "--resume", parts, "--epochs", "9"])
     check(again.returncode == 2 and "--epochs" in again.stderr, show(again))
@@ -145,5 +144,43 @@ def case_bad_input(tmp):
     check(proc.returncode == 2 and "checksum mismatch" in proc.stderr, show(proc))
 
 
+def case_latency(tmp):
+    table = os.path.join(tmp, "macro16.h5")
+    proc = run([hpcnas(), "latency", "--space", "macro", "--resolution", "16", "--networks", "12", "--repeats", "3",
+                "--threads", "1", "--out", table])
+    check(proc.returncode == 0 and "Spearman rho" in proc.stdout, show(proc))
+    with h5py.File(table, "r") as f:
+        check(f.attrs["kind"] == "hpcnas.latency_table" and f.attrs["space"] == "macro" and f.attrs["resolution"] == 16, "attrs")
+        keys = [k.decode() for k in f["entries/key"][:]]
+        # 8 positions x 3 operations, some shapes shared, plus stem, head and classifier.
+        check(len(keys) == len(set(keys)) and len(keys) >= 12, f"keys {keys}")
+        check((f["entries/count"][()] == 3).all() and (f["entries/mean_ms"][()] > 0).all(), "counts and means")
+        check(len(f["validation/measured_ms"]) == 12 and (f["validation/measured_ms"][()] > 0).all(), "whole networks")
+    rows = list(csv.DictReader(open(os.path.join(tmp, "macro16.csv"))))
+    check(len(rows) == 12 and all(float(r["measured_ms"]) > 0 for r in rows), "the check CSV")
+
+    out = os.path.join(tmp, "by_latency")
+    args = small(target_mflops="0") + ["--supernet.latency_table", table]
+    proc = run([hpcnas(), "supernet", *args, "--supernet.target_latency_ms", "0.5", "--cost-loss", "add#linear", "--out", out])
+    check(proc.returncode == 0 and "derived latency (table): " in proc.stdout, show(proc))
+    rows = list(csv.DictReader(open(os.path.join(out, "epochs.csv"))))
+    check(all(float(r["expected_latency_ms"]) > 0 and float(r["derived_latency_ms"]) > 0 for r in rows), "latency columns")
+
+    # A table of another resolution, a target without a table, a damaged table: exit 2, nothing written.
+    for extra, needle in ((small(resolution="32", target_mflops="0") + ["--supernet.latency_table", table,
+                           "--supernet.target_latency_ms", "2"], "was measured for space macro at 16 px"),
+                          (small(target_mflops="0") + ["--supernet.target_latency_ms", "2"], "supernet.latency_table"),
+                          (small(target_mflops="3") + ["--supernet.latency_table", table, "--supernet.target_latency_ms", "2"],
+                           "choose one target"),
+                          (args + ["--supernet.target_latency_ms", "0.5"], "must be above 1 with supernet.cost_loss = 'mul#log'")):
+        bad = os.path.join(tmp, "bad")
+        proc = run([hpcnas(), "supernet", *extra, "--out", bad])
+        check(proc.returncode == 2 and needle in proc.stderr and not os.path.exists(bad), f"{needle}" + show(proc))
+    with open(table, "r+b") as f:
+        f.truncate(2000)
+    proc = run([hpcnas(), "supernet", *args, "--out", os.path.join(tmp, "bad")])
+    check(proc.returncode == 2 and "latency table" in proc.stderr, show(proc))
+
+
 if __name__ == "__main__":
-    sys.exit(run_cases({"resume": case_resume, "outputs": case_outputs, "bad_input": case_bad_input}))
+    sys.exit(run_cases({"resume": case_resume, "outputs": case_outputs, "bad_input": case_bad_input, "latency": case_latency}))

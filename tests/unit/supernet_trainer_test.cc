@@ -1,11 +1,17 @@
 // ProxylessNAS training (workers/supernet_trainer.h) on in-process ranks: replicas bitwise
 // identical on 1, 2 and 3 ranks, zero steps that leave alpha and Adam alone, a non-finite loss
-// that stops the run with the step named, and subnets cut out of the supernet.
+// that stops the run with the step named, subnets cut out of the supernet; and the latency
+// lookup table (engine/space/latency_table.h) that prices the candidates.
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <filesystem>
+
 #include "engine/comm/local_communicator.h"
+#include "engine/nn/latency_measure.h"
+#include "io/latency_file.h"
+#include "tests/unit/temp_dir.h"
 #include "workers/supernet_trainer.h"
 
 namespace hpcnas {
@@ -180,6 +186,93 @@ TEST(SupernetTrainer, ACutOutSubnetIsTheSupernetPathAndRecalibrationMatchesItsBa
   const double gap = (subnet->forward(x) - from_supernet).abs().max().item<double>();
   EXPECT_LT(gap, 0.2 * gap_before) << gap << " vs " << gap_before;
   EXPECT_GT(gap, 0) << "eval mode uses the running statistics";
+}
+
+LatencyTable MeasuredMacroTable() {
+  ChainNetworkOptions options;
+  options.resolution = 16;
+  return MeasureLatencyTable(*MakeMacroSpace(), options, torch::kCPU, LatencyMeasureOptions{1, 2, 1}).value();
+}
+
+TEST(LatencyTable, PricesEveryNetworkOfTheSpaceAndNamesAMissingKey) {
+  LatencyTable table = MeasuredMacroTable();
+  EXPECT_EQ(table.space, "macro");
+  EXPECT_EQ(table.resolution, 16);
+  const auto space = MakeMacroSpace();
+  ChainNetworkOptions options;
+  options.resolution = 16;
+  CounterRng rng(2, {3});
+  for (int i = 0; i < 20; ++i) {
+    const NetworkPlan plan = space->Plan(space->Sample(rng), options).value();
+    double sum = table.Lookup(ClassifierLatencyKey(plan.classifier_in, plan.classifier_out)).value();
+    for (const BlockPlan& block : plan.blocks) sum += table.Lookup(BlockLatencyKey(block)).value();
+    EXPECT_DOUBLE_EQ(table.SumOfBlocks(plan).value(), sum);
+  }
+  table.calibration_scale = 2;
+  table.calibration_offset_ms = 0.5;
+  const NetworkPlan plan = space->Plan(space->Sample(rng), options).value();
+  EXPECT_DOUBLE_EQ(table.Predict(plan).value(), 2 * table.SumOfBlocks(plan).value() + 0.5);
+  // Another resolution's blocks are not in the table: an error naming the key, never a default.
+  options.resolution = 32;
+  const StatusOr<double> missing = table.SumOfBlocks(space->Plan(space->Sample(rng), options).value());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("has no entry 'conv3x3 3x32x32"), std::string::npos) << missing.status().message();
+}
+
+TEST(LatencyTable, CalibrationFitsScaleAndOffsetAndNeverPredictsBelowZero) {
+  LatencyTable table;
+  FitLatencyCalibration(table, {1, 2, 3, 4}, {2.5, 4.5, 6.5, 8.5});
+  EXPECT_NEAR(table.calibration_scale, 2.0, 1e-12);
+  EXPECT_NEAR(table.calibration_offset_ms, 0.5, 1e-12);
+  FitLatencyCalibration(table, {1, 2, 3}, {0.5, 3.0, 5.5});  // the line would cross zero: scale alone
+  EXPECT_EQ(table.calibration_offset_ms, 0.0);
+  EXPECT_NEAR(table.calibration_scale, (0.5 + 6.0 + 16.5) / 14.0, 1e-12);
+}
+
+TEST(LatencyTable, FileRoundTripsAndADamagedFileIsBadInput) {
+  TempDir dir;
+  const LatencyTable table = MeasuredMacroTable();
+  ASSERT_TRUE(WriteLatencyFile(dir / "t.h5", table, {{"00000000"}, {1.0}, {1.1}, {1.2}}).ok());
+  const LatencyTable back = ReadLatencyFile(dir / "t.h5").value();
+  ASSERT_EQ(back.entries.size(), table.entries.size());
+  for (std::size_t i = 0; i < back.entries.size(); ++i) {
+    EXPECT_EQ(back.entries[i].key, table.entries[i].key);
+    EXPECT_EQ(back.entries[i].mean_ms, table.entries[i].mean_ms);
+    EXPECT_EQ(back.entries[i].count, 2);
+  }
+  EXPECT_EQ(back.device, "cpu");
+  std::filesystem::resize_file(dir / "t.h5", 1500);
+  const StatusOr<LatencyTable> damaged = ReadLatencyFile(dir / "t.h5");
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_EQ(damaged.status().kind(), ErrorKind::kInvalidInput);
+  EXPECT_NE(damaged.status().message().find("t.h5"), std::string::npos);
+  EXPECT_FALSE(ReadLatencyFile(dir / "absent.h5").ok());
+}
+
+TEST(SupernetTrainer, ALatencyTargetMovesTheExpectedLatencyTowardsIt) {
+  SupernetConfig c = SmallRun();
+  c.target_mflops = 0;
+  const LatencyTable table = MeasuredMacroTable();
+  const auto space = MakeMacroSpace();
+  const SupernetData data = LoadSupernetData(c).value();
+  LocalCommunicator comm(std::make_shared<LocalWorld>(1), 0);
+  auto trainer = SupernetTrainer::Make(*space, c, torch::kCPU, &table).value();
+  const double start = trainer->ExpectedLatencyMs();
+  EXPECT_GT(start, 0);
+  EXPECT_NEAR(trainer->ExpectedMflops(), trainer->net().ExpectedFlops().item<double>() / 1e6, 1e-9);
+  // A target far below: add#linear's gradient alone pushes every position towards cheaper paths.
+  c.target_latency_ms = start / 10;
+  c.cost_loss = "add#linear";
+  c.cost_lambda = 50;
+  c.arch_learning_rate = 0.05;
+  c.latency_table = "measured";
+  trainer = SupernetTrainer::Make(*space, c, torch::kCPU, &table).value();
+  while (trainer->state().epochs_done < trainer->total_epochs()) {
+    ASSERT_TRUE(trainer->RunEpoch(comm, data, Seconds(60), nullptr, nullptr).value());
+    trainer->FinishEpoch(data, 1.0, nullptr);
+  }
+  EXPECT_LT(trainer->ExpectedLatencyMs(), start);
+  EXPECT_LT(trainer->ExpectedMflops(), trainer->state().history.front().expected_mflops);
 }
 
 }  // namespace
