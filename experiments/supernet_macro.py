@@ -10,7 +10,7 @@ Pareto front, and where the derived network ranks among the distinct networks wi
     /usr/bin/python3 experiments/supernet_macro.py --hpcnas build/app/hpcnas --parallel 2
 
 Runs are kept under --work (a finished run is not run again; a stopped one is resumed). Writes
-experiments/results/supernet_macro_runs.csv, supernet_macro.csv and supernet_macro.png.
+experiments/results/NAME_runs.csv, NAME.csv and NAME.png (--name, default supernet_macro).
 """
 import argparse
 import csv
@@ -52,7 +52,7 @@ def run_args(args, target, seed, out):
             "--valid-images", str(args.valid_images), "--batch-size", str(args.batch), "--micro-batches", "1",
             "--warmup-epochs", str(args.warmup), "--epochs", str(args.epochs), "--supernet.arch_every", str(args.arch_every),
             "--supernet.arch_learning_rate", str(args.arch_lr), "--target-mflops", str(target),
-            "--cost-loss", args.cost_loss, "--seed", str(seed), "--threads", str(args.threads),
+            "--cost-loss", args.cost_loss, "--supernet.cost_lambda", str(args.cost_lambda), "--seed", str(seed), "--threads", str(args.threads),
             "--progress-interval", "60", "--out", out]
 
 
@@ -64,7 +64,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hpcnas", default="build/app/hpcnas")
     ap.add_argument("--data", default=DATA)
-    ap.add_argument("--work", default="/tmp/hpcnas_supernet_macro")
+    ap.add_argument("--work", default=None, help="default /tmp/hpcnas_<name>")
     ap.add_argument("--train-images", type=int, default=4000)
     ap.add_argument("--valid-images", type=int, default=1085)
     ap.add_argument("--batch", type=int, default=64)
@@ -72,7 +72,11 @@ def main():
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--arch-every", type=int, default=2)
     ap.add_argument("--arch-lr", type=float, default=6e-3)
-    ap.add_argument("--cost-loss", default="mul#log")
+    ap.add_argument("--cost-loss", default="add#linear",
+                    help="mul#log scales the whole loss by a constant of the target, which Adam cancels: "
+                         "its derived network does not depend on the target")
+    ap.add_argument("--cost-lambda", type=float, default=0.05, help="add#linear: CE + lambda (E - T) / T")
+    ap.add_argument("--name", default="supernet_macro", help="prefix of the result files")
     ap.add_argument("--seeds", type=int, default=3, help="seeds at the main target")
     ap.add_argument("--target", type=float, default=50)
     ap.add_argument("--curve", default="30,40,60,70", help="other targets, one seed each")
@@ -83,6 +87,7 @@ def main():
     if not os.path.exists(args.data):
         print(f"skipped: the full CIFAR-10 prefix is not at {args.data}")
         return 0
+    args.work = args.work or f"/tmp/hpcnas_{args.name}"
     jobs = [(args.target, s) for s in range(args.seeds)] + [(float(t), 0) for t in args.curve.split(",") if t]
     os.makedirs(args.work, exist_ok=True)
     pending, running = list(jobs), []
@@ -131,7 +136,7 @@ def main():
               f"{target * 1.1:.0f} M: mean {r['random_mean_within_cap']:.2f}%, best of 10 {r['random_best_of_10_within_cap']:.2f}%,"
               f" best {r['best_within_cap']:.2f}% | above {r['percentile_in_band']:.1f}% of the {len(band)} networks "
               f"within 10% of the target")
-    with open(os.path.join(args.out_dir, "supernet_macro_runs.csv"), "w", newline="") as f:
+    with open(os.path.join(args.out_dir, f"{args.name}_runs.csv"), "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -142,8 +147,9 @@ def main():
                "random_mean_within_cap": main_rows[0]["random_mean_within_cap"],
                "random_best_of_10_within_cap": main_rows[0]["random_best_of_10_within_cap"],
                "settings": f"train {args.train_images} / held-out {args.valid_images}, batch {args.batch}, warm-up {args.warmup} + "
-                           f"{args.epochs} epochs, arch step every {args.arch_every}, arch lr {args.arch_lr}, {args.cost_loss}"}
-    with open(os.path.join(args.out_dir, "supernet_macro.csv"), "w", newline="") as f:
+                           f"{args.epochs} epochs, arch step every {args.arch_every}, arch lr {args.arch_lr}, {args.cost_loss}"
+                           + (f" lambda {args.cost_lambda}" if args.cost_loss == "add#linear" else "")}
+    with open(os.path.join(args.out_dir, f"{args.name}.csv"), "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(summary))
         writer.writeheader()
         writer.writerow(summary)
@@ -165,10 +171,11 @@ def main():
     ax.set_xlabel("FLOPs (M)")
     ax.set_ylabel("CIFAR-10 test accuracy (%), benchmark")
     ax.set_ylim(85, 93.5)
-    ax.set_title("ProxylessNAS on NAS-Bench-Macro: derived networks at FLOPs targets (dotted)")
+    ax.set_title(f"ProxylessNAS ({args.cost_loss}) on NAS-Bench-Macro: derived networks at FLOPs targets (dotted)",
+                 fontsize=9)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(os.path.join(args.out_dir, "supernet_macro.png"), dpi=120)
+    fig.savefig(os.path.join(args.out_dir, f"{args.name}.png"), dpi=120)
     return 0
 
 

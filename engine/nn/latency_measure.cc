@@ -4,32 +4,44 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <map>
 
 namespace hpcnas {
 namespace {
 
-// Count, mean and variance of `run`'s wall time in ms (Welford), after `warmup` untimed runs.
-LatencyEntry Time(const std::function<void()>& run, torch::Device device, const LatencyMeasureOptions& m) {
+// Count, mean and variance (Welford) of each of `runs`' wall time in ms, after `warmup` untimed
+// runs of each. The runs are timed in rounds, one of each per round: a slow spell of a shared
+// machine then lands on every run alike instead of on whichever was being timed, and no run
+// finds its weights hot in the cache from its own previous repeat, as inside a whole network.
+std::vector<LatencyEntry> TimeInterleaved(const std::vector<std::function<void()>>& runs, torch::Device device,
+                                          const LatencyMeasureOptions& m) {
   auto sync = [&] {
     if (device.is_cuda()) torch::cuda::synchronize(device.index());
   };
-  for (int i = 0; i < m.warmup; ++i) run();
-  sync();
-  LatencyEntry e;
-  double m2 = 0;
-  for (int i = 0; i < m.repeats; ++i) {
-    const auto begin = std::chrono::steady_clock::now();
-    run();
-    sync();
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
-    ++e.count;
-    const double delta = ms - e.mean_ms;
-    e.mean_ms += delta / static_cast<double>(e.count);
-    m2 += delta * (ms - e.mean_ms);
+  for (const auto& run : runs) {
+    for (int i = 0; i < m.warmup; ++i) run();
   }
-  e.variance_ms2 = e.count > 1 ? m2 / static_cast<double>(e.count - 1) : 0;
-  return e;
+  sync();
+  std::vector<LatencyEntry> entries(runs.size());
+  std::vector<double> m2(runs.size(), 0);
+  for (int round = 0; round < m.repeats; ++round) {
+    for (std::size_t k = 0; k < runs.size(); ++k) {
+      const auto begin = std::chrono::steady_clock::now();
+      runs[k]();
+      sync();
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
+      LatencyEntry& e = entries[k];
+      ++e.count;
+      const double delta = ms - e.mean_ms;
+      e.mean_ms += delta / static_cast<double>(e.count);
+      m2[k] += delta * (ms - e.mean_ms);
+    }
+  }
+  for (std::size_t k = 0; k < runs.size(); ++k) {
+    entries[k].variance_ms2 = entries[k].count > 1 ? m2[k] / static_cast<double>(entries[k].count - 1) : 0;
+  }
+  return entries;
 }
 
 std::string DeviceName(torch::Device device) {
@@ -71,32 +83,43 @@ StatusOr<LatencyTable> MeasureLatencyTable(const ChainSpace& space, const ChainN
   table.device_name = DeviceName(device);
   table.threads = torch::get_num_threads();
   table.batch = measure.batch;
+  std::vector<ChainBlock> modules;
+  std::vector<torch::Tensor> inputs;
+  std::vector<std::function<void()>> runs;
   for (const auto& [key, plan] : blocks) {
-    ChainBlock block(plan, ChainBlockImpl::Options{base_plan.bn_eps, BatchNormMode::kRunningStatistics, false, false});
-    block->to(device);
-    block->eval();
-    const torch::Tensor x = torch::randn({measure.batch, plan.in_channels, plan.in_size, plan.in_size}, torch::TensorOptions().device(device));
-    LatencyEntry e = Time([&] { block->forward(x); }, device, measure);
-    e.key = key;
-    table.entries.push_back(std::move(e));
+    modules.emplace_back(plan, ChainBlockImpl::Options{base_plan.bn_eps, BatchNormMode::kRunningStatistics, false, false});
+    modules.back()->to(device);
+    modules.back()->eval();
+    inputs.push_back(torch::randn({measure.batch, plan.in_channels, plan.in_size, plan.in_size}, torch::TensorOptions().device(device)));
   }
+  for (std::size_t k = 0; k < modules.size(); ++k) runs.push_back([&, k] { modules[k]->forward(inputs[k]); });
   const BlockPlan& last = base_plan.blocks.back();
   torch::nn::Linear classifier(base_plan.classifier_in, base_plan.classifier_out);
   classifier->to(device);
   const torch::Tensor features = torch::randn({measure.batch, last.out_channels, last.out_size, last.out_size}, torch::TensorOptions().device(device));
-  LatencyEntry e = Time([&] { PoolAndClassify(features, classifier); }, device, measure);
-  e.key = ClassifierLatencyKey(base_plan.classifier_in, base_plan.classifier_out);
-  table.entries.push_back(std::move(e));
+  runs.push_back([&] { PoolAndClassify(features, classifier); });
+  table.entries = TimeInterleaved(runs, device, measure);
+  auto key = blocks.begin();
+  for (std::size_t k = 0; k < modules.size(); ++k, ++key) table.entries[k].key = key->first;
+  table.entries.back().key = ClassifierLatencyKey(base_plan.classifier_in, base_plan.classifier_out);
   return table;
 }
 
-double MeasureNetworkLatency(ChainNetworkImpl& network, torch::Device device, const LatencyMeasureOptions& measure) {
+std::vector<double> MeasureNetworkLatencies(std::vector<ChainNetwork>& networks, torch::Device device,
+                                            const LatencyMeasureOptions& measure) {
   torch::NoGradGuard no_grad;
-  network.to(device);
-  network.eval();
-  const std::int64_t size = network.plan().resolution;
-  const torch::Tensor x = torch::randn({measure.batch, 3, size, size}, torch::TensorOptions().device(device));
-  return Time([&] { network.forward(x); }, device, measure).mean_ms;
+  std::vector<torch::Tensor> inputs;
+  std::vector<std::function<void()>> runs;
+  for (ChainNetwork& network : networks) {
+    network->to(device);
+    network->eval();
+    const std::int64_t size = network->plan().resolution;
+    inputs.push_back(torch::randn({measure.batch, 3, size, size}, torch::TensorOptions().device(device)));
+  }
+  for (std::size_t k = 0; k < networks.size(); ++k) runs.push_back([&, k] { networks[k]->forward(inputs[k]); });
+  std::vector<double> means;
+  for (const LatencyEntry& e : TimeInterleaved(runs, device, measure)) means.push_back(e.mean_ms);
+  return means;
 }
 
 void FitLatencyCalibration(LatencyTable& table, const std::vector<double>& sum_of_blocks, const std::vector<double>& measured) {

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "engine/nn/chain_network.h"
 #include "engine/space/chain_spaces.h"
@@ -17,7 +18,7 @@ namespace hpcnas {
 
 struct LatencyMeasureOptions {
   int warmup = 3;      // untimed runs first
-  int repeats = 20;    // timed runs per entry (or per network)
+  int repeats = 20;    // timed runs per entry (or per network), in rounds over all of them
   std::int64_t batch = 1;
 };
 
@@ -25,8 +26,10 @@ struct LatencyMeasureOptions {
 // allows, the fixed blocks) and the classifier, measured.
 StatusOr<LatencyTable> MeasureLatencyTable(const ChainSpace& space, const ChainNetworkOptions& options,
                                            torch::Device device, const LatencyMeasureOptions& measure);
-// Mean milliseconds of `network`'s forward pass over measure.repeats runs.
-double MeasureNetworkLatency(ChainNetworkImpl& network, torch::Device device, const LatencyMeasureOptions& measure);
+// Mean milliseconds of each network's forward pass over measure.repeats runs, timed in rounds
+// over the networks as the table's entries are.
+std::vector<double> MeasureNetworkLatencies(std::vector<ChainNetwork>& networks, torch::Device device,
+                                            const LatencyMeasureOptions& measure);
 
 // Least-squares scale and offset mapping `sum_of_blocks` onto `measured`, stored in `table`
 // (the scale alone when that fit gives a negative offset or scale).

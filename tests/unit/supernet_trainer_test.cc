@@ -198,6 +198,10 @@ TEST(LatencyTable, PricesEveryNetworkOfTheSpaceAndNamesAMissingKey) {
   LatencyTable table = MeasuredMacroTable();
   EXPECT_EQ(table.space, "macro");
   EXPECT_EQ(table.resolution, 16);
+  for (const LatencyEntry& e : table.entries) {
+    EXPECT_EQ(e.count, 2) << e.key;
+    EXPECT_GT(e.mean_ms, 0) << e.key;
+  }
   const auto space = MakeMacroSpace();
   ChainNetworkOptions options;
   options.resolution = 16;
@@ -217,6 +221,18 @@ TEST(LatencyTable, PricesEveryNetworkOfTheSpaceAndNamesAMissingKey) {
   const StatusOr<double> missing = table.SumOfBlocks(space->Plan(space->Sample(rng), options).value());
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("has no entry 'conv3x3 3x32x32"), std::string::npos) << missing.status().message();
+}
+
+TEST(LatencyTable, TimesEveryNetworkOfAGroup) {
+  const auto space = MakeMacroSpace();
+  ChainNetworkOptions options;
+  options.resolution = 16;
+  CounterRng rng(4, {5});
+  std::vector<ChainNetwork> networks;
+  for (int i = 0; i < 3; ++i) networks.emplace_back(space->Plan(space->Sample(rng), options).value(), BatchNormMode::kRunningStatistics);
+  const std::vector<double> ms = MeasureNetworkLatencies(networks, torch::kCPU, LatencyMeasureOptions{1, 2, 1});
+  ASSERT_EQ(ms.size(), networks.size());
+  for (double m : ms) EXPECT_GT(m, 0);
 }
 
 TEST(LatencyTable, CalibrationFitsScaleAndOffsetAndNeverPredictsBelowZero) {
