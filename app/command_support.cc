@@ -28,6 +28,14 @@ void LogError(const std::string& message) {
   std::fflush(stderr);
 }
 
+Status RefuseFixedOptionsOnResume(const std::vector<std::string>& given, const std::string& allowed) {
+  if (given.empty()) return Status::Ok();
+  std::string names;
+  for (const std::string& name : given) names += (names.empty() ? "" : ", ") + name;
+  return Status::InvalidInput("--resume keeps the run's own config; these options cannot change it: " + names + " (only " +
+                              allowed + " can)");
+}
+
 std::string UtcNow() {
   const std::time_t t = std::time(nullptr);
   char buffer[32];

@@ -2,6 +2,9 @@
 // Small pieces every subcommand shares.
 
 #include <string>
+#include <vector>
+
+#include "engine/core/status.h"
 
 namespace hpcnas {
 
@@ -17,6 +20,9 @@ bool StopSignalReceived();
 
 // "hpcnas: error: <message>" on stderr: the one line a user sees when a command fails.
 void LogError(const std::string& message);
+// An error naming the options given with --resume that would change what the run computes;
+// `allowed` says which ones may be given. Ok when there are none.
+Status RefuseFixedOptionsOnResume(const std::vector<std::string>& given, const std::string& allowed);
 // The current time as ISO 8601 UTC, for provenance attributes.
 std::string UtcNow();
 

@@ -34,12 +34,7 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
   Prepared prepared;
   Config config = request.config;
   if (!request.resume_dir.empty()) {
-    if (!request.fixed_options_given.empty()) {
-      std::string names;
-      for (const std::string& name : request.fixed_options_given) names += (names.empty() ? "" : ", ") + name;
-      return Status::InvalidInput("--resume keeps the search's own config; these options cannot change it: " + names +
-                                  " (only --generations and the runtime options can)");
-    }
+    HPCNAS_RETURN_IF_ERROR(RefuseFixedOptionsOnResume(request.fixed_options_given, "--generations and the runtime options"));
     HPCNAS_ASSIGN_OR_RETURN(FoundCheckpoint found, LoadNewestCheckpoint(request.resume_dir));
     for (const std::string& warning : found.warnings) {
       spdlog::warn("hpcnas: warning: skipping {}", warning);

@@ -50,12 +50,7 @@ StatusOr<Prepared> Prepare(const SupernetRequest& request) {
   Prepared prepared;
   Config config = request.config;
   if (!request.resume_dir.empty()) {
-    if (!request.fixed_options_given.empty()) {
-      std::string names;
-      for (const std::string& name : request.fixed_options_given) names += (names.empty() ? "" : ", ") + name;
-      return Status::InvalidInput("--resume keeps the run's own config; these options cannot change it: " + names +
-                                  " (only the runtime options can)");
-    }
+    HPCNAS_RETURN_IF_ERROR(RefuseFixedOptionsOnResume(request.fixed_options_given, "the runtime options"));
     std::vector<std::string> warnings;
     HPCNAS_ASSIGN_OR_RETURN(auto found, LoadNewestSupernetCheckpoint(request.resume_dir, warnings));
     for (const std::string& warning : warnings) spdlog::warn("hpcnas: warning: skipping {}", warning);

@@ -75,7 +75,7 @@ def main():
     ap.add_argument("--cost-loss", default="add#linear",
                     help="mul#log scales the whole loss by a constant of the target, which Adam cancels: "
                          "its derived network does not depend on the target")
-    ap.add_argument("--cost-lambda", type=float, default=0.05, help="add#linear: CE + lambda (E - T) / T")
+    ap.add_argument("--cost-lambda", type=float, default=0.1, help="add#linear: CE + lambda (E - T) / T")
     ap.add_argument("--name", default="supernet_macro", help="prefix of the result files")
     ap.add_argument("--seeds", type=int, default=3, help="seeds at the main target")
     ap.add_argument("--target", type=float, default=50)

@@ -262,7 +262,7 @@ const std::vector<KeySpec>& KeySpecs() {
       HPCNAS_KEY(supernet, target_mflops, "expected-FLOPs target in millions; 0 = no hardware term").Above(0).OrZero(),
       HPCNAS_KEY(supernet, target_latency_ms, "expected-latency target in ms (needs latency_table); 0 = none").Above(0).OrZero(),
       HPCNAS_KEY(supernet, latency_table, "latency lookup table of hpcnas latency (HDF5), measured on this device for this space"),
-      HPCNAS_KEY(supernet, cost_loss, "mul#log: a CE (log E / log T)^b; add#linear: CE + l (E - T) / T").OneOf({"mul#log", "add#linear"}),
+      HPCNAS_KEY(supernet, cost_loss, "mul#log: a CE (log E / log T)^b, as the official code (T only scales the loss, which Adam cancels: how hard it pulls does not depend on T); add#linear: CE + l (E - T) / T (a smaller T pulls harder)").OneOf({"mul#log", "add#linear"}),
       HPCNAS_KEY(supernet, cost_alpha, "mul#log: a").Above(0),
       HPCNAS_KEY(supernet, cost_beta, "mul#log: b").AtLeast(0),
       HPCNAS_KEY(supernet, cost_lambda, "add#linear: l").AtLeast(0),

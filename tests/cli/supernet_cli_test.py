@@ -160,8 +160,8 @@ def case_latency(tmp):
     check(len(rows) == 12 and all(float(r["measured_ms"]) > 0 for r in rows), "the check CSV")
 
     out = os.path.join(tmp, "by_latency")
-    args = small(target_mflops="0") + ["--supernet.latency_table", table]
-    proc = run([hpcnas(), "supernet", *args, "--supernet.target_latency_ms", "0.5", "--cost-loss", "add#linear", "--out", out])
+    args = small(target_mflops="0") + ["--latency-table", table]
+    proc = run([hpcnas(), "supernet", *args, "--target-latency-ms", "0.5", "--cost-loss", "add#linear", "--out", out])
     check(proc.returncode == 0 and "derived latency (table): " in proc.stdout, show(proc))
     rows = list(csv.DictReader(open(os.path.join(out, "epochs.csv"))))
     check(all(float(r["expected_latency_ms"]) > 0 and float(r["derived_latency_ms"]) > 0 for r in rows), "latency columns")
