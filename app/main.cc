@@ -191,10 +191,18 @@ int main(int argc, char** argv) {
   hpcnas::PredictRequest predict_request;
   CLI::App* predict = app.add_subcommand("predict", "predict accuracies with a trained predictor");
   AddConfigOption(*predict, config_file);  // [runtime] timeout_s
-  predict->add_option("--model", predict_request.model, "predictor HDF5 file (from train-predictor)")->required();
+  predict->add_option("--model", predict_request.model,
+                      "predictor HDF5 file (from train-predictor), a search checkpoint, or a search's output directory (its newest checkpoint)")
+      ->required();
   predict->add_option("--archs", predict_request.archs, "genotypes to predict, one per line")->required();
   predict->add_option("--out", predict_request.out, "also write the predictions to this CSV file");
   predict->add_option("--timeout", predict_request.timeout_s, "seconds a rank may wait for its peers")->capture_default_str();
+  predict->add_option("--threads", predict_request.threads, "intra-op threads per rank (0 = this rank's share of the cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  predict->add_option("--progress-interval", predict_request.progress_s, "seconds between progress lines (on standard error)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
 
   hpcnas::InspectRequest inspect_request;
   CLI::App* inspect = app.add_subcommand("inspect", "describe an architecture, or summarise an hpcnas file or search directory");

@@ -3,7 +3,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -13,8 +15,10 @@
 #include "engine/core/stats.h"
 #include "hpcnas/build_config.h"
 #include "io/files.h"
+#include "io/hdf5_file.h"
 #include "io/nb201_data.h"
 #include "io/predictor_file.h"
+#include "io/search_files.h"
 #include "io/space_data.h"
 #include "workers/predictor_worker.h"
 #include "workers/runtime.h"
@@ -205,19 +209,67 @@ struct LoadedPredictor {
   std::vector<tnasp::Encoding> encodings;
 };
 
-StatusOr<LoadedPredictor> LoadForPrediction(const PredictRequest& request) {
-  HPCNAS_ASSIGN_OR_RETURN(PredictorFile file, ReadPredictorFile(request.model, ""));
-  HPCNAS_ASSIGN_OR_RETURN(Config config, ConfigFromToml(file.config_toml, request.model + " /config"));
-  HPCNAS_RETURN_IF_ERROR(Validate(config).WithContext("predictor file '" + request.model + "'"));
-  if (file.space != config.train.space) {
-    return Status::InvalidInput("predictor file '" + request.model + "': trained for space '" + file.space + "', not '" +
-                                config.train.space + "' (the space of its config)");
+// The predictor of --model and the space it predicts for: a predictor file (train-predictor), a
+// search checkpoint, or a search's output directory (its newest checkpoint of that search).
+struct PredictorSource {
+  PredictorFile file;
+  Config config;
+  std::string space;
+  std::string what;  // for messages: "predictor file 'P'", "search checkpoint 'P'"
+};
+
+// The root 'kind' attribute of an hpcnas HDF5 file; empty for anything else.
+std::string FileKind(const std::string& path) {
+  StatusOr<h5::File> file = h5::File::OpenReadOnly(path);
+  if (!file.ok()) return "";
+  StatusOr<std::string> kind = file->ReadStringAttribute("/", "kind");
+  return kind.ok() ? *kind : "";
+}
+
+StatusOr<PredictorSource> ReadPredictorSource(const std::string& model) {
+  std::error_code error;
+  std::optional<SearchCheckpoint> checkpoint;
+  std::string path = model;
+  if (std::filesystem::is_directory(model, error)) {
+    HPCNAS_ASSIGN_OR_RETURN(FoundCheckpoint found, LoadNewestCheckpoint(model));
+    for (const std::string& warning : found.warnings) std::fprintf(stderr, "hpcnas: warning: skipping %s\n", warning.c_str());
+    checkpoint = std::move(found.checkpoint);
+    path = found.path;
+  } else if (FileKind(model) == kSearchCheckpointKind) {
+    HPCNAS_ASSIGN_OR_RETURN(SearchCheckpoint read, ReadSearchCheckpoint(model));
+    checkpoint = std::move(read);
   }
-  HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(config.train.space));
-  HPCNAS_ASSIGN_OR_RETURN(tnasp::ModelOptions options, ModelOptionsFromConfig(config.predictor));
+  PredictorSource source;
+  if (checkpoint) {
+    source.what = "search checkpoint '" + path + "'";
+    HPCNAS_ASSIGN_OR_RETURN(source.config, ConfigFromToml(checkpoint->config_toml, path + " /config"));
+    source.space = checkpoint->space;
+    if (checkpoint->predictor.parameters.empty()) {
+      return Status::InvalidInput(source.what + " holds no trained predictor (search.method '" + source.config.search.method +
+                                  "'; a tnasp search has one from its first generation on)");
+    }
+    source.file = std::move(checkpoint->predictor);
+    return source;
+  }
+  source.what = "predictor file '" + model + "'";
+  HPCNAS_ASSIGN_OR_RETURN(source.file, ReadPredictorFile(model, ""));
+  HPCNAS_ASSIGN_OR_RETURN(source.config, ConfigFromToml(source.file.config_toml, model + " /config"));
+  HPCNAS_RETURN_IF_ERROR(Validate(source.config).WithContext(source.what));
+  if (source.file.space != source.config.train.space) {
+    return Status::InvalidInput(source.what + ": trained for space '" + source.file.space + "', not '" +
+                                source.config.train.space + "' (the space of its config)");
+  }
+  source.space = source.file.space;
+  return source;
+}
+
+StatusOr<LoadedPredictor> LoadForPrediction(const PredictRequest& request) {
+  HPCNAS_ASSIGN_OR_RETURN(PredictorSource source, ReadPredictorSource(request.model));
+  HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(source.space));
+  HPCNAS_ASSIGN_OR_RETURN(tnasp::ModelOptions options, ModelOptionsFromConfig(source.config.predictor));
   options = options.ForSpace(*space);
-  StatusOr<Predictor> predictor = FromPredictorFile(file, options);
-  if (!predictor.ok()) return predictor.status().WithContext("predictor file '" + request.model + "'");
+  StatusOr<Predictor> predictor = FromPredictorFile(source.file, options);
+  if (!predictor.ok()) return predictor.status().WithContext(source.what);
   HPCNAS_ASSIGN_OR_RETURN(std::vector<Architecture> archs, LoadArchitectureList(*space, request.archs));
   if (!request.out.empty()) HPCNAS_RETURN_IF_ERROR(CheckWritable(request.out));
   LoadedPredictor loaded{std::move(*predictor), {}, tnasp::EncodeAll(*space, archs, options)};
@@ -229,7 +281,7 @@ StatusOr<LoadedPredictor> LoadForPrediction(const PredictRequest& request) {
 
 int RunPredictCommand(Communicator& comm, const PredictRequest& request) {
   const Seconds timeout(request.timeout_s);
-  torch::set_num_threads(ChooseThreadCount(0));
+  torch::set_num_threads(ChooseThreadCount(request.threads));
   // Every rank reads the (small) inputs itself; they agree before predicting together.
   StatusOr<LoadedPredictor> loaded = LoadForPrediction(request);
   Status status = AgreeOnStatus(comm, loaded.status(), timeout);
@@ -237,18 +289,30 @@ int RunPredictCommand(Communicator& comm, const PredictRequest& request) {
     if (comm.rank() == 0) LogError(status.message());
     return status.ExitCode();
   }
+  // In chunks, for a progress line on standard error (standard output carries only the CSV).
+  constexpr std::size_t kChunk = 4096;
+  const std::size_t total = loaded->encodings.size();
+  ProgressMeter progress("architectures", static_cast<std::int64_t>(total), "arch", request.progress_s);
   const auto started = std::chrono::steady_clock::now();
-  StatusOr<std::vector<double>> predicted = PredictSharded(comm, loaded->predictor, loaded->encodings, timeout);
-  if (!predicted.ok()) comm.Abort(predicted.status().message(), 3);
+  std::vector<double> predicted;
+  for (std::size_t begin = 0; begin < total; begin += kChunk) {
+    const std::vector<tnasp::Encoding> chunk(loaded->encodings.begin() + static_cast<std::ptrdiff_t>(begin),
+                                             loaded->encodings.begin() + static_cast<std::ptrdiff_t>(std::min(total, begin + kChunk)));
+    StatusOr<std::vector<double>> part = PredictSharded(comm, loaded->predictor, chunk, timeout);
+    if (!part.ok()) comm.Abort(part.status().message(), 3);
+    predicted.insert(predicted.end(), part->begin(), part->end());
+    const std::string line = progress.Update(static_cast<std::int64_t>(predicted.size()));
+    if (comm.rank() == 0 && !line.empty()) std::fprintf(stderr, "hpcnas: %s\n", line.c_str());
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   Status write_status;
   if (comm.rank() == 0) {
     // Standard output carries only the CSV, so it can be piped; the timing goes to stderr.
     std::fprintf(stderr, "hpcnas: predicted %zu architectures in %.3f s on %d rank(s) (%.0f arch/s)\n",
-                 predicted->size(), seconds, comm.size(), predicted->size() / seconds);
+                 predicted.size(), seconds, comm.size(), static_cast<double>(predicted.size()) / seconds);
     std::string csv = "arch,predicted_accuracy\n";
-    for (std::size_t i = 0; i < predicted->size(); ++i) {
-      csv += loaded->archs[i] + "," + std::to_string((*predicted)[i]) + "\n";
+    for (std::size_t i = 0; i < predicted.size(); ++i) {
+      csv += loaded->archs[i] + "," + std::to_string(predicted[i]) + "\n";
     }
     std::fputs(csv.c_str(), stdout);
     std::fflush(stdout);

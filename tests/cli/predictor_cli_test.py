@@ -115,6 +115,61 @@ def case_macro(tmp):
                    "no 'cifar10_test' column", "never.h5")
 
 
+SEARCH_CONFIG = """
+[search]
+seed = 5
+initial_pool = 40
+initial_queries = 8
+candidates = 20
+queries_per_generation = 4
+predictor_epochs = 5
+[predictor]
+d_model = 16
+heads = 2
+layers = 1
+feedforward = 32
+head_hidden = 8
+[epsilon]
+batch_size = 16
+"""
+
+
+def case_from_search(tmp):
+    """`predict` with the predictor a search trained: from the search's output directory and from
+    one of its checkpoint files, on 1 and 2 ranks, with a progress line; a search without a
+    predictor is refused."""
+    config = os.path.join(tmp, "search.toml")
+    with open(config, "w") as f:
+        f.write(SEARCH_CONFIG)
+    out = os.path.join(tmp, "search")
+    proc = mpirun(2, "search", "--config", config, "--out", out, "--generations", "2")
+    check(proc.returncode == 0, "search failed" + show(proc))
+    archs_file = os.path.join(tmp, "archs.txt")
+    archs = sample_archs(9000, 3)  # more than one chunk of 4,096
+    write_archs(archs_file, archs)
+    newest = os.path.join(out, "checkpoints", sorted(os.listdir(os.path.join(out, "checkpoints")))[-1])
+    predictions = {}
+    for ranks, model in ((1, out), (2, out), (2, newest)):
+        csv_out = os.path.join(tmp, f"p{len(predictions)}.csv")
+        proc = mpirun(ranks, "predict", "--model", model, "--archs", archs_file, "--out", csv_out, "--threads", "1",
+                      "--progress-interval", "0")
+        check(proc.returncode == 0, "predict failed" + show(proc))
+        check("architectures 4096/9000" in proc.stderr and "architectures 9000/9000" in proc.stderr and "ETA" in proc.stderr,
+              "a progress line per chunk on standard error" + show(proc))
+        names, predictions[(ranks, model)] = read_predictions(csv_out)
+        check(names == archs, "the input's architectures, in order")
+    values = list(predictions.values())
+    check(np.allclose(values[0], values[1], atol=1e-4) and np.array_equal(values[1], values[2]),
+          "1 and 2 ranks, the directory and its newest checkpoint: the same predictions")
+    check(np.std(values[0]) > 1e-3, "predictions that tell networks apart")
+
+    baseline = os.path.join(tmp, "random")
+    proc = mpirun(1, "search", "--config", config, "--out", baseline, "--generations", "1", "--method", "random")
+    check(proc.returncode == 0, "random search failed" + show(proc))
+    expect_failure(tmp, ["predict", "--model", baseline, "--archs", archs_file, "--out", os.path.join(tmp, "never.csv")],
+                   "holds no trained predictor (search.method 'random'", "never.csv")
+
+
 def expect_failure(tmp, args, fragment, out_name):
     out = os.path.join(tmp, out_name)
     proc = mpirun(2, *args)
@@ -175,6 +230,7 @@ def case_bad_input(tmp):
 CASES = {
     "train_and_predict": case_train_and_predict,
     "macro": case_macro,
+    "from_search": case_from_search,
     "bad_input": case_bad_input,
 }
 
