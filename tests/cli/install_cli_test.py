@@ -28,6 +28,7 @@ def case_install(tmp):
         return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60).stdout.split()
 
     check("pack" in complete(exe, "pa"), "subcommands complete")
+    check(complete(exe, "su") == ["supernet"], "every subcommand the executable has")
     offered = complete(exe, "score", "--da")
     check("--data" in offered, f"score's options complete: {offered}")
 
