@@ -10,6 +10,7 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/cfg/env.h>
 #include <spdlog/spdlog.h>
 
 #include "app/data_commands.h"
@@ -28,8 +29,10 @@
 namespace {
 
 void ConfigureLogging(int rank) {
-  spdlog::set_pattern(rank == 0 ? "[hpcnas %H:%M:%S] %v" : "[hpcnas %H:%M:%S rank " + std::to_string(rank) + "] %v");
+  // ISO 8601 local time with its offset: logs of a multi-day job on several nodes sort and compare.
+  spdlog::set_pattern(rank == 0 ? "[hpcnas %Y-%m-%dT%H:%M:%S%z] %v" : "[hpcnas %Y-%m-%dT%H:%M:%S%z rank " + std::to_string(rank) + "] %v");
   spdlog::set_level(rank == 0 ? spdlog::level::info : spdlog::level::warn);
+  spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=warn|info|..., as every spdlog program reads it
   // Every line reaches the log at once: Slurm writes stdout to a file (fully buffered), and
   // mpirun kills the other ranks at the first non-zero exit, before buffers are flushed.
   spdlog::flush_on(spdlog::level::info);
@@ -170,6 +173,9 @@ int main(int argc, char** argv) {
   CLI::App app{"hpcnas " HPCNAS_VERSION ": neural architecture search on HPC clusters"};
   app.set_version_flag("--version", "hpcnas " HPCNAS_VERSION " (git " HPCNAS_GIT_COMMIT ")");
   app.require_subcommand(1);
+  bool quiet = false;
+  app.add_flag("--quiet", quiet, "log warnings and errors only (or SPDLOG_LEVEL=warn; SPDLOG_LEVEL=info also logs ranks > 0)");
+  app.fallthrough();  // also after the subcommand's name
   app.footer("Exit codes: 0 done; 2 bad input (a file, option, genotype or config the user gave); 3 runtime failure "
              "(a rank died or timed out, a write failed); 75 stopped by SIGTERM/SIGUSR1 after a checkpoint (resume with "
              "--resume).");
@@ -294,6 +300,7 @@ int main(int argc, char** argv) {
     if (comm.rank() == 0) hpcnas::LogError(std::string(e.what()) + " (hpcnas " + (argc > 1 ? argv[1] : "") + " --help lists the options)");
     return 2;
   }
+  if (quiet) spdlog::set_level(spdlog::level::warn);
 
   // A config the flags made invalid is one error line that names the key and, when a flag set
   // it, the flag as the user typed it. (The commands validate again: a file or a checkpoint can

@@ -302,7 +302,7 @@ int RunPredictCommand(Communicator& comm, const PredictRequest& request) {
     if (!part.ok()) comm.Abort(part.status().message(), 3);
     predicted.insert(predicted.end(), part->begin(), part->end());
     const std::string line = progress.Update(static_cast<std::int64_t>(predicted.size()));
-    if (comm.rank() == 0 && !line.empty()) std::fprintf(stderr, "hpcnas: %s\n", line.c_str());
+    if (comm.rank() == 0 && !line.empty() && spdlog::should_log(spdlog::level::info)) std::fprintf(stderr, "hpcnas: %s\n", line.c_str());
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   Status write_status;

@@ -5,7 +5,8 @@ train / held-out split), with an expected-FLOPs target; the derived architecture
 its benchmark accuracy (`mean_test_acc`, 50-epoch training, 3 runs) are read from the table.
 Beside it, from the same table: random sampling at the same FLOPs cap (the expected accuracy of
 a uniformly drawn network within the cap, and of the best of 10 such draws), the benchmark's own
-Pareto front, and where the derived network ranks among the distinct networks within the cap.
+Pareto front, and where the derived network ranks among the distinct networks within the cap
+(the target + 10 %, the issue's 55 M for 50 M).
 
     /usr/bin/python3 experiments/supernet_macro.py --hpcnas build/app/hpcnas --parallel 2
 
@@ -120,7 +121,6 @@ def main():
         key = canonical[last["derived"]]
         acc, mflops = nets[key]
         within = np.array([a for a, f in nets.values() if f <= target * 1.1])
-        band = np.array([a for a, f in nets.values() if target * 0.9 <= f <= target * 1.1])
         draws = np.random.default_rng(seed).choice(within, size=(10000, 10))
         rows.append({"target_mflops": target, "seed": seed, "derived": last["derived"], "canonical": key,
                      "derived_mflops": round(mflops, 3), "benchmark_accuracy": acc,
@@ -129,13 +129,13 @@ def main():
                      "random_mean_within_cap": round(float(within.mean()), 3),
                      "random_best_of_10_within_cap": round(float(draws.max(axis=1).mean()), 3),
                      "best_within_cap": float(within.max()),
-                     "percentile_in_band": round(float((band < acc).mean() * 100), 1), "band_networks": len(band),
+                     "percentile_within_cap": round(float((within < acc).mean() * 100), 1), "networks_within_cap": len(within),
                      "minutes": round(float(open(os.path.join(out, "done.txt")).read()) / 60, 1)})
         r = rows[-1]
         print(f"target {target:4g} M seed {seed}: {r['derived']} {mflops:6.2f} M {acc:6.2f}% | random within "
               f"{target * 1.1:.0f} M: mean {r['random_mean_within_cap']:.2f}%, best of 10 {r['random_best_of_10_within_cap']:.2f}%,"
-              f" best {r['best_within_cap']:.2f}% | above {r['percentile_in_band']:.1f}% of the {len(band)} networks "
-              f"within 10% of the target")
+              f" best {r['best_within_cap']:.2f}% | above {r['percentile_within_cap']:.1f}% of the {len(within)} networks "
+              f"within the cap")
     with open(os.path.join(args.out_dir, f"{args.name}_runs.csv"), "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()

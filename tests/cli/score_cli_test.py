@@ -6,6 +6,7 @@ Exit 0 = pass, 1 = fail, 77 = skipped (ctest SKIP_RETURN_CODE).
 """
 import csv
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -366,6 +367,26 @@ def case_spaces_bad_input(tmp):
         check(proc.returncode == 2 and proc.stderr.startswith("hpcnas: error:"), show(proc))
 
 
+def case_logging(tmp):
+    """Log lines carry an ISO 8601 date and time; --quiet (before or after the subcommand) and
+    SPDLOG_LEVEL=warn leave only warnings and errors, and the run's results are the same."""
+    archs = os.path.join(tmp, "a.txt")
+    write_archs(archs, sample_archs(12, 5))
+    proc = mpirun(2, "score", "--archs", archs, "--out", os.path.join(tmp, "loud.h5"))
+    check(proc.returncode == 0, show(proc))
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("[hpcnas ")]
+    check(lines and all(re.match(r"\[hpcnas \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:?\d\d\] ", line) for line in lines),
+          "ISO 8601 timestamps" + show(proc))
+    env = dict(os.environ, SPDLOG_LEVEL="warn")
+    for name, command, extra_env in (("q1", ["--quiet", "score"], None), ("q2", ["score", "--quiet"], None), ("q3", ["score"], env)):
+        out = os.path.join(tmp, name + ".h5")
+        quiet = subprocess.run([hpcnas(), *command, "--archs", archs, "--out", out], capture_output=True, text=True,
+                               timeout=300, env=extra_env)
+        check(quiet.returncode == 0 and "[hpcnas " not in quiet.stdout + quiet.stderr, f"{command}: no info lines" + show(quiet))
+        with h5py.File(out, "r") as a, h5py.File(os.path.join(tmp, "loud.h5"), "r") as b:
+            check(np.array_equal(a["epsilon"][:], b["epsilon"][:], equal_nan=True), "the same scores")
+
+
 def case_config(tmp):
     """--config on every subcommand that runs a job: the file's keys apply, options on the command
     line override them, and a bad file is one error line and exit 2 on score, train-predictor
@@ -470,6 +491,7 @@ CASES = {
     "spaces_bad_input": case_spaces_bad_input,
     "inspect": case_inspect,
     "config": case_config,
+    "logging": case_logging,
 }
 
 
