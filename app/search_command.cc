@@ -94,21 +94,21 @@ std::string BestArchitecture(const SearchSpace& space, const SearchState& state)
   return space.Format(state.queries.at(static_cast<std::size_t>(r.best_query) - 1).arch);
 }
 
-// "generation 3/9 | 40 queries | best 94.37% |...| | 2.10 s (propose ..., checkpoint ...) | ... | ETA 12s"
-std::string GenerationLine(const SearchSpace& space, const SearchState& state, const Config& config, double elapsed,
-                           int generations_this_run, double queries_this_run, double checkpoint_seconds) {
+// "generation 3/10 | 40 queries | best 94.37% | 2.10 s: epsilon 0.50 (30 archs), predictor 1.20,
+// checkpoint 0.05 | tau 0.712 | 19.0 queries/s | ETA 12s": under 160 characters; the best
+// architecture goes on a line of its own when it changes. Generations count from 1 here (the
+// files keep their 0-based index).
+std::string GenerationLine(const SearchState& state, const Config& config, double elapsed, int generations_this_run,
+                           double queries_this_run, double checkpoint_seconds) {
   const GenerationRecord& r = state.generations.back();
-  const int last = config.search.generations - 1;
   std::string line = fmt::format(
-      "generation {}/{} | {} queries | best {:.2f}% {} | {:.2f} s (propose {:.2f}, epsilon {:.2f} for {} architectures, "
-      "predictor {:.2f}, evaluate {:.3f}, checkpoint {:.2f})",
-      r.generation, last, r.queries, r.best_accuracy, BestArchitecture(space, state),
-      r.seconds_total + checkpoint_seconds, r.seconds_propose, r.seconds_score, r.newly_scored, r.seconds_predictor,
-      r.seconds_evaluate, checkpoint_seconds);
-  if (!std::isnan(r.predictor_tau_population)) line += fmt::format(" | tau population {:.3f}", r.predictor_tau_population);
+      "generation {}/{} | {} queries | best {:.2f}% | {:.2f} s: epsilon {:.2f} ({} archs), predictor {:.2f}, checkpoint {:.2f}",
+      r.generation + 1, config.search.generations, r.queries, r.best_accuracy, r.seconds_total + checkpoint_seconds,
+      r.seconds_score, r.newly_scored, r.seconds_predictor, checkpoint_seconds);
+  if (!std::isnan(r.predictor_tau_population)) line += fmt::format(" | tau {:.3f}", r.predictor_tau_population);
   const double per_generation = elapsed / std::max(1, generations_this_run);
-  line += fmt::format(" | {:.1f} queries/s | {} elapsed | ETA {}", queries_this_run / std::max(elapsed, 1e-9),
-                      FormatDuration(elapsed), FormatDuration(per_generation * (config.search.generations - state.next_generation)));
+  line += fmt::format(" | {:.1f} queries/s | ETA {}", queries_this_run / std::max(elapsed, 1e-9),
+                      FormatDuration(per_generation * (config.search.generations - state.next_generation)));
   return line;
 }
 
@@ -197,10 +197,16 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
     checkpoint_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     return Status::Ok();
   };
+  double shown_best_query = -1;
   hooks.on_generation = [&](const SearchState& s) {
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-    spdlog::info("{}", GenerationLine(space, s, *config, elapsed, s.next_generation - first_generation,
+    spdlog::info("{}", GenerationLine(s, *config, elapsed, s.next_generation - first_generation,
                                       static_cast<double>(s.queries.size()) - first_queries, checkpoint_seconds));
+    const GenerationRecord& r = s.generations.back();
+    if (r.best_query != shown_best_query) {
+      spdlog::info("best so far: {} ({:.2f}%, query {:.0f})", BestArchitecture(space, s), r.best_accuracy, r.best_query);
+      shown_best_query = r.best_query;
+    }
   };
   hooks.stop_requested = [] { return StopSignalReceived(); };
 

@@ -90,7 +90,14 @@ def check_ok(proc, what):
 
 def case_resume(tmp):
     straight = os.path.join(tmp, "straight")
-    check_ok(search(tmp, 2, straight, 6), "straight run")
+    proc = search(tmp, 2, straight, 6)
+    check_ok(proc, "straight run")
+    # Progress: generations counted from 1, each line under 160 characters after the log prefix,
+    # the best architecture on a line of its own.
+    progress = [line.split("] ", 1)[1] for line in proc.stdout.splitlines() if "] generation " in line]
+    check([line.split(" |")[0] for line in progress] == [f"generation {g}/6" for g in range(1, 7)], "generation 1/6 .. 6/6" + show(proc))
+    check(all(len(line) < 160 and "ETA" in line and "queries/s" in line for line in progress), "short lines" + show(proc))
+    check("best so far: |" in proc.stdout, "the best architecture on its own line" + show(proc))
 
     # The checkpoint layout, read with h5py (io/README.md).
     checkpoints = sorted(os.listdir(os.path.join(straight, "checkpoints")))
@@ -173,7 +180,14 @@ def case_signal(tmp):
 
 def case_fault_kill(tmp):
     straight = os.path.join(tmp, "straight")
-    check_ok(search(tmp, 2, straight, 6), "straight run")
+    proc = search(tmp, 2, straight, 6)
+    check_ok(proc, "straight run")
+    # Progress: generations counted from 1, each line under 160 characters after the log prefix,
+    # the best architecture on a line of its own.
+    progress = [line.split("] ", 1)[1] for line in proc.stdout.splitlines() if "] generation " in line]
+    check([line.split(" |")[0] for line in progress] == [f"generation {g}/6" for g in range(1, 7)], "generation 1/6 .. 6/6" + show(proc))
+    check(all(len(line) < 160 and "ETA" in line and "queries/s" in line for line in progress), "short lines" + show(proc))
+    check("best so far: |" in proc.stdout, "the best architecture on its own line" + show(proc))
     out = os.path.join(tmp, "killed")
     # Rank 1 scores about 30 cells in generation 0 and 15 per generation after: killed in generation 2 or 3.
     proc = search(tmp, 2, out, 6, "--fault", "1:kill:60", "--timeout", "20", timeout=120)
