@@ -77,3 +77,28 @@ def run_cases(cases):
     finally:
         os.chmod(tmp, 0o755)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# A small, quick search: every feature on, seconds per generation.
+SMALL_SEARCH_CONFIG = """
+[search]
+seed = 11
+initial_pool = 60
+initial_queries = 5
+candidates = 30
+queries_per_generation = 5
+population_size = 10
+tournament_size = 3
+predictor_epochs = 5
+keep_checkpoints = 3
+
+[predictor]
+d_model = 16
+heads = 2
+layers = 1
+feedforward = 32
+head_hidden = 8
+
+[epsilon]
+batch_size = 32
+"""

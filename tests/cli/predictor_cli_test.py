@@ -11,7 +11,7 @@ import tomllib
 import h5py
 import numpy as np
 
-from cli_common import REPO, check, mpirun, run_cases, sample_archs, show, write_archs
+from cli_common import REPO, SMALL_SEARCH_CONFIG, check, mpirun, run_cases, sample_archs, show, write_archs
 
 SMALL = ["--train-size", "60", "--seed", "4", "--epochs", "4", "--d-model", "24", "--heads", "3", "--layers", "2",
          "--feedforward", "48", "--head-hidden", "16", "--progress-interval", "0"]
@@ -115,32 +115,13 @@ def case_macro(tmp):
                    "no 'cifar10_test' column", "never.h5")
 
 
-SEARCH_CONFIG = """
-[search]
-seed = 5
-initial_pool = 40
-initial_queries = 8
-candidates = 20
-queries_per_generation = 4
-predictor_epochs = 5
-[predictor]
-d_model = 16
-heads = 2
-layers = 1
-feedforward = 32
-head_hidden = 8
-[epsilon]
-batch_size = 16
-"""
-
-
 def case_from_search(tmp):
     """`predict` with the predictor a search trained: from the search's output directory and from
     one of its checkpoint files, on 1 and 2 ranks, with a progress line; a search without a
     predictor is refused."""
     config = os.path.join(tmp, "search.toml")
     with open(config, "w") as f:
-        f.write(SEARCH_CONFIG)
+        f.write(SMALL_SEARCH_CONFIG)
     out = os.path.join(tmp, "search")
     proc = mpirun(2, "search", "--config", config, "--out", out, "--generations", "2")
     check(proc.returncode == 0, "search failed" + show(proc))

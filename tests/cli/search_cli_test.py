@@ -13,39 +13,16 @@ import time
 import h5py
 import numpy as np
 
-from cli_common import Failure, check, hpcnas, mpirun, run, run_cases, show
+from cli_common import SMALL_SEARCH_CONFIG, Failure, check, hpcnas, mpirun, run, run_cases, show
 
 STOPPED = 75  # app/search_command.h kExitStoppedBySignal
 
-# A small, quick search: every feature on, seconds per generation.
-SMALL_CONFIG = """
-[search]
-seed = 11
-initial_pool = 60
-initial_queries = 5
-candidates = 30
-queries_per_generation = 5
-population_size = 10
-tournament_size = 3
-predictor_epochs = 5
-keep_checkpoints = 3
-
-[predictor]
-d_model = 16
-heads = 2
-layers = 1
-feedforward = 32
-head_hidden = 8
-
-[epsilon]
-batch_size = 32
-"""
 
 
 def config_file(tmp):
     path = os.path.join(tmp, "small.toml")
     with open(path, "w") as f:
-        f.write(SMALL_CONFIG)
+        f.write(SMALL_SEARCH_CONFIG)
     return path
 
 
@@ -180,14 +157,7 @@ def case_signal(tmp):
 
 def case_fault_kill(tmp):
     straight = os.path.join(tmp, "straight")
-    proc = search(tmp, 2, straight, 6)
-    check_ok(proc, "straight run")
-    # Progress: generations counted from 1, each line under 160 characters after the log prefix,
-    # the best architecture on a line of its own.
-    progress = [line.split("] ", 1)[1] for line in proc.stdout.splitlines() if "] generation " in line]
-    check([line.split(" |")[0] for line in progress] == [f"generation {g}/6" for g in range(1, 7)], "generation 1/6 .. 6/6" + show(proc))
-    check(all(len(line) < 160 and "ETA" in line and "queries/s" in line for line in progress), "short lines" + show(proc))
-    check("best so far: |" in proc.stdout, "the best architecture on its own line" + show(proc))
+    check_ok(search(tmp, 2, straight, 6), "straight run")
     out = os.path.join(tmp, "killed")
     # Rank 1 scores about 30 cells in generation 0 and 15 per generation after: killed in generation 2 or 3.
     proc = search(tmp, 2, out, 6, "--fault", "1:kill:60", "--timeout", "20", timeout=120)
