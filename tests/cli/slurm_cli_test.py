@@ -16,8 +16,8 @@ import time
 
 import h5py
 
-from cli_common import SKIP, check, hpcnas, mpirun, run, run_cases, show
-from search_cli_test import SMALL_CONFIG, check_same_outcome
+from cli_common import SKIP, SMALL_SEARCH_CONFIG, check, hpcnas, mpirun, run, run_cases, show
+from search_cli_test import check_same_outcome
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DAEMONS = ["/usr/sbin/slurmctld", "/usr/sbin/slurmd", "/usr/sbin/munged"]
@@ -122,7 +122,7 @@ def case_templates(tmp):
         return SKIP
     config = os.path.join(tmp, "small.toml")
     with open(config, "w") as f:
-        f.write(SMALL_CONFIG)
+        f.write(SMALL_SEARCH_CONFIG)
     straight = os.path.join(tmp, "straight")
     proc = mpirun(2, "search", "--config", config, "--out", straight)
     check(proc.returncode == 0, "straight run" + show(proc))
