@@ -56,6 +56,7 @@ void InjectFault(const FaultInjection& fault) {
   if (fault.kind == "throw") throw std::runtime_error("injected fault (--fault " + fault.kind + ")");
   if (fault.kind == "exit") std::_Exit(42);
   if (fault.kind == "kill") std::raise(SIGKILL);
+  if (fault.kind == "stop") std::raise(SIGSTOP);  // frozen until SIGCONT, as a rank on a hung node
   if (fault.kind == "signal") std::raise(SIGUSR1);
   if (fault.kind == "hang") {
     while (true) std::this_thread::sleep_for(std::chrono::seconds(1));

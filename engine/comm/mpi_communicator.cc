@@ -8,6 +8,8 @@
 #include <cstring>
 #include <thread>
 
+#include <unistd.h>
+
 #include "engine/core/printable.h"
 
 namespace hpcnas {
@@ -115,11 +117,37 @@ MpiCommunicator::MpiCommunicator(int* argc, char*** argv) {
     std::fprintf(stderr, "hpcnas: fatal: MPI cannot tell this process its rank\n");
     MPI_Abort(MPI_COMM_WORLD, 3);
   }
+  WatchPeersOnThisHost();
+}
+
+// Every rank learns the host and pid of every other (one small all-gather at start-up).
+void MpiCommunicator::WatchPeersOnThisHost() {
+  struct Identity {
+    char host[256];
+    std::int64_t pid;
+  };
+  Identity mine{};
+  gethostname(mine.host, sizeof(mine.host) - 1);
+  mine.pid = getpid();
+  std::vector<Identity> all(size_);
+  const Status gathered = StartAndWait(
+      [&](MPI_Request* r) {
+        return MPI_Iallgather(&mine, sizeof(Identity), MPI_BYTE, all.data(), sizeof(Identity), MPI_BYTE, MPI_COMM_WORLD, r);
+      },
+      DeadlineAfter(Seconds(600)), "start-up all-gather of the ranks' hosts");
+  if (!gathered.ok()) Abort(gathered.message() + " (a rank did not start)", 3);
+  std::vector<PeerProcess> peers;
+  for (int r = 0; r < size_; ++r) {
+    if (r != rank_ && std::strcmp(all[r].host, mine.host) == 0) peers.push_back({r, static_cast<long>(all[r].pid)});
+  }
+  peer_watch_ = std::make_unique<PeerWatch>(rank_, mine.host, std::move(peers));
 }
 
 MpiCommunicator::~MpiCommunicator() {
   int finalised = 0;
   MPI_Finalized(&finalised);
+  // Stop watching first: once a rank has passed MPI_Finalize it may exit before this one does.
+  peer_watch_.reset();
   if (owns_mpi_ && !finalised) MPI_Finalize();
 }
 
@@ -276,6 +304,7 @@ StatusOr<std::vector<Bytes>> MpiCommunicator::AllGather(const Bytes& mine, Secon
 void MpiCommunicator::Abort(const std::string& reason, int exit_code) {
   std::fprintf(stderr, "hpcnas: rank %d: fatal: %s\n", rank_, Printable(reason).c_str());
   std::fflush(stderr);
+  if (peer_watch_) peer_watch_->KillStoppedPeers();
   MPI_Abort(MPI_COMM_WORLD, exit_code);
   std::_Exit(exit_code);  // MPI_Abort does not return; this keeps [[noreturn]] honest
 }

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "engine/comm/communicator.h"
+#include "engine/comm/peer_watch.h"
 
 namespace hpcnas {
 
@@ -38,10 +39,13 @@ class MpiCommunicator final : public Communicator {
   void set_max_chunk_bytes(std::size_t bytes) { max_chunk_bytes_ = bytes; }
 
  private:
+  void WatchPeersOnThisHost();
+
   int rank_ = 0;
   int size_ = 1;
   bool owns_mpi_ = false;
   std::size_t max_chunk_bytes_ = std::size_t{1} << 30;
+  std::unique_ptr<PeerWatch> peer_watch_;  // the ranks on this host
 };
 
 }  // namespace hpcnas

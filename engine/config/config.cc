@@ -271,7 +271,7 @@ const std::vector<KeySpec>& KeySpecs() {
       HPCNAS_KEY(runtime, threads, "intra-op threads per rank; 0 = cores / ranks on the node").In(0, 1024),
       HPCNAS_KEY(runtime, timeout_s, "seconds a rank may stay silent before the job is aborted").Above(0),
       HPCNAS_KEY(runtime, progress_s, "seconds between progress lines").AtLeast(0),
-      HPCNAS_KEY(runtime, fault, "testing only: make RANK fail (throw | exit | hang | kill) or send itself SIGUSR1 (signal) after AFTER architectures (supernet: weight steps)")
+      HPCNAS_KEY(runtime, fault, "testing only: make RANK fail (throw | exit | hang | stop | kill) or send itself SIGUSR1 (signal) after AFTER architectures (supernet: weight steps)")
           .Allowed("RANK:KIND[:AFTER], or empty"),
   };
   return specs;
@@ -539,7 +539,7 @@ StatusOr<FaultInjection> ParseFaultInjection(const std::string& text) {
   FaultInjection fault;
   if (text.empty()) return fault;
   auto bad = [&] {
-    return Bad("runtime.fault", "is '" + text + "'; expected RANK:KIND[:AFTER] with KIND throw, exit, hang or kill");
+    return Bad("runtime.fault", "is '" + text + "'; expected RANK:KIND[:AFTER] with KIND throw, exit, hang, stop (SIGSTOP: a frozen rank), kill or signal");
   };
   std::vector<std::string> parts;
   std::stringstream stream(text);
@@ -557,7 +557,7 @@ StatusOr<FaultInjection> ParseFaultInjection(const std::string& text) {
     return bad();
   }
   fault.kind = parts[1];
-  if (!OneOf(fault.kind, {"throw", "exit", "hang", "kill", "signal"})) return bad();
+  if (!OneOf(fault.kind, {"throw", "exit", "hang", "stop", "kill", "signal"})) return bad();
   return fault;
 }
 

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import tomllib
 
 import h5py
@@ -182,7 +183,22 @@ def fault_case(kind, rank, bound, expect):
         text = proc.stdout + proc.stderr
         check(any(e in text for e in expect), f"no message naming rank {rank} ({expect})" + show(proc))
         check(not [n for n in os.listdir(tmp) if n.startswith("out.")], "no output left behind")
+        time.sleep(1)  # the launcher's last kills
+        check(not processes_mentioning(out), f"a rank outlived mpirun: {processes_mentioning(out)}")
     return case
+
+
+def processes_mentioning(text):
+    """The pids of live processes whose command line contains `text`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
 
 
 def case_reference(tmp):
@@ -481,7 +497,9 @@ CASES = {
     "nan_policy": case_nan_policy,
     "fault_throw": fault_case("throw", 1, 60, ["rank 1: fatal: scoring failed: injected fault"]),
     "fault_hang": fault_case("hang", 1, 120, ["rank(s) 1 held work but sent nothing"]),
-    "fault_kill": fault_case("kill", 1, 60, ["rank 1 with PID"]),
+    # hpcnas's own words, not mpirun's: the survivor names the dead rank, and kills a frozen one.
+    "fault_kill": fault_case("kill", 1, 60, ["rank 0: rank 1 (pid "]),
+    "fault_stop": fault_case("stop", 1, 120, ["rank 1 (pid "]),
     "fault_exit": fault_case("exit", 1, 60, ["Exit code:    42", "exited on signal", ",1]"]),
     "fault_rank0_hang": fault_case("hang", 0, 120, ["rank 1 waiting for work from rank 0"]),
     "reference": case_reference,

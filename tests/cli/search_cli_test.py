@@ -163,7 +163,7 @@ def case_fault_kill(tmp):
     proc = search(tmp, 2, out, 6, "--fault", "1:kill:60", "--timeout", "20", timeout=120)
     check(proc.returncode != 0, f"a killed rank must fail the job{show(proc)}")
     text = proc.stdout + proc.stderr
-    check("rank 1" in text, f"the message should name rank 1{show(proc)}")
+    check("rank 0: rank 1 (pid " in text, f"rank 0 should name the dead rank 1{show(proc)}")
     with h5py.File(newest_checkpoint(out), "r") as f:
         done = int(f.attrs["next_generation"])
     check(1 <= done < 6, f"expected a checkpoint from before the kill, found generation {done - 1}")
