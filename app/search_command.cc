@@ -76,9 +76,6 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
                                                                      sc.seed, ChooseThreadCount(config.runtime.threads)));
   }
   // Last, so that bad input leaves no directory behind.
-  std::error_code error;
-  std::filesystem::create_directories(sc.out_dir, error);
-  if (error) return Status::Io("cannot create output directory '" + sc.out_dir + "': " + error.message());
   HPCNAS_ASSIGN_OR_RETURN(DirectoryLock lock, DirectoryLock::Acquire(sc.out_dir));
   if (!lock.held()) spdlog::warn("the file system of '{}' has no locks: nothing stops a second job writing there", sc.out_dir);
   prepared.lock.emplace(std::move(lock));
@@ -216,7 +213,10 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
                  sc.out_dir, state.next_generation, sc.generations, state.next_generation);
   }
   const StatusOr<SearchEnd> end = RunSearch(comm, *config, state, {policy->get(), &evaluator, scorer.get(), predictor.get()}, hooks);
-  if (!end.ok()) comm.Abort(end.status().message(), 3);
+  if (!end.ok()) {
+    if (prepared.ok()) prepared->lock.reset();  // before the abort: a failed start leaves no empty folders
+    comm.Abort(end.status().message(), 3);
+  }
 
   if (*end == SearchEnd::kStopped) {
     if (comm.rank() == 0) {

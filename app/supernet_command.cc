@@ -94,9 +94,6 @@ StatusOr<Prepared> Prepare(const SupernetRequest& request) {
     }
   }
   // Last, so that bad input leaves no directory behind.
-  std::error_code error;
-  std::filesystem::create_directories(sc.out_dir, error);
-  if (error) return Status::Io("cannot create output directory '" + sc.out_dir + "': " + error.message());
   HPCNAS_ASSIGN_OR_RETURN(DirectoryLock lock, DirectoryLock::Acquire(sc.out_dir));
   if (!lock.held()) spdlog::warn("the file system of '{}' has no locks: nothing stops a second job writing there", sc.out_dir);
   prepared.lock.emplace(std::move(lock));
@@ -279,7 +276,10 @@ int RunSupernetCommand(Communicator& comm, const SupernetRequest& request, const
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     const SupernetEpoch& row = trainer.FinishEpoch(*data, seconds, benchmark);
     if (comm.rank() == 0) {
-      if (Status s = checkpoint(); !s.ok()) comm.Abort("writing the checkpoint: " + s.message(), 3);
+      if (Status s = checkpoint(); !s.ok()) {
+        prepared->lock.reset();  // before the abort: a failed start leaves no empty folders
+        comm.Abort("writing the checkpoint: " + s.message(), 3);
+      }
       spdlog::info("{}", EpochLine(row, trainer.total_epochs(), elapsed(), eta(trainer.state().epochs_done * steps_per_epoch)));
     }
   }

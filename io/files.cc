@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -68,9 +70,21 @@ Status CheckWritable(const std::string& path) {
 }
 
 StatusOr<DirectoryLock> DirectoryLock::Acquire(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> created;
+  std::error_code error;
+  for (fs::path p = fs::absolute(dir, error).lexically_normal(); !p.empty() && !fs::exists(p, error); p = p.parent_path()) {
+    created.push_back(p.string());
+    if (p == p.parent_path()) break;
+  }
+  fs::create_directories(dir, error);
+  if (error) return Status::InvalidInput("cannot create output directory '" + dir + "': " + error.message());
   const std::string path = dir + "/.hpcnas.lock";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::InvalidInput("cannot create lock file '" + path + "': " + std::strerror(errno));
+  if (fd < 0) {
+    DirectoryLock nothing_written(-1, false, dir, std::move(created));  // removes what was created
+    return Status::InvalidInput("cannot create lock file '" + path + "': " + std::strerror(errno));
+  }
   struct flock request {};
   request.l_type = F_WRLCK;
   request.l_whence = SEEK_SET;
@@ -84,7 +98,7 @@ StatusOr<DirectoryLock> DirectoryLock::Acquire(const std::string& dir) {
                                   (n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : std::string("holder unknown")) +
                                   "); wait for it to end, or choose another --out");
     }
-    return DirectoryLock(fd, false);  // no locks on this file system (ENOLCK, ENOSYS)
+    return DirectoryLock(fd, false, dir, std::move(created));  // no locks on this file system (ENOLCK, ENOSYS)
   }
   char host[256] = {};
   ::gethostname(host, sizeof(host) - 1);
@@ -93,21 +107,38 @@ StatusOr<DirectoryLock> DirectoryLock::Acquire(const std::string& dir) {
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, holder.data(), holder.size(), 0) != static_cast<ssize_t>(holder.size())) {
     // The lock holds without the note; a refused job then reports "holder unknown".
   }
-  return DirectoryLock(fd, true);
+  return DirectoryLock(fd, true, dir, std::move(created));
 }
 
 DirectoryLock& DirectoryLock::operator=(DirectoryLock&& other) noexcept {
   if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = other.fd_;
-    held_ = other.held_;
-    other.fd_ = -1;
+    Release();
+    fd_ = std::exchange(other.fd_, -1);
+    held_ = std::exchange(other.held_, false);
+    dir_ = std::move(other.dir_);
+    created_ = std::move(other.created_);
+    other.dir_.clear();
+    other.created_.clear();
   }
   return *this;
 }
 
-DirectoryLock::~DirectoryLock() {
+void DirectoryLock::Release() {
+  if (dir_.empty()) return;
+  namespace fs = std::filesystem;
+  std::error_code ignored;
+  fs::remove(fs::path(dir_) / "checkpoints", ignored);  // only when empty
+  const fs::path lock_file = fs::path(dir_) / ".hpcnas.lock";
+  bool only_the_lock = true;
+  for (const auto& entry : fs::directory_iterator(dir_, ignored)) only_the_lock = only_the_lock && entry.path() == lock_file;
+  // Unlinked before the close, while still held: a job that opened it meanwhile then locks a
+  // file nobody else can open, which is as if it had come after this one.
+  if (only_the_lock) fs::remove(lock_file, ignored);
   if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  for (const std::string& created : created_) fs::remove(created, ignored);  // deepest first, only when empty
+  dir_.clear();
+  created_.clear();
 }
 
 std::uint64_t Fnv1a64(const void* data, std::size_t size, std::uint64_t hash) {

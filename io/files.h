@@ -37,19 +37,26 @@ Status CheckWritable(const std::string& path);
 // a second job writing to the same directory is refused, with the holder (host, pid, Slurm job)
 // named. The kernel drops the lock when its process dies, so a killed or requeued job leaves no
 // stale lock. On a file system without locks it is not held (held() false), and says nothing.
+// Acquire creates the directory (and its parents) when missing; when the run ends having written
+// nothing there (a failed start), releasing the lock removes the lock file, an empty
+// checkpoints/ folder and the folders it created, so no empty folders are left behind.
 class DirectoryLock {
  public:
   static StatusOr<DirectoryLock> Acquire(const std::string& dir);
-  DirectoryLock(DirectoryLock&& other) noexcept : fd_(other.fd_), held_(other.held_) { other.fd_ = -1; }
+  DirectoryLock(DirectoryLock&& other) noexcept { *this = std::move(other); }
   DirectoryLock& operator=(DirectoryLock&& other) noexcept;
   DirectoryLock(const DirectoryLock&) = delete;
-  ~DirectoryLock();
+  ~DirectoryLock() { Release(); }
   bool held() const { return held_; }
 
  private:
-  DirectoryLock(int fd, bool held) : fd_(fd), held_(held) {}
-  int fd_;
-  bool held_;
+  DirectoryLock(int fd, bool held, std::string dir, std::vector<std::string> created)
+      : fd_(fd), held_(held), dir_(std::move(dir)), created_(std::move(created)) {}
+  void Release();
+  int fd_ = -1;
+  bool held_ = false;
+  std::string dir_;
+  std::vector<std::string> created_;  // deepest first
 };
 
 // 64-bit FNV-1a, for provenance, message and checkpoint checksums. Pass the previous hash as

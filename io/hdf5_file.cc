@@ -1,5 +1,8 @@
 #include "io/hdf5_file.h"
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <numeric>
 
 namespace hpcnas::h5 {
@@ -7,6 +10,9 @@ namespace {
 
 void SilenceHdf5Errors() {
   static const bool silenced = [] {
+    // A file whose close failed (a full disk) stays open inside HDF5, and its clean-up at exit
+    // then crashes (HDF5 1.10); every file is closed explicitly, so that clean-up is not needed.
+    H5dont_atexit();
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     return true;
   }();
@@ -55,8 +61,9 @@ herr_t Handle::Reset() {
 StatusOr<File> File::Create(const std::string& path) {
   SilenceHdf5Errors();
   Handle handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-  if (!handle.valid()) return Status::Io("cannot create HDF5 file '" + path + "'");
-  return File(std::move(handle), path);
+  File file(std::move(handle), path);
+  if (!file.handle_.valid()) return file.Fail("cannot create the file");
+  return file;
 }
 
 StatusOr<File> File::OpenReadOnly(const std::string& path) {
@@ -71,19 +78,29 @@ StatusOr<File> File::OpenReadOnly(const std::string& path) {
 
 namespace {
 
-// The innermost entry of HDF5's error stack (the most specific reason, e.g. the system error of
-// a full disk), which HDF5 would print if its printing were on; the stack is cleared.
+// The reason HDF5 would print if its printing were on, and the stack cleared: the error of a
+// failed system call where there is one (its entry reads "..., errno = 28, error message =
+// 'No space left on device', ..."), else the innermost (most specific) entry.
 std::string TakeHdf5Reason() {
-  std::string reason;
+  struct Reasons {
+    std::string innermost;
+    int system_error = 0;
+  } reasons;
   H5Ewalk2(
       H5E_DEFAULT, H5E_WALK_DOWNWARD,
       [](unsigned, const H5E_error2_t* error, void* data) -> herr_t {
-        if (error->desc != nullptr && error->desc[0] != '\0') *static_cast<std::string*>(data) = error->desc;
+        auto* r = static_cast<Reasons*>(data);
+        if (error->desc == nullptr || error->desc[0] == '\0') return 0;
+        r->innermost = error->desc;  // downward: the last entry is the innermost
+        if (const char* at = std::strstr(error->desc, "errno = "); at != nullptr && r->system_error == 0) {
+          r->system_error = std::atoi(at + std::strlen("errno = "));
+        }
         return 0;
       },
-      &reason);
+      &reasons);
   H5Eclear2(H5E_DEFAULT);
-  return reason;
+  if (reasons.system_error == ENOSPC) return "no space left on device";
+  return reasons.system_error > 0 ? std::strerror(reasons.system_error) : reasons.innermost;
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ import time
 import h5py
 import numpy as np
 
-from cli_common import SMALL_SEARCH_CONFIG, Failure, check, hpcnas, mpirun, run, run_cases, show
+from cli_common import SKIP, SMALL_SEARCH_CONFIG, Failure, check, hpcnas, mpirun, run, run_cases, show
 
 STOPPED = 75  # app/search_command.h kExitStoppedBySignal
 
@@ -314,6 +314,28 @@ def case_foreign_checkpoint(tmp):
         check(f.attrs["run_id"] != g.attrs["run_id"] and "seed = 11" in f.attrs["config"], "its own run and config")
 
 
+def case_full_disk(tmp):
+    """A full disk (a 64 KiB tmpfs with one 4 KiB page free, mounted when this runs as root) is
+    named as such by the search, score and supernet commands, and a run that fails at its start
+    leaves no folder or file behind."""
+    disk = os.path.join(tmp, "disk")
+    os.mkdir(disk)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", disk], capture_output=True).returncode != 0:
+        print("SKIP: cannot mount a small tmpfs (needs root)")
+        return SKIP
+    try:
+        with open(os.path.join(disk, "filler"), "wb") as f:
+            f.write(b"\0" * 60 * 1024)
+        runs = [mpirun(2, "search", "--config", config_file(tmp), "--out", os.path.join(disk, "new", "run"), "--generations", "2"),
+                run([hpcnas(), "score", "--sample", "8", "--out", os.path.join(disk, "scores.h5")]),
+                run([hpcnas(), "supernet", "--space", "macro", "--epochs", "1", "--out", os.path.join(disk, "supernet")])]
+        for proc in runs:
+            text = proc.stdout + proc.stderr
+            check(proc.returncode == 3 and "(no space left on device)" in text, "a full disk, said plainly" + show(proc))
+            check(os.listdir(disk) == ["filler"], f"left behind on the full disk: {os.listdir(disk)}" + show(proc))
+    finally:
+        subprocess.run(["umount", disk])
+
 CASES = {
     "foreign_checkpoint": case_foreign_checkpoint,
     "lock": case_lock,
@@ -323,6 +345,7 @@ CASES = {
     "macro": case_macro,
     "bad_input": case_bad_input,
     "readme_demo": case_readme_demo,
+    "full_disk": case_full_disk,
 }
 
 if __name__ == "__main__":
