@@ -1,10 +1,13 @@
 #pragma once
 // Small pieces every subcommand shares.
 
+#include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/core/status.h"
+#include "spdlog/fmt/fmt.h"
 
 namespace hpcnas {
 
@@ -17,6 +20,14 @@ inline constexpr int kExitStoppedBySignal = 75;
 void InstallStopSignalHandlers();
 // True once SIGTERM or SIGUSR1 has arrived.
 bool StopSignalReceived();
+
+// A result line (no prefix) on standard output, flushed: log lines go to standard error, so
+// `hpcnas search ... > result.txt` keeps what a script wants to read.
+template <typename... Args>
+void PrintResult(fmt::format_string<Args...> format, Args&&... args) {
+  fmt::print(stdout, "{}\n", fmt::format(format, std::forward<Args>(args)...));
+  std::fflush(stdout);
+}
 
 // "hpcnas: error: <message>" on stderr: the one line a user sees when a command fails.
 void LogError(const std::string& message);

@@ -2,6 +2,7 @@
 // same binary under mpirun, srun or alone (world size 1).
 
 #include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -11,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 #include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "app/data_commands.h"
@@ -29,6 +31,8 @@
 namespace {
 
 void ConfigureLogging(int rank) {
+  // Log lines on standard error, results on standard output (PrintResult).
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("hpcnas"));
   // ISO 8601 local time with its offset: logs of a multi-day job on several nodes sort and compare.
   spdlog::set_pattern(rank == 0 ? "[hpcnas %Y-%m-%dT%H:%M:%S%z] %v" : "[hpcnas %Y-%m-%dT%H:%M:%S%z rank " + std::to_string(rank) + "] %v");
   spdlog::set_level(rank == 0 ? spdlog::level::info : spdlog::level::warn);
@@ -174,7 +178,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "hpcnas " HPCNAS_VERSION " (git " HPCNAS_GIT_COMMIT ")");
   app.require_subcommand(1);
   bool quiet = false;
-  app.add_flag("--quiet", quiet, "log warnings and errors only (or SPDLOG_LEVEL=warn; SPDLOG_LEVEL=info also logs ranks > 0)");
+  bool verbose = false;
+  CLI::Option* quiet_flag =
+      app.add_flag("--quiet", quiet, "log warnings and errors only (or SPDLOG_LEVEL=warn; SPDLOG_LEVEL=info also logs ranks > 0)");
+  app.add_flag("--verbose", verbose, "also log debug lines, and the info lines of every rank (or SPDLOG_LEVEL=debug)")
+      ->excludes(quiet_flag);
   app.fallthrough();  // also after the subcommand's name
   app.footer("Exit codes: 0 done; 2 bad input (a file, option, genotype or config the user gave); 3 runtime failure "
              "(a rank died or timed out, a write failed); 75 stopped by SIGTERM/SIGUSR1 after a checkpoint (resume with "
@@ -301,6 +309,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (quiet) spdlog::set_level(spdlog::level::warn);
+  if (verbose) spdlog::set_level(spdlog::level::debug);
+  if (verbose) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    spdlog::debug("rank {} of {}: host {}, pid {}: {}", comm.rank(), comm.size(), host, getpid(), JoinArguments(argc, argv));
+  }
 
   // A config the flags made invalid is one error line that names the key and, when a flag set
   // it, the flag as the user typed it. (The commands validate again: a file or a checkpoint can

@@ -176,8 +176,8 @@ int RunTrainPredictorCommand(Communicator& comm, const Config& cli_config, const
     const double rho = SpearmanRho(*predicted, truth);
     spdlog::info("trained in {} ({:.0f} arch/s); predicted {} held-out cells in {:.2f} s", FormatDuration(train_wall),
                  pc.epochs * static_cast<double>(data.labelled.size()) / train_wall, held_out.size(), predict_wall);
-    spdlog::info("Kendall tau = {:.4f}, Spearman rho = {:.4f} over the {} cells not used for training ({})", tau, rho,
-                 held_out.size(), config->train.truth_column);
+    PrintResult("Kendall tau = {:.4f}, Spearman rho = {:.4f} over the {} cells not used for training ({})", tau, rho,
+                held_out.size(), config->train.truth_column);
     PredictorFile file = ToPredictorFile(predictor);
     file.space = config->train.space;
     file.config_toml = ToToml(*config);

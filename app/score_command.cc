@@ -121,11 +121,11 @@ StatusOr<PreparedJob> PrepareJob(const Config& config) {
 }
 
 void PrintSummary(const std::string& name, const RankingSummary& s, const std::string& column) {
-  spdlog::info("{} vs {} over {} of {} architectures ({} NaN left out): Spearman rho = {:.4f}, Kendall tau = {:.4f}",
-               name, column, s.num_ranked, s.num_total, s.num_nan, s.spearman, s.kendall);
-  spdlog::info("  top 10% by accuracy: Spearman rho = {:.4f}, Kendall tau = {:.4f}; share of the top 10% by {} in "
-               "the top 10% by accuracy: {:.1f}%",
-               s.spearman_top10, s.kendall_top10, name, 100.0 * s.top10_overlap);
+  PrintResult("{} vs {} over {} of {} architectures ({} NaN left out): Spearman rho = {:.4f}, Kendall tau = {:.4f}",
+              name, column, s.num_ranked, s.num_total, s.num_nan, s.spearman, s.kendall);
+  PrintResult("  top 10% by accuracy: Spearman rho = {:.4f}, Kendall tau = {:.4f}; share of the top 10% by {} in "
+              "the top 10% by accuracy: {:.1f}%",
+              s.spearman_top10, s.kendall_top10, name, 100.0 * s.top10_overlap);
 }
 
 void PrintSummaries(const ScoreResults& results) {

@@ -227,9 +227,9 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   }
   if (comm.rank() == 0 && !state.queries.empty()) {
     const GenerationRecord& r = state.generations.back();
-    spdlog::info("best architecture: {}", BestArchitecture(space, state));
-    spdlog::info("best accuracy: {:.2f}% ({}) after {} queries; results in {}/search.h5, generations.csv, queries.csv",
-                 r.best_accuracy, sc.truth_column, static_cast<int64_t>(r.queries), sc.out_dir);
+    PrintResult("best architecture: {}", BestArchitecture(space, state));
+    PrintResult("best accuracy: {:.2f}% ({}) after {} queries; results in {}/search.h5, generations.csv, queries.csv",
+                r.best_accuracy, sc.truth_column, static_cast<int64_t>(r.queries), sc.out_dir);
   }
   return 0;
 }

@@ -32,7 +32,7 @@ def read_predictions(path):
 
 def case_train_and_predict(tmp):
     out2, proc = train(tmp, 2, "p2.h5", "--self-evolution", "2", "--unlabelled-size", "40")
-    check("epoch 1/4" in proc.stdout and "epoch 4/4" in proc.stdout and "ETA" in proc.stdout and "arch/s" in proc.stdout,
+    check("epoch 1/4" in proc.stderr and "epoch 4/4" in proc.stderr and "ETA" in proc.stderr and "arch/s" in proc.stderr,
           "progress lines with epoch, loss, rate and ETA" + show(proc))
     check("Kendall tau = " in proc.stdout and "over the 15565 cells not used for training" in proc.stdout,
           "tau over every cell not used for training" + show(proc))

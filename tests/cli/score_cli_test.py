@@ -32,10 +32,12 @@ def case_layout(tmp):
     check(proc.returncode == 0, "score failed" + show(proc))
     with h5py.File(out, "r") as f:
         computations = int(f.attrs["num_computations"])
-    check(f"scored {computations}/{computations} (100.0%)" in proc.stdout and "comp/s" in proc.stdout
-          and "ETA" in proc.stdout, "no progress line with rate and ETA" + show(proc))
-    check("scored 6 architectures" in proc.stdout, "no final throughput line" + show(proc))
+    # Log lines (progress) on standard error, the results on standard output.
+    check(f"scored {computations}/{computations} (100.0%)" in proc.stderr and "comp/s" in proc.stderr
+          and "ETA" in proc.stderr, "no progress line with rate and ETA" + show(proc))
+    check("scored 6 architectures" in proc.stderr, "no final throughput line" + show(proc))
     check("Spearman rho" in proc.stdout and "Kendall tau" in proc.stdout, "no correlation summary" + show(proc))
+    check("[hpcnas " not in proc.stdout, "no log line on standard output" + show(proc))
     with h5py.File(out, "r") as f:
         check(f.attrs["schema_version"] == 1, "schema_version")
         check(f.attrs["kind"] == "hpcnas.scores", "kind attribute")
@@ -384,15 +386,22 @@ def case_spaces_bad_input(tmp):
 
 
 def case_logging(tmp):
-    """Log lines carry an ISO 8601 date and time; --quiet (before or after the subcommand) and
-    SPDLOG_LEVEL=warn leave only warnings and errors, and the run's results are the same."""
+    """Log lines carry an ISO 8601 date and time and go to standard error; --quiet (before or
+    after the subcommand) and SPDLOG_LEVEL=warn leave only warnings and errors, and the run's
+    results are the same; --verbose adds debug lines from every rank and excludes --quiet."""
     archs = os.path.join(tmp, "a.txt")
     write_archs(archs, sample_archs(12, 5))
     proc = mpirun(2, "score", "--archs", archs, "--out", os.path.join(tmp, "loud.h5"))
     check(proc.returncode == 0, show(proc))
-    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("[hpcnas ")]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("[hpcnas ")]
     check(lines and all(re.match(r"\[hpcnas \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:?\d\d\] ", line) for line in lines),
           "ISO 8601 timestamps" + show(proc))
+    check("[hpcnas " not in proc.stdout, "log lines on standard error only" + show(proc))
+    proc = mpirun(2, "score", "--archs", archs, "--out", os.path.join(tmp, "verbose.h5"), "--verbose")
+    check(proc.returncode == 0 and "rank 0 of 2: host " in proc.stderr and "rank 1] rank 1 of 2: host " in proc.stderr,
+          "--verbose: debug lines from every rank" + show(proc))
+    proc = run([hpcnas(), "score", "--quiet", "--verbose", "--archs", archs, "--out", os.path.join(tmp, "never.h5")])
+    check(proc.returncode == 2 and "excludes" in proc.stderr, "--quiet and --verbose together" + show(proc))
     env = dict(os.environ, SPDLOG_LEVEL="warn")
     for name, command, extra_env in (("q1", ["--quiet", "score"], None), ("q2", ["score", "--quiet"], None), ("q3", ["score"], env)):
         out = os.path.join(tmp, name + ".h5")

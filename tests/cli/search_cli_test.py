@@ -71,10 +71,11 @@ def case_resume(tmp):
     check_ok(proc, "straight run")
     # Progress: generations counted from 1, each line under 160 characters after the log prefix,
     # the best architecture on a line of its own.
-    progress = [line.split("] ", 1)[1] for line in proc.stdout.splitlines() if "] generation " in line]
+    progress = [line.split("] ", 1)[1] for line in proc.stderr.splitlines() if "] generation " in line]
     check([line.split(" |")[0] for line in progress] == [f"generation {g}/6" for g in range(1, 7)], "generation 1/6 .. 6/6" + show(proc))
     check(all(len(line) < 160 and "ETA" in line and "queries/s" in line for line in progress), "short lines" + show(proc))
-    check("best so far: |" in proc.stdout, "the best architecture on its own line" + show(proc))
+    check("best so far: |" in proc.stderr, "the best architecture on its own line" + show(proc))
+    check(proc.stdout.startswith("best architecture: |") and "best accuracy: " in proc.stdout, "the result on standard output" + show(proc))
 
     # The checkpoint layout, read with h5py (io/README.md).
     checkpoints = sorted(os.listdir(os.path.join(straight, "checkpoints")))
