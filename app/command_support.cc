@@ -2,9 +2,13 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
+#include <unistd.h>
+
 #include "engine/core/printable.h"
+#include "hpcnas/build_config.h"
 
 namespace hpcnas {
 namespace {
@@ -41,6 +45,26 @@ std::string UtcNow() {
   char buffer[32];
   std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buffer;
+}
+
+Provenance RunProvenance(const std::string& command_line, int world_size) {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  auto env = [](const char* name) {
+    const char* value = std::getenv(name);
+    return std::string(value != nullptr ? value : "");
+  };
+  Provenance p;
+  p.text = {{"command_line", command_line},
+            {"hpcnas_version", HPCNAS_VERSION},
+            {"git_commit", HPCNAS_GIT_COMMIT},
+            {"created_utc", UtcNow()},
+            {"host", host},
+            {"slurm_job_id", env("SLURM_JOB_ID")},
+            {"slurm_array_job_id", env("SLURM_ARRAY_JOB_ID")},
+            {"slurm_array_task_id", env("SLURM_ARRAY_TASK_ID")}};
+  p.world_size = world_size;
+  return p;
 }
 
 }  // namespace hpcnas

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/core/status.h"
+#include "io/provenance.h"
 #include "spdlog/fmt/fmt.h"
 
 namespace hpcnas {
@@ -36,5 +37,8 @@ void LogError(const std::string& message);
 Status RefuseFixedOptionsOnResume(const std::vector<std::string>& given, const std::string& allowed);
 // The current time as ISO 8601 UTC, for provenance attributes.
 std::string UtcNow();
+// The provenance of a file this run writes: command line, version, git commit, time, host and
+// the Slurm job, array job and array task ids (empty outside Slurm).
+Provenance RunProvenance(const std::string& command_line, int world_size);
 
 }  // namespace hpcnas

@@ -32,13 +32,14 @@ StatusOr<int64_t> ParseByteSize(const std::string& text) {
 
 }  // namespace
 
-int RunPackCommand(const PackRequest& request) {
+int RunPackCommand(const PackRequest& request, const std::string& command_line) {
   auto shard_bytes = ParseByteSize(request.shard_size);
   if (!shard_bytes.ok()) {
     LogError(shard_bytes.status().message());
     return 2;
   }
   PackOptions options;
+  options.provenance = RunProvenance(command_line, 1);
   options.from = request.from;
   options.out = request.out;
   options.shard_bytes = *shard_bytes;

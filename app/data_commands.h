@@ -16,6 +16,6 @@ struct PackRequest {
 };
 
 // Runs on the calling rank (rank 0); returns the exit code.
-int RunPackCommand(const PackRequest& request);
+int RunPackCommand(const PackRequest& request, const std::string& command_line);
 
 }  // namespace hpcnas

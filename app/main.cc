@@ -364,9 +364,9 @@ int main(int argc, char** argv) {
       return hpcnas::RunTrainPredictorCommand(comm, config, JoinArguments(argc, argv));
     }
     if (predict->parsed()) return hpcnas::RunPredictCommand(comm, predict_request);
-    if (pack->parsed()) return comm.rank() == 0 ? hpcnas::RunPackCommand(pack_request) : 0;
+    if (pack->parsed()) return comm.rank() == 0 ? hpcnas::RunPackCommand(pack_request, JoinArguments(argc, argv)) : 0;
     // Latency is measured by one process, alone on its device.
-    if (latency->parsed()) return comm.rank() == 0 ? hpcnas::RunLatencyCommand(latency_request) : 0;
+    if (latency->parsed()) return comm.rank() == 0 ? hpcnas::RunLatencyCommand(latency_request, JoinArguments(argc, argv)) : 0;
     if (config_command->parsed()) {
       // The defaults, or what --config FILE sets, as a complete file to start from.
       if (comm.rank() == 0) std::printf("%s", reference ? hpcnas::ConfigReference().c_str() : hpcnas::ToToml(config).c_str());

@@ -182,13 +182,14 @@ int RunTrainPredictorCommand(Communicator& comm, const Config& cli_config, const
     file.space = config->train.space;
     file.config_toml = ToToml(*config);
     file.train_codes = split.train_codes;
+    for (int64_t code : split.train_codes) file.train_archs.push_back(space->Format(population.at(code)));
     file.train_accuracy = data.accuracy;
     file.kendall_tau = tau;
     file.num_evaluated = static_cast<int64_t>(held_out.size());
     file.train_wall_seconds = train_wall;
     file.evaluate_wall_seconds = predict_wall;
     file.world_size = comm.size();
-    file.provenance = {{"command_line", command_line}, {"hpcnas_version", HPCNAS_VERSION}, {"created_utc", UtcNow()}};
+    file.provenance = RunProvenance(command_line, comm.size());
     write_status = WritePredictorFile(config->train.out, file);
     if (write_status.ok()) {
       spdlog::info("wrote {}", config->train.out);

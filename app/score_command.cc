@@ -263,21 +263,17 @@ int RunScoreCommand(Communicator& comm, const Config& cli_config, const std::str
     double total_seconds = 0;
     for (double s : outcome->seconds) total_seconds += s;
     results.text_attributes = {{"config", spec->config_toml},
-                               {"command_line", command_line},
-                               {"hpcnas_version", HPCNAS_VERSION},
-                               {"created_utc", UtcNow()},
                                {"space", config->score.space},
                                {"epsilon_path", config->epsilon.path},
                                {"nan_policy", config->epsilon.nan_policy},
                                {"images", config->epsilon.images},
                                {"images_fnv1a64", Hex64(Fnv1a64(spec->images.pixels.data(), spec->images.pixels.size()))}};
-    results.number_attributes = {{"world_size", static_cast<double>(comm.size())},
-                                 {"batch_size", static_cast<double>(spec->images.count)},
-                                 {"w1", config->epsilon.w1},
+    results.provenance = RunProvenance(command_line, comm.size());
+    results.integer_attributes = {{"batch_size", spec->images.count}, {"num_computations", static_cast<int64_t>(spec->archs.size())}};
+    results.number_attributes = {{"w1", config->epsilon.w1},
                                  {"w2", config->epsilon.w2},
                                  {"scoring_seconds_total", total_seconds},
-                                 {"scoring_wall_seconds", scoring_wall_seconds},
-                                 {"num_computations", static_cast<double>(spec->archs.size())}};
+                                 {"scoring_wall_seconds", scoring_wall_seconds}};
     PrintSummaries(results);
     const std::string csv = ReplaceExtension(config->score.out, ".csv");
     write_status = WriteScoreResults(config->score.out, csv, results);

@@ -186,8 +186,7 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
     checkpoint.run_id = start->run_id;
     checkpoint.state = s;
     if (predictor) checkpoint.predictor = predictor->Export();
-    checkpoint.provenance = {{"command_line", command_line}, {"hpcnas_version", HPCNAS_VERSION}, {"created_utc", UtcNow()},
-                             {"world_size", std::to_string(comm.size())}};
+    checkpoint.provenance = RunProvenance(command_line, comm.size());
     HPCNAS_RETURN_IF_ERROR(WriteSearchCheckpoint(CheckpointPath(sc.out_dir, s.next_generation - 1), checkpoint));
     HPCNAS_RETURN_IF_ERROR(PruneCheckpoints(sc.out_dir, sc.keep_checkpoints));
     HPCNAS_RETURN_IF_ERROR(WriteSearchResults(sc.out_dir, checkpoint, sc.truth_column));

@@ -205,8 +205,7 @@ int RunSupernetCommand(Communicator& comm, const SupernetRequest& request, const
     cp.config_toml = config_toml;
     cp.run_id = run_id;
     cp.state = trainer.Export();
-    cp.provenance = {{"command_line", command_line}, {"hpcnas_version", HPCNAS_VERSION}, {"created_utc", UtcNow()},
-                     {"world_size", std::to_string(comm.size())}};
+    cp.provenance = RunProvenance(command_line, comm.size());
     HPCNAS_RETURN_IF_ERROR(WriteSupernetCheckpoint(SupernetCheckpointPath(sc.out_dir, cp.state.weight_steps), cp));
     HPCNAS_RETURN_IF_ERROR(PruneSupernetCheckpoints(sc.out_dir, sc.keep_checkpoints));
     return WriteSupernetResults(sc.out_dir, cp, operation_names);
@@ -304,7 +303,7 @@ int RunSupernetCommand(Communicator& comm, const SupernetRequest& request, const
   return 0;
 }
 
-int RunLatencyCommand(const LatencyRequest& request) {
+int RunLatencyCommand(const LatencyRequest& request, const std::string& command_line) {
   auto fail = [](const Status& status) {
     LogError(status.message());
     return status.ExitCode();
@@ -360,7 +359,7 @@ int RunLatencyCommand(const LatencyRequest& request) {
     csv += check.archs[i] + "," + CsvNumber(check.sum_of_blocks_ms[i]) + "," + CsvNumber(check.predicted_ms[i]) + "," +
            CsvNumber(check.measured_ms[i]) + "\n";
   }
-  if (Status s = WriteLatencyFile(request.out, *table, check); !s.ok()) return fail(s);
+  if (Status s = WriteLatencyFile(request.out, *table, check, RunProvenance(command_line, 1)); !s.ok()) return fail(s);
   const std::string csv_path = std::filesystem::path(request.out).replace_extension(".csv").string();
   if (Status s = WriteTextAtomically(csv_path, csv); !s.ok()) return fail(s);
   if (!check.archs.empty()) {

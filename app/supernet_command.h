@@ -37,6 +37,6 @@ struct LatencyRequest {
   std::uint64_t seed = 0;
   int threads = 0;
 };
-int RunLatencyCommand(const LatencyRequest& request);
+int RunLatencyCommand(const LatencyRequest& request, const std::string& command_line);
 
 }  // namespace hpcnas

@@ -173,10 +173,10 @@ Status WriteTextAtomically(const std::string& path, const std::string& text) {
   });
 }
 
-std::string CsvNumber(double value) {
+std::string CsvNumber(double value, int significant_digits) {
   if (std::isnan(value)) return "";
   char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.10g", value);
+  std::snprintf(buffer, sizeof(buffer), "%.*g", significant_digits, value);
   return buffer;
 }
 

@@ -26,8 +26,9 @@ Status WriteFileAtomically(const std::string& path, const std::function<Status(c
 
 // `text` as the whole of `path`, atomically.
 Status WriteTextAtomically(const std::string& path, const std::string& text);
-// A number as a CSV field: %.10g, and an empty field for NaN (pandas reads it as NaN).
-std::string CsvNumber(double value);
+// A number as a CSV field: %.10g (or as many significant digits as asked; 17 round-trips a
+// double), and an empty field for NaN, in every CSV hpcnas writes (pandas reads it as NaN).
+std::string CsvNumber(double value, int significant_digits = 10);
 
 // Fails early with a clear message (bad input) if `path` cannot be created (missing directory,
 // no permission, a directory of that name), without leaving anything behind.

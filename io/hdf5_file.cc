@@ -5,6 +5,8 @@
 #include <cstring>
 #include <numeric>
 
+#include "io/dataset_descriptions.h"
+
 namespace hpcnas::h5 {
 namespace {
 
@@ -158,6 +160,11 @@ Status File::WriteRaw(const std::string& name, const void* data, hid_t memory_ty
   if (count > 0 && H5Dwrite(dataset.id(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
     return Fail("cannot write dataset '" + name + "'");
   }
+  dataset.Reset();
+  if (const DatasetDescription* about = DescribeDataset(name)) {
+    HPCNAS_RETURN_IF_ERROR(SetAttribute(name, "description", std::string(about->description)));
+    if (about->units[0] != '\0') HPCNAS_RETURN_IF_ERROR(SetAttribute(name, "units", std::string(about->units)));
+  }
   return Status::Ok();
 }
 
@@ -191,6 +198,11 @@ Status File::SetAttribute(const std::string& object, const std::string& name, do
 }
 Status File::SetAttribute(const std::string& object, const std::string& name, int64_t value) {
   return SetScalarAttribute(handle_.id(), path_, object, name, H5T_NATIVE_INT64, H5T_STD_I64LE, &value);
+}
+
+Status File::SetProvenance(const Provenance& provenance) {
+  for (const auto& [name, value] : provenance.text) HPCNAS_RETURN_IF_ERROR(SetAttribute("/", name, value));
+  return SetAttribute("/", "world_size", provenance.world_size);
 }
 
 template <typename T>

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/core/status.h"
+#include "io/provenance.h"
 
 namespace hpcnas::h5 {
 
@@ -52,6 +53,8 @@ class File {
   Status SetAttribute(const std::string& object, const std::string& name, const std::string& value);
   Status SetAttribute(const std::string& object, const std::string& name, double value);
   Status SetAttribute(const std::string& object, const std::string& name, int64_t value);
+  // The provenance as root attributes: its strings, and world_size as an integer.
+  Status SetProvenance(const Provenance& provenance);
 
   StatusOr<std::vector<hsize_t>> Shape(const std::string& name) const;
   // Every dataset in the file, as absolute paths in name order.

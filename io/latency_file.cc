@@ -5,7 +5,8 @@
 
 namespace hpcnas {
 
-Status WriteLatencyFile(const std::string& path, const LatencyTable& t, const LatencyValidation& v) {
+Status WriteLatencyFile(const std::string& path, const LatencyTable& t, const LatencyValidation& v,
+                        const Provenance& provenance) {
   return WriteFileAtomically(path, [&](const std::string& temp) -> Status {
     HPCNAS_ASSIGN_OR_RETURN(h5::File file, h5::File::Create(temp));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "kind", std::string(kLatencyFileKind)));
@@ -19,6 +20,7 @@ Status WriteLatencyFile(const std::string& path, const LatencyTable& t, const La
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "batch", t.batch));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "calibration_scale", t.calibration_scale));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "calibration_offset_ms", t.calibration_offset_ms));
+    HPCNAS_RETURN_IF_ERROR(file.SetProvenance(provenance));
     std::vector<std::string> keys;
     std::vector<std::int64_t> counts;
     std::vector<double> means, variances;

@@ -8,6 +8,7 @@
 
 #include "engine/core/status.h"
 #include "engine/space/latency_table.h"
+#include "io/provenance.h"
 
 namespace hpcnas {
 
@@ -20,7 +21,8 @@ struct LatencyValidation {
   std::vector<double> sum_of_blocks_ms, predicted_ms, measured_ms;
 };
 
-Status WriteLatencyFile(const std::string& path, const LatencyTable& table, const LatencyValidation& validation);
+Status WriteLatencyFile(const std::string& path, const LatencyTable& table, const LatencyValidation& validation,
+                        const Provenance& provenance);
 StatusOr<LatencyTable> ReadLatencyFile(const std::string& path);
 
 }  // namespace hpcnas

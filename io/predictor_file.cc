@@ -14,7 +14,7 @@ Status WriteHdf5(const std::string& path, const PredictorFile& p) {
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "schema_version", kPredictorFileSchemaVersion));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "space", p.space));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "config", p.config_toml));
-  for (const auto& [name, value] : p.provenance) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
+  HPCNAS_RETURN_IF_ERROR(file.SetProvenance(p.provenance));
 
   HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/model"));
   HPCNAS_RETURN_IF_ERROR(WriteNamedArrays(file, "/model", p.parameters));
@@ -28,6 +28,7 @@ Status WriteHdf5(const std::string& path, const PredictorFile& p) {
 
   HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/training"));
   HPCNAS_RETURN_IF_ERROR(file.Write("/training/code", p.train_codes));
+  if (!p.train_archs.empty()) HPCNAS_RETURN_IF_ERROR(file.Write("/training/arch", p.train_archs));
   HPCNAS_RETURN_IF_ERROR(file.Write("/training/accuracy", p.train_accuracy));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/training", "kendall_tau", p.kendall_tau));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/training", "num_evaluated", p.num_evaluated));

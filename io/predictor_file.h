@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/core/status.h"
+#include "io/provenance.h"
 
 namespace hpcnas {
 namespace h5 {
@@ -39,8 +40,8 @@ struct PredictorFile {
   double train_wall_seconds = 0;     // training, on the ranks that trained it
   double evaluate_wall_seconds = 0;  // predicting the evaluated architectures (sharded)
   int64_t world_size = 1;            // ranks that trained it
-  // Written as root attributes (command line, version, time); not read back.
-  std::vector<std::pair<std::string, std::string>> provenance;
+  std::vector<std::string> train_archs;    // the genotype of each code (written beside them, not read back)
+  Provenance provenance;                   // written, not read back
 };
 
 // Named arrays under `group`: GROUP/parameter_names (in order) and GROUP/parameters/NAME, each

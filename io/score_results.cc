@@ -29,6 +29,8 @@ Status WriteHdf5(const std::string& path, const ScoreResults& r) {
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "kind", std::string("hpcnas.scores")));
   for (const auto& [name, value] : r.text_attributes) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
   for (const auto& [name, value] : r.number_attributes) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
+  for (const auto& [name, value] : r.integer_attributes) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
+  HPCNAS_RETURN_IF_ERROR(file.SetProvenance(r.provenance));
   HPCNAS_RETURN_IF_ERROR(file.Write("/arch", r.archs));
   if (!r.index.empty()) HPCNAS_RETURN_IF_ERROR(file.Write("/index", r.index));
   if (!r.canonical_archs.empty()) HPCNAS_RETURN_IF_ERROR(file.Write("/canonical_arch", r.canonical_archs));
@@ -61,9 +63,9 @@ Status WriteCsv(const std::string& path, const ScoreResults& r) {
     if (with_index) std::fprintf(out, "%lld,", static_cast<long long>(r.index[i]));
     std::fprintf(out, "%s", r.archs[i].c_str());
     if (with_canonical) std::fprintf(out, ",%s", r.canonical_archs[i].c_str());
-    std::fprintf(out, ",%.17g", r.epsilon[i]);
-    if (with_accuracy) std::fprintf(out, ",%.10g", r.accuracy[i]);
-    for (const auto& column : r.extra_columns) std::fprintf(out, ",%.17g", column.second[i]);
+    std::fprintf(out, ",%s", CsvNumber(r.epsilon[i], 17).c_str());
+    if (with_accuracy) std::fprintf(out, ",%s", CsvNumber(r.accuracy[i]).c_str());
+    for (const auto& column : r.extra_columns) std::fprintf(out, ",%s", CsvNumber(column.second[i], 17).c_str());
     std::fprintf(out, ",%.6f\n", r.seconds[i]);
   }
   const bool ok = std::fflush(out) == 0 && !std::ferror(out);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include "engine/core/stats.h"
 #include "engine/core/status.h"
+#include "io/provenance.h"
 
 namespace hpcnas {
 
@@ -28,8 +29,10 @@ struct ScoreResults {
   // More per-row columns (e.g. epsilon_exact, epsilon_rank_key) and their summaries, by name.
   std::map<std::string, std::vector<double>> extra_columns;
   std::map<std::string, RankingSummary> extra_summaries;
-  std::map<std::string, std::string> text_attributes;  // config, provenance
+  std::map<std::string, std::string> text_attributes;  // config, options
   std::map<std::string, double> number_attributes;
+  std::map<std::string, std::int64_t> integer_attributes;
+  Provenance provenance;
 };
 
 Status WriteScoreResults(const std::string& h5_path, const std::string& csv_path, const ScoreResults& results);

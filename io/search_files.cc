@@ -20,13 +20,20 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// FNV-1a over values in a fixed order (field by field: struct padding never enters the hash).
-// Architectures as an [n, positions] int64 array of their choices.
-Status WriteArchitectures(h5::File& file, const std::string& name, const SearchSpace& space,
+std::vector<std::string> Formatted(const SearchSpace& space, const std::vector<Architecture>& archs) {
+  std::vector<std::string> out;
+  for (const Architecture& arch : archs) out.push_back(space.Format(arch));
+  return out;
+}
+
+// Architectures as an [n, positions] int64 array of their choices (`name`, read back) and,
+// beside it for a person, their genotype strings (`arch_name`).
+Status WriteArchitectures(h5::File& file, const std::string& name, const std::string& arch_name, const SearchSpace& space,
                           const std::vector<Architecture>& archs) {
   std::vector<int64_t> values;
   for (const Architecture& arch : archs) values.insert(values.end(), arch.choices.begin(), arch.choices.end());
-  return file.Write(name, values, {archs.size(), static_cast<hsize_t>(space.num_positions())});
+  HPCNAS_RETURN_IF_ERROR(file.Write(name, values, {archs.size(), static_cast<hsize_t>(space.num_positions())}));
+  return file.Write(arch_name, Formatted(space, archs));
 }
 
 StatusOr<std::vector<Architecture>> ReadArchitectures(const h5::File& file, const std::string& name, const SearchSpace& space) {
@@ -52,12 +59,6 @@ StatusOr<std::vector<Architecture>> ReadArchitectures(const h5::File& file, cons
   return archs;
 }
 
-std::vector<std::string> Formatted(const SearchSpace& space, const std::vector<Architecture>& archs) {
-  std::vector<std::string> out;
-  for (const Architecture& arch : archs) out.push_back(space.Format(arch));
-  return out;
-}
-
 Status WriteGenerationColumns(h5::File& file, const std::string& group, const std::vector<GenerationRecord>& rows) {
   HPCNAS_RETURN_IF_ERROR(file.CreateGroup(group));
   for (const GenerationColumn& column : kGenerationColumns) {
@@ -78,8 +79,7 @@ Status WriteQueries(h5::File& file, const SearchSpace& space, const std::vector<
     accuracy.push_back(q.accuracy);
   }
   HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/queries"));
-  HPCNAS_RETURN_IF_ERROR(WriteArchitectures(file, "/queries/choices", space, archs));
-  HPCNAS_RETURN_IF_ERROR(file.Write("/queries/arch", Formatted(space, archs)));
+  HPCNAS_RETURN_IF_ERROR(WriteArchitectures(file, "/queries/choices", "/queries/arch", space, archs));
   HPCNAS_RETURN_IF_ERROR(file.Write("/queries/accuracy", accuracy));
   return file.Write("/queries/generation", generation);
 }
@@ -95,10 +95,10 @@ Status WriteCheckpointHdf5(const std::string& path, const SearchCheckpoint& cp) 
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "run_id", cp.run_id));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "next_generation", static_cast<int64_t>(s.next_generation)));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "checksum", Hex64(CheckpointChecksum(cp))));
-  for (const auto& [name, value] : cp.provenance) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
+  HPCNAS_RETURN_IF_ERROR(file.SetProvenance(cp.provenance));
 
   HPCNAS_RETURN_IF_ERROR(WriteQueries(file, *space, s.queries));
-  HPCNAS_RETURN_IF_ERROR(WriteArchitectures(file, "/population", *space, s.population));
+  HPCNAS_RETURN_IF_ERROR(WriteArchitectures(file, "/population", "/population_arch", *space, s.population));
   std::vector<Architecture> scored;
   std::vector<double> epsilon, exact;
   for (const EpsilonRecord& r : s.epsilon) {
@@ -107,7 +107,7 @@ Status WriteCheckpointHdf5(const std::string& path, const SearchCheckpoint& cp) 
     exact.push_back(r.epsilon_exact);
   }
   HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/epsilon"));
-  HPCNAS_RETURN_IF_ERROR(WriteArchitectures(file, "/epsilon/choices", *space, scored));
+  HPCNAS_RETURN_IF_ERROR(WriteArchitectures(file, "/epsilon/choices", "/epsilon/arch", *space, scored));
   HPCNAS_RETURN_IF_ERROR(file.Write("/epsilon/epsilon", epsilon));
   HPCNAS_RETURN_IF_ERROR(file.Write("/epsilon/epsilon_exact", exact));
   HPCNAS_RETURN_IF_ERROR(WriteGenerationColumns(file, "/generations", s.generations));
@@ -323,7 +323,7 @@ Status WriteSearchResults(const std::string& out_dir, const SearchCheckpoint& cp
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "config", cp.config_toml));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "run_id", cp.run_id));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "accuracy_column", truth_column));
-    for (const auto& [name, value] : cp.provenance) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
+    HPCNAS_RETURN_IF_ERROR(file.SetProvenance(cp.provenance));
     HPCNAS_RETURN_IF_ERROR(WriteQueries(file, *space, s.queries));
     HPCNAS_RETURN_IF_ERROR(WriteGenerationColumns(file, "/generations", s.generations));
     if (!s.queries.empty()) {

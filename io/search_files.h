@@ -13,6 +13,7 @@
 
 #include "engine/policy/search_state.h"
 #include "engine/core/status.h"
+#include "io/provenance.h"
 #include "io/predictor_file.h"
 
 namespace hpcnas {
@@ -32,7 +33,7 @@ struct SearchCheckpoint {
   // The predictor replica (parameters, Adam state, target standardisation); empty parameters
   // when the search has none (baselines) or has not trained it yet.
   PredictorFile predictor;
-  std::vector<std::pair<std::string, std::string>> provenance;  // written, not read back
+  Provenance provenance;  // written, not read back
 };
 
 // The checksum written into a checkpoint: FNV-1a over every stored value in a fixed order.

@@ -125,7 +125,7 @@ Status WriteCheckpointHdf5(const std::string& path, const SupernetCheckpoint& cp
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "space", cp.space));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "config", cp.config_toml));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "run_id", cp.run_id));
-  for (const auto& [name, value] : cp.provenance) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
+  HPCNAS_RETURN_IF_ERROR(file.SetProvenance(cp.provenance));
   HPCNAS_RETURN_IF_ERROR(file.Write("/counters", std::vector<std::int64_t>{s.epochs_done, s.step_in_epoch, s.weight_steps, s.arch_steps}));
   HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/weights"));
   HPCNAS_RETURN_IF_ERROR(WriteNamedArrays(file, "/weights", s.weights));
@@ -253,7 +253,7 @@ Status WriteSupernetResults(const std::string& out_dir, const SupernetCheckpoint
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "space", cp.space));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "config", cp.config_toml));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "run_id", cp.run_id));
-    for (const auto& [name, value] : cp.provenance) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", name, value));
+    HPCNAS_RETURN_IF_ERROR(file.SetProvenance(cp.provenance));
     if (!history.empty()) HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "derived_arch", history.back().derived));
     std::vector<std::string> names;
     for (std::size_t p = 0; p < operation_names.size(); ++p) {

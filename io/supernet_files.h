@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/core/status.h"
+#include "io/provenance.h"
 #include "io/predictor_file.h"  // NamedArray
 
 namespace hpcnas {
@@ -60,7 +61,7 @@ struct SupernetCheckpoint {
   std::string config_toml;
   std::string run_id;
   SupernetTrainingState state;
-  std::vector<std::pair<std::string, std::string>> provenance;  // written, not read back
+  Provenance provenance;  // written, not read back
 };
 
 std::string SupernetCheckpointPath(const std::string& out_dir, std::int64_t weight_steps);

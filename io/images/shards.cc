@@ -220,6 +220,7 @@ Status WriteIndex(const std::string& path, const std::vector<std::string>& class
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "schema_version", int64_t{1}));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "seed", static_cast<int64_t>(options.seed)));
     HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "shard_bytes_target", options.shard_bytes));
+    HPCNAS_RETURN_IF_ERROR(file.SetProvenance(options.provenance));
     HPCNAS_RETURN_IF_ERROR(file.Write("classes", classes));
     for (const auto& [split, shards] : splits) {
       HPCNAS_RETURN_IF_ERROR(file.CreateGroup(split));

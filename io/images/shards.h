@@ -22,6 +22,7 @@
 
 #include "engine/core/status.h"
 #include "io/images/image_source.h"
+#include "io/provenance.h"
 
 namespace hpcnas {
 
@@ -32,6 +33,7 @@ struct PackOptions {
   std::uint64_t seed = 0;                // the shuffle that spreads classes over shards
   double holdout = 0.0;                  // as ImageSourceOptions::holdout
   bool skip_corrupt = false;             // leave out (and count) files that are not readable JPEGs
+  Provenance provenance;                 // of index.h5
 };
 
 struct PackReport {

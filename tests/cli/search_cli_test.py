@@ -337,6 +337,45 @@ def case_full_disk(tmp):
     finally:
         subprocess.run(["umount", disk])
 
+def case_file_conventions(tmp):
+    """Every HDF5 file hpcnas writes: a description on every dataset and units on every numeric
+    one, world_size an integer, the same provenance (host, git commit, Slurm ids), and the
+    genotype string beside every array of architecture codes; no 'nan' text in a CSV."""
+    out = os.path.join(tmp, "s")
+    runs = [mpirun(2, "search", "--config", config_file(tmp), "--out", out, "--generations", "2"),
+            run([hpcnas(), "score", "--sample", "4", "--truth", "embedded", "--out", os.path.join(tmp, "score.h5")]),
+            run([hpcnas(), "train-predictor", "--epochs", "1", "--out", os.path.join(tmp, "pred.h5")]),
+            run([hpcnas(), "latency", "--space", "macro", "--networks", "2", "--repeats", "2", "--out", os.path.join(tmp, "lat.h5")]),
+            run([hpcnas(), "supernet", "--space", "macro", "--epochs", "1", "--out", os.path.join(tmp, "sn")])]
+    for proc in runs:
+        check(proc.returncode == 0, show(proc))
+    files = [os.path.join(out, "search.h5"), newest_checkpoint(out), os.path.join(tmp, "score.h5"), os.path.join(tmp, "pred.h5"),
+             os.path.join(tmp, "lat.h5"), os.path.join(tmp, "sn", "supernet.h5")]
+    files.append(max(os.path.join(tmp, "sn", "checkpoints", n) for n in os.listdir(os.path.join(tmp, "sn", "checkpoints"))))
+    for path in files:
+        with h5py.File(path, "r") as f:
+            for key in ("host", "git_commit", "created_utc", "command_line", "slurm_job_id", "slurm_array_task_id"):
+                check(key in f.attrs, f"{path}: provenance attribute {key}")
+            check(isinstance(f.attrs["world_size"], np.integer), f"{path}: world_size is {type(f.attrs['world_size'])}")
+            gaps = []
+            def visit(name, obj):
+                if isinstance(obj, h5py.Dataset):
+                    if not obj.attrs.get("description"):
+                        gaps.append(name + " (description)")
+                    if obj.dtype.kind in "fiu" and not obj.attrs.get("units"):
+                        gaps.append(name + " (units)")
+            f.visititems(visit)
+            check(not gaps, f"{path}: datasets without description or units: {gaps[:10]}")
+    with h5py.File(newest_checkpoint(out), "r") as f:
+        check(len(f["population_arch"]) == len(f["population"]) and len(f["epsilon/arch"]) == len(f["epsilon/choices"]),
+              "genotype strings beside the codes")
+    with h5py.File(os.path.join(tmp, "pred.h5"), "r") as f:
+        check(len(f["training/arch"]) == len(f["training/code"]), "genotype strings beside the training codes")
+    for csv_path in (os.path.join(tmp, "score.csv"), os.path.join(out, "generations.csv"), os.path.join(tmp, "sn", "epochs.csv")):
+        body = open(csv_path).read().split("\n", 1)[1].lower()
+        check("nan" not in body, f"{csv_path}: NaN is an empty field")
+
+
 CASES = {
     "foreign_checkpoint": case_foreign_checkpoint,
     "lock": case_lock,
@@ -347,6 +386,7 @@ CASES = {
     "bad_input": case_bad_input,
     "readme_demo": case_readme_demo,
     "full_disk": case_full_disk,
+    "file_conventions": case_file_conventions,
 }
 
 if __name__ == "__main__":

@@ -248,7 +248,7 @@ TEST(LatencyTable, CalibrationFitsScaleAndOffsetAndNeverPredictsBelowZero) {
 TEST(LatencyTable, FileRoundTripsAndADamagedFileIsBadInput) {
   TempDir dir;
   const LatencyTable table = MeasuredMacroTable();
-  ASSERT_TRUE(WriteLatencyFile(dir / "t.h5", table, {{"00000000"}, {1.0}, {1.1}, {1.2}}).ok());
+  ASSERT_TRUE(WriteLatencyFile(dir / "t.h5", table, {{"00000000"}, {1.0}, {1.1}, {1.2}}, {}).ok());
   const LatencyTable back = ReadLatencyFile(dir / "t.h5").value();
   ASSERT_EQ(back.entries.size(), table.entries.size());
   for (std::size_t i = 0; i < back.entries.size(); ++i) {
