@@ -87,7 +87,7 @@ def case_macro(tmp):
     proc = mpirun(2, "train-predictor", "--space", "macro", "--truth", "embedded", "--truth-column", "mean_test_acc",
                   "--out", out, *args)
     check(proc.returncode == 0, "train-predictor failed" + show(proc))
-    check("on 60 of 3969 macro networks" in proc.stdout, "trained on the space's distinct networks" + show(proc))
+    check("on 60 of 3969 macro networks" in proc.stderr, "trained on the space's distinct networks" + show(proc))
     with h5py.File(out, "r") as f:
         check(f.attrs["space"] == "macro", "space attribute")
         check(f["/training"].attrs["num_evaluated"] == 3969 - 60, "tau over every other network")
