@@ -47,9 +47,13 @@ std::string UtcNow() {
   return buffer;
 }
 
-Provenance RunProvenance(const std::string& command_line, int world_size) {
+std::string HostName() {
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
+  return host;
+}
+
+Provenance RunProvenance(const std::string& command_line, int world_size) {
   auto env = [](const char* name) {
     const char* value = std::getenv(name);
     return std::string(value != nullptr ? value : "");
@@ -59,7 +63,7 @@ Provenance RunProvenance(const std::string& command_line, int world_size) {
             {"hpcnas_version", HPCNAS_VERSION},
             {"git_commit", HPCNAS_GIT_COMMIT},
             {"created_utc", UtcNow()},
-            {"host", host},
+            {"host", HostName()},
             {"slurm_job_id", env("SLURM_JOB_ID")},
             {"slurm_array_job_id", env("SLURM_ARRAY_JOB_ID")},
             {"slurm_array_task_id", env("SLURM_ARRAY_TASK_ID")}};

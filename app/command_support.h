@@ -39,6 +39,8 @@ Status RefuseFixedOptionsOnResume(const std::vector<std::string>& given, const s
 std::string UtcNow();
 // The provenance of a file this run writes: command line, version, git commit, time, host and
 // the Slurm job, array job and array task ids (empty outside Slurm).
+// This machine's host name.
+std::string HostName();
 Provenance RunProvenance(const std::string& command_line, int world_size);
 
 }  // namespace hpcnas

@@ -309,11 +309,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (quiet) spdlog::set_level(spdlog::level::warn);
-  if (verbose) spdlog::set_level(spdlog::level::debug);
   if (verbose) {
-    char host[256] = {};
-    gethostname(host, sizeof(host) - 1);
-    spdlog::debug("rank {} of {}: host {}, pid {}: {}", comm.rank(), comm.size(), host, getpid(), JoinArguments(argc, argv));
+    spdlog::set_level(spdlog::level::debug);
+    spdlog::debug("rank {} of {}: host {}, pid {}: {}", comm.rank(), comm.size(), hpcnas::HostName(), getpid(),
+                  JoinArguments(argc, argv));
   }
 
   // A config the flags made invalid is one error line that names the key and, when a flag set
