@@ -8,15 +8,20 @@
 
 #include "app/command_support.h"
 #include "engine/metric/epsilon_spaces.h"
+#include "engine/space/hardware_cost.h"
 #include "engine/core/progress.h"
 #include "hpcnas/build_config.h"
 #include "io/images/epsilon_images.h"
 #include "io/files.h"
 #include "io/messages.h"
 #include "io/search_files.h"
+#include "io/latency_file.h"
 #include "io/space_data.h"
+#include "io/supernet_files.h"
 #include "workers/runtime.h"
 #include "workers/search_workers.h"
+#include "workers/command_evaluator.h"
+#include "workers/supernet_evaluator.h"
 #include "workers/tabular_evaluator.h"
 
 namespace hpcnas {
@@ -27,6 +32,53 @@ struct Prepared {
   TruthTable truth;                   // rank 0's evaluator
   std::optional<DirectoryLock> lock;  // rank 0 holds the output directory for the whole run
 };
+
+// search.supernet as the checkpoint file it names (a directory: its newest checkpoint), and the
+// [supernet] section as that checkpoint's, so that the search's networks are the supernet's.
+Status ResolveSupernet(Config& config) {
+  SearchConfig& sc = config.search;
+  SupernetCheckpoint checkpoint;
+  if (std::filesystem::is_directory(sc.supernet)) {
+    std::vector<std::string> warnings;
+    HPCNAS_ASSIGN_OR_RETURN(auto found, LoadNewestSupernetCheckpoint(sc.supernet, warnings));
+    for (const std::string& warning : warnings) spdlog::warn("hpcnas: warning: skipping {}", warning);
+    checkpoint = std::move(found.first);
+    sc.supernet = found.second;
+  } else {
+    HPCNAS_ASSIGN_OR_RETURN(checkpoint, ReadSupernetCheckpoint(sc.supernet));
+  }
+  if (checkpoint.space != sc.space) {
+    return Status::InvalidInput("search.supernet '" + sc.supernet + "' is a supernet of space " + checkpoint.space +
+                                "; the search's space is " + sc.space);
+  }
+  HPCNAS_ASSIGN_OR_RETURN(const Config trained, ConfigFromToml(checkpoint.config_toml, sc.supernet + " /config"));
+  config.supernet = trained.supernet;
+  spdlog::info("supernet {}: {} epochs, {} weight steps, derived {}", sc.supernet, checkpoint.state.epochs_done,
+               checkpoint.state.weight_steps, checkpoint.state.history.empty() ? "-" : checkpoint.state.history.back().derived);
+  return Status::Ok();
+}
+
+// The cost of the search's networks: built as [supernet] says (resolution, width, 10 classes),
+// latency from search.latency_table when given.
+StatusOr<HardwareCost> MakeHardwareCost(const ChainSpace& space, const Config& config) {
+  ChainNetworkOptions options;
+  options.resolution = config.supernet.resolution;
+  options.num_classes = 10;
+  if (space.name() == "proxyless") options.width_multiplier = config.supernet.width_multiplier;
+  std::optional<LatencyTable> latency;
+  if (!config.search.latency_table.empty()) {
+    HPCNAS_ASSIGN_OR_RETURN(LatencyTable table, ReadLatencyFile(config.search.latency_table));
+    latency = std::move(table);
+  }
+  return HardwareCost::Make(space, options, std::move(latency));
+}
+
+// The name of the accuracy the evaluator gives, for the results' column.
+std::string AccuracyColumn(const SearchConfig& sc) {
+  if (sc.evaluator == "supernet") return "supernet_valid_accuracy";
+  if (sc.evaluator == "command") return "command_accuracy";
+  return sc.truth_column;
+}
 
 // Rank 0: everything that can fail because of the user's input fails here, before any work.
 StatusOr<Prepared> Prepare(const SearchRequest& request) {
@@ -60,11 +112,18 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
                                 sc.out_dir + " or choose another --out");
   }
   HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(sc.space));
-  // A new search records the weights and the column it uses; a resumed one has them in its config.
+  // A new search records the weights, the column and the supernet it uses; a resumed one has
+  // them in its config.
   ResolveEpsilonWeights(config.epsilon, sc.space);
-  if (config.search.truth_column.empty()) config.search.truth_column = DefaultTruthColumn(*space);
-  HPCNAS_ASSIGN_OR_RETURN(prepared.truth, LoadTruthTable(*space, sc.truth, sc.truth_column));
-  HPCNAS_RETURN_IF_ERROR(prepared.truth.RequireEveryArchitecture(*space));
+  if (sc.evaluator == "tabular") {
+    if (config.search.truth_column.empty()) config.search.truth_column = DefaultTruthColumn(*space);
+    HPCNAS_ASSIGN_OR_RETURN(prepared.truth, LoadTruthTable(*space, sc.truth, sc.truth_column));
+    HPCNAS_RETURN_IF_ERROR(prepared.truth.RequireEveryArchitecture(*space));
+  }
+  if (sc.evaluator == "supernet") HPCNAS_RETURN_IF_ERROR(ResolveSupernet(config));
+  if (const auto* chain = dynamic_cast<const ChainSpace*>(space.get())) {
+    HPCNAS_RETURN_IF_ERROR(MakeHardwareCost(*chain, config).status().WithContext("the search's budget"));
+  }
   if (sc.method == "tnasp") {
     // An epsilon option the space cannot honour (a width multiplier on macro) is bad input here,
     // not a failure of every rank later.
@@ -85,10 +144,15 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
   return prepared;
 }
 
-// The best architecture so far, as a genotype string.
-std::string BestArchitecture(const SearchSpace& space, const SearchState& state) {
-  const GenerationRecord& r = state.generations.back();
-  return space.Format(state.queries.at(static_cast<std::size_t>(r.best_query) - 1).arch);
+// The best architecture so far as a genotype string, with its cost where the space has one:
+// "02121212, 76.2 MFLOPs, 1.31 ms".
+std::string BestArchitecture(const SearchSpace& space, const SearchState& state, const HardwareCost* cost) {
+  const Query* best = BestQuery(state.queries);
+  if (best == nullptr) return "none (every evaluation failed)";
+  std::string text = space.Format(best->arch);
+  if (cost != nullptr) text += fmt::format(", {:.1f} MFLOPs", cost->Mflops(best->arch));
+  if (cost != nullptr && cost->has_latency()) text += fmt::format(", {:.2f} ms", cost->LatencyMs(best->arch));
+  return text;
 }
 
 // "generation 3/10 | 40 queries | best 94.37% | 2.10 s: epsilon 0.50 (30 archs), predictor 1.20,
@@ -98,15 +162,44 @@ std::string BestArchitecture(const SearchSpace& space, const SearchState& state)
 std::string GenerationLine(const SearchState& state, const Config& config, double elapsed, int generations_this_run,
                            double queries_this_run, double checkpoint_seconds) {
   const GenerationRecord& r = state.generations.back();
-  std::string line = fmt::format(
-      "generation {}/{} | {} queries | best {:.2f}% | {:.2f} s: epsilon {:.2f} ({} archs), predictor {:.2f}, checkpoint {:.2f}",
-      r.generation + 1, config.search.generations, r.queries, r.best_accuracy, r.seconds_total + checkpoint_seconds,
-      r.seconds_score, r.newly_scored, r.seconds_predictor, checkpoint_seconds);
+  const SearchConfig& sc = config.search;
+  std::string line = fmt::format("generation {}/{} | {} queries | best {:.2f}% | {:.2f} s: epsilon {:.2f} ({} archs), predictor {:.2f}, ",
+                                 r.generation + 1, sc.generations, r.queries, r.best_accuracy, r.seconds_total + checkpoint_seconds,
+                                 r.seconds_score, r.newly_scored, r.seconds_predictor);
+  // A table lookup takes no time worth a column; a real evaluation does.
+  if (sc.evaluator != "tabular") line += fmt::format("evaluation {:.2f}, ", r.seconds_evaluate);
+  line += fmt::format("checkpoint {:.2f}", checkpoint_seconds);
+  if (r.failed_evaluations > 0) line += fmt::format(" | {} failed", r.failed_evaluations);
+  if (sc.max_mflops > 0) line += fmt::format(" | population {:.1f} MFLOPs", r.population_mflops_mean);
+  if (sc.max_latency_ms > 0) line += fmt::format(" | population {:.2f} ms", r.population_latency_ms_mean);
   if (!std::isnan(r.predictor_tau_population)) line += fmt::format(" | tau {:.3f}", r.predictor_tau_population);
   const double per_generation = elapsed / std::max(1, generations_this_run);
   line += fmt::format(" | {:.1f} queries/s | ETA {}", queries_this_run / std::max(elapsed, 1e-9),
                       FormatDuration(per_generation * (config.search.generations - state.next_generation)));
   return line;
+}
+
+// Step 7's evaluator, on every rank (`truth`: rank 0's table, for the tabular one). Errors
+// abort the job: rank 0 checked what the user gave in Prepare.
+std::unique_ptr<Evaluator> MakeEvaluator(Communicator& comm, const Config& config, const SearchSpace& space, torch::Device device,
+                                         const FaultInjection& fault, TruthTable* truth) {
+  const SearchConfig& sc = config.search;
+  const Seconds timeout(config.runtime.timeout_s);
+  if (sc.evaluator == "command") {
+    // One run may take search.evaluate_timeout_s: the ranks wait for each other that much longer.
+    return std::make_unique<CommandEvaluator>(space, sc.evaluate_command, Seconds(sc.evaluate_timeout_s),
+                                              (std::filesystem::path(sc.out_dir) / "evaluations").string(), fault, comm.rank(),
+                                              timeout + Seconds(sc.evaluate_timeout_s));
+  }
+  if (sc.evaluator == "supernet") {
+    StatusOr<SupernetCheckpoint> checkpoint = ReadSupernetCheckpoint(sc.supernet);
+    if (!checkpoint.ok()) comm.Abort("rank " + std::to_string(comm.rank()) + ": " + checkpoint.status().message(), 3);
+    auto made = SupernetEvaluator::Make(dynamic_cast<const ChainSpace&>(space), *checkpoint, sc.finetune_steps, device, fault,
+                                        comm.rank(), timeout);
+    if (!made.ok()) comm.Abort("rank " + std::to_string(comm.rank()) + ": setting up the supernet evaluator: " + made.status().message(), 3);
+    return std::move(*made);
+  }
+  return std::make_unique<TabularEvaluator>(space, truth ? std::optional<TruthTable>(std::move(*truth)) : std::nullopt, timeout);
 }
 
 }  // namespace
@@ -134,20 +227,35 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   StatusOr<std::unique_ptr<SearchSpace>> made_space = MakeSearchSpace(sc.space);
   if (!made_space.ok()) comm.Abort("config from rank 0 is invalid: " + made_space.status().message(), 3);
   const SearchSpace& space = **made_space;
-  StatusOr<std::unique_ptr<SearchPolicy>> policy = MakeSearchPolicy(space, sc, config->epsilon.nan_offset);
+  const auto* chain = dynamic_cast<const ChainSpace*>(&space);
+  std::optional<HardwareCost> cost;
+  if (chain != nullptr) {
+    StatusOr<HardwareCost> made = MakeHardwareCost(*chain, *config);
+    if (!made.ok()) comm.Abort("the search's budget: " + made.status().message(), 3);
+    cost.emplace(std::move(*made));
+  }
+  const HardwareBudget budget{sc.max_mflops, sc.max_latency_ms};
+  evolution::Admissible within_budget;
+  if (budget.Limits()) within_budget = [&](const Architecture& arch) { return budget.Allows(*cost, arch); };
+  StatusOr<std::unique_ptr<SearchPolicy>> policy = MakeSearchPolicy(space, sc, config->epsilon.nan_offset, within_budget);
   if (!policy.ok()) comm.Abort("config from rank 0 is invalid: " + policy.status().message(), 3);
+  StatusOr<FaultInjection> fault = ParseFaultInjection(config->runtime.fault);
+  if (!fault.ok()) comm.Abort("config from rank 0 is invalid", 3);
+  // The testing-only fault counts evaluations where they do real work, else epsilon scores.
+  const FaultInjection no_fault;
+  const FaultInjection& scorer_fault = sc.evaluator == "tabular" ? *fault : no_fault;
   std::unique_ptr<EpsilonCandidateScorer> scorer;
   std::unique_ptr<TnaspSearchPredictor> predictor;
+  std::unique_ptr<Evaluator> evaluator;
   SearchState state;
   try {
     if ((*policy)->UsesEpsilon()) {
-      StatusOr<FaultInjection> fault = ParseFaultInjection(config->runtime.fault);
-      if (!fault.ok()) comm.Abort("config from rank 0 is invalid", 3);
       const torch::Tensor images = ImageBytesToTensor(start->images).to(device);
-      auto made = EpsilonCandidateScorer::Make(space, *config, images, *fault, comm.rank());
+      auto made = EpsilonCandidateScorer::Make(space, *config, images, scorer_fault, comm.rank());
       if (!made.ok()) comm.Abort("setting up epsilon: " + made.status().message(), 3);
       scorer = std::move(*made);
     }
+    evaluator = MakeEvaluator(comm, *config, space, device, *fault, comm.rank() == 0 ? &prepared->truth : nullptr);
     if ((*policy)->UsesPredictor(0) || (*policy)->UsesPredictor(1)) {
       StatusOr<tnasp::ModelOptions> options = ModelOptionsFromConfig(config->predictor);
       if (!options.ok()) comm.Abort("config from rank 0 is invalid", 3);
@@ -162,14 +270,17 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   } catch (const std::exception& e) {
     comm.Abort(std::string("setting up the search: ") + e.what(), 3);
   }
-  TabularEvaluator evaluator(space, comm.rank() == 0 ? std::optional<TruthTable>(std::move(prepared->truth)) : std::nullopt,
-                             Seconds(config->runtime.timeout_s));
   if (comm.rank() == 0) {
     const int queries = sc.initial_queries + (sc.generations - 1) * sc.queries_per_generation;
-    spdlog::info("search '{}' on {} ({}), seed {}, {} generations, up to {} queries; {} rank(s) x {} thread(s), device {}; "
-                 "output {}",
-                 sc.method, sc.space, sc.truth_column, sc.seed, sc.generations, queries, comm.size(), threads, device.str(),
-                 sc.out_dir);
+    spdlog::info("search '{}' on {} ({} evaluator: {}), seed {}, {} generations, up to {} queries; {} rank(s) x {} thread(s), "
+                 "device {}; output {}",
+                 sc.method, sc.space, sc.evaluator, AccuracyColumn(sc), sc.seed, sc.generations, queries, comm.size(), threads,
+                 device.str(), sc.out_dir);
+    if (budget.Limits()) {
+      spdlog::info("budget: {}{}{}; architectures above it are never proposed", sc.max_mflops > 0 ? fmt::format("{} MFLOPs", sc.max_mflops) : "",
+                   sc.max_mflops > 0 && sc.max_latency_ms > 0 ? " and " : "",
+                   sc.max_latency_ms > 0 ? fmt::format("{} ms ({})", sc.max_latency_ms, sc.latency_table) : "");
+    }
   }
 
   // Step 9's hooks: rank 0 writes the checkpoint and the result files, then prints the line.
@@ -189,7 +300,7 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
     checkpoint.provenance = RunProvenance(command_line, comm.size());
     HPCNAS_RETURN_IF_ERROR(WriteSearchCheckpoint(CheckpointPath(sc.out_dir, s.next_generation - 1), checkpoint));
     HPCNAS_RETURN_IF_ERROR(PruneCheckpoints(sc.out_dir, sc.keep_checkpoints));
-    HPCNAS_RETURN_IF_ERROR(WriteSearchResults(sc.out_dir, checkpoint, sc.truth_column));
+    HPCNAS_RETURN_IF_ERROR(WriteSearchResults(sc.out_dir, checkpoint, AccuracyColumn(sc)));
     checkpoint_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     return Status::Ok();
   };
@@ -200,7 +311,8 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
                                       static_cast<double>(s.queries.size()) - first_queries, checkpoint_seconds));
     const GenerationRecord& r = s.generations.back();
     if (r.best_query != shown_best_query) {
-      spdlog::info("best so far: {} ({:.2f}%, query {:.0f})", BestArchitecture(space, s), r.best_accuracy, r.best_query);
+      spdlog::info("best so far: {} ({:.2f}%, query {:.0f})", BestArchitecture(space, s, cost ? &*cost : nullptr), r.best_accuracy,
+                   r.best_query);
       shown_best_query = r.best_query;
     }
   };
@@ -211,7 +323,8 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
                  "continue it with --generations greater than {}",
                  sc.out_dir, state.next_generation, sc.generations, state.next_generation);
   }
-  const StatusOr<SearchEnd> end = RunSearch(comm, *config, state, {policy->get(), &evaluator, scorer.get(), predictor.get()}, hooks);
+  const StatusOr<SearchEnd> end =
+      RunSearch(comm, *config, state, {policy->get(), evaluator.get(), scorer.get(), predictor.get(), cost ? &*cost : nullptr}, hooks);
   if (!end.ok()) {
     if (prepared.ok()) prepared->lock.reset();  // before the abort: a failed start leaves no empty folders
     comm.Abort(end.status().message(), 3);
@@ -226,9 +339,9 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   }
   if (comm.rank() == 0 && !state.queries.empty()) {
     const GenerationRecord& r = state.generations.back();
-    PrintResult("best architecture: {}", BestArchitecture(space, state));
+    PrintResult("best architecture{}: {}", budget.Limits() ? " within the budget" : "", BestArchitecture(space, state, cost ? &*cost : nullptr));
     PrintResult("best accuracy: {:.2f}% ({}) after {} queries; results in {}/search.h5, generations.csv, queries.csv",
-                r.best_accuracy, sc.truth_column, static_cast<int64_t>(r.queries), sc.out_dir);
+                r.best_accuracy, AccuracyColumn(sc), static_cast<int64_t>(r.queries), sc.out_dir);
   }
   return 0;
 }

@@ -180,4 +180,11 @@ std::string CsvNumber(double value, int significant_digits) {
   return buffer;
 }
 
+std::string CsvText(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
 }  // namespace hpcnas

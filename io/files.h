@@ -29,6 +29,8 @@ Status WriteTextAtomically(const std::string& path, const std::string& text);
 // A number as a CSV field: %.10g (or as many significant digits as asked; 17 round-trips a
 // double), and an empty field for NaN, in every CSV hpcnas writes (pandas reads it as NaN).
 std::string CsvNumber(double value, int significant_digits = 10);
+// A text field of a CSV: quoted (RFC 4180) when it holds a comma, a quote or a line break.
+std::string CsvText(const std::string& text);
 
 // Fails early with a clear message (bad input) if `path` cannot be created (missing directory,
 // no permission, a directory of that name), without leaving anything behind.

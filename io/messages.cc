@@ -38,7 +38,7 @@ void serialize(Archive& ar, Architecture& m, unsigned /*version*/) {
 }
 template <typename Archive>
 void serialize(Archive& ar, Query& m, unsigned /*version*/) {
-  ar & m.arch & m.accuracy & m.generation;
+  ar & m.arch & m.accuracy & m.generation & m.failure;
 }
 template <typename Archive>
 void serialize(Archive& ar, EpsilonRecord& m, unsigned /*version*/) {

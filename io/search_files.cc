@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <regex>
 
 #include <unistd.h>
@@ -73,14 +74,17 @@ Status WriteQueries(h5::File& file, const SearchSpace& space, const std::vector<
   std::vector<Architecture> archs;
   std::vector<int64_t> generation;
   std::vector<double> accuracy;
+  std::vector<std::string> failure;
   for (const Query& q : queries) {
     archs.push_back(q.arch);
     generation.push_back(q.generation);
     accuracy.push_back(q.accuracy);
+    failure.push_back(q.failure);
   }
   HPCNAS_RETURN_IF_ERROR(file.CreateGroup("/queries"));
   HPCNAS_RETURN_IF_ERROR(WriteArchitectures(file, "/queries/choices", "/queries/arch", space, archs));
   HPCNAS_RETURN_IF_ERROR(file.Write("/queries/accuracy", accuracy));
+  HPCNAS_RETURN_IF_ERROR(file.Write("/queries/failure", failure));
   return file.Write("/queries/generation", generation);
 }
 
@@ -165,8 +169,14 @@ StatusOr<SearchCheckpoint> ReadCheckpointHdf5(const std::string& path) {
   if (query_accuracy.size() != queried.size() || query_generation.size() != queried.size()) {
     return bad("the /queries columns differ in length");
   }
+  // Checkpoints from before failed evaluations existed have no /queries/failure: none failed.
+  std::vector<std::string> query_failure(queried.size());
+  if (file.Exists("/queries/failure")) {
+    HPCNAS_ASSIGN_OR_RETURN(query_failure, file.ReadStrings("/queries/failure"));
+  }
+  if (query_failure.size() != queried.size()) return bad("the /queries columns differ in length");
   for (std::size_t i = 0; i < queried.size(); ++i) {
-    s.queries.push_back({queried[i], query_accuracy[i], static_cast<std::int32_t>(query_generation[i])});
+    s.queries.push_back({queried[i], query_accuracy[i], static_cast<std::int32_t>(query_generation[i]), query_failure[i]});
   }
   HPCNAS_ASSIGN_OR_RETURN(s.population, archs("/population"));
   HPCNAS_ASSIGN_OR_RETURN(std::vector<Architecture> scored, archs("/epsilon/choices"));
@@ -175,7 +185,13 @@ StatusOr<SearchCheckpoint> ReadCheckpointHdf5(const std::string& path) {
   if (epsilon.size() != scored.size() || exact.size() != scored.size()) return bad("the /epsilon columns differ in length");
   for (std::size_t i = 0; i < scored.size(); ++i) s.epsilon.push_back({scored[i], epsilon[i], exact[i]});
   for (const GenerationColumn& column : kGenerationColumns) {
-    HPCNAS_ASSIGN_OR_RETURN(std::vector<double> values, file.ReadDoubles(std::string("/generations/") + column.name));
+    const std::string name = std::string("/generations/") + column.name;
+    // A column added after the checkpoint was written: unknown for its generations.
+    if (!file.Exists(name)) {
+      for (GenerationRecord& r : s.generations) r.*column.field = std::numeric_limits<double>::quiet_NaN();
+      continue;
+    }
+    HPCNAS_ASSIGN_OR_RETURN(std::vector<double> values, file.ReadDoubles(name));
     if (s.generations.empty()) s.generations.resize(values.size());
     if (values.size() != s.generations.size()) return bad("the /generations columns differ in length");
     for (std::size_t i = 0; i < values.size(); ++i) s.generations[i].*column.field = values[i];
@@ -209,6 +225,7 @@ std::uint64_t CheckpointChecksum(const SearchCheckpoint& cp) {
     sum.Add(q.arch.choices);
     sum.Add(q.accuracy);
     sum.Add(q.generation);
+    if (!q.failure.empty()) sum.Add(q.failure);  // so that older checkpoints keep their checksum
   }
   sum.Add(static_cast<std::uint64_t>(s.population.size()));
   for (const Architecture& arch : s.population) sum.Add(arch.choices);
@@ -326,9 +343,7 @@ Status WriteSearchResults(const std::string& out_dir, const SearchCheckpoint& cp
     HPCNAS_RETURN_IF_ERROR(file.SetProvenance(cp.provenance));
     HPCNAS_RETURN_IF_ERROR(WriteQueries(file, *space, s.queries));
     HPCNAS_RETURN_IF_ERROR(WriteGenerationColumns(file, "/generations", s.generations));
-    if (!s.queries.empty()) {
-      const auto best = std::max_element(s.queries.begin(), s.queries.end(),
-                                         [](const Query& a, const Query& b) { return a.accuracy < b.accuracy; });
+    if (const Query* best = BestQuery(s.queries); best != nullptr) {
       HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "best_arch", space->Format(best->arch)));
       HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "best_accuracy", best->accuracy));
     }
@@ -348,13 +363,13 @@ Status WriteSearchResults(const std::string& out_dir, const SearchCheckpoint& cp
   }
   HPCNAS_RETURN_IF_ERROR(WriteTextAtomically((dir / "generations.csv").string(), generations));
 
-  std::string queries = "query,generation,arch," + truth_column + ",best_so_far\n";
-  double best = -INFINITY;
+  std::string queries = "query,generation,arch," + truth_column + ",best_so_far,failure\n";
+  double best = std::numeric_limits<double>::quiet_NaN();  // until an evaluation gives an accuracy
   for (std::size_t i = 0; i < s.queries.size(); ++i) {
     const Query& q = s.queries[i];
-    best = std::max(best, q.accuracy);
+    if (!std::isnan(q.accuracy) && (std::isnan(best) || q.accuracy > best)) best = q.accuracy;
     queries += std::to_string(i + 1) + "," + std::to_string(q.generation) + "," +
-               space->Format(q.arch) + "," + CsvNumber(q.accuracy) + "," + CsvNumber(best) + "\n";
+               space->Format(q.arch) + "," + CsvNumber(q.accuracy) + "," + CsvNumber(best) + "," + CsvText(q.failure) + "\n";
   }
   return WriteTextAtomically((dir / "queries.csv").string(), queries);
 }

@@ -25,9 +25,10 @@ double TauOver(const std::vector<Architecture>& archs, const ValueByArch& predic
   std::vector<double> x, y;
   for (const Architecture& arch : archs) {
     auto p = predicted.find(arch.Bytes());
-    if (p == predicted.end()) continue;
+    const double a = accuracy.at(arch.Bytes());
+    if (p == predicted.end() || std::isnan(a)) continue;
     x.push_back(p->second);
-    y.push_back(accuracy.at(arch.Bytes()));
+    y.push_back(a);
   }
   return x.size() < 2 ? kNaN : KendallTau(x, y);
 }
@@ -56,6 +57,25 @@ void FillPopulationEpsilon(const SearchState& state, GenerationRecord& record) {
     record.population_epsilon_mean = sum / finite.size();
     record.population_epsilon_median = Percentile(finite, 50);
   }
+}
+
+void FillPopulationCost(const SearchState& state, const HardwareCost* cost, GenerationRecord& record) {
+  std::vector<double> mflops, latency;
+  for (const Architecture& arch : state.population) {
+    if (cost == nullptr) break;
+    mflops.push_back(cost->Mflops(arch));
+    latency.push_back(cost->LatencyMs(arch));
+  }
+  auto mean = [](const std::vector<double>& v) {
+    double sum = 0;
+    for (double x : v) sum += x;
+    return v.empty() ? kNaN : sum / v.size();
+  };
+  auto max = [](const std::vector<double>& v) { return v.empty() ? kNaN : *std::max_element(v.begin(), v.end()); };
+  record.population_mflops_mean = mean(mflops);
+  record.population_mflops_max = max(mflops);
+  record.population_latency_ms_mean = mean(latency);
+  record.population_latency_ms_max = max(latency);
 }
 
 // Every call into a service, with what it returned checked and any exception caught: the
@@ -132,8 +152,11 @@ StatusOr<SearchEnd> RunSearch(Communicator& comm, const Config& config, SearchSt
     ValueByArch predicted_by_arch;
     std::vector<double> predicted;
     if (policy.UsesPredictor(g)) {
-      HPCNAS_RETURN_IF_ERROR(
-          Guarded("predictor training", [&] { return services.predictor->Train(comm, state.queries, candidates, g); }));
+      std::vector<Query> labelled;
+      for (const Query& q : state.queries) {
+        if (!std::isnan(q.accuracy)) labelled.push_back(q);
+      }
+      HPCNAS_RETURN_IF_ERROR(Guarded("predictor training", [&] { return services.predictor->Train(comm, labelled, candidates, g); }));
       std::vector<Architecture> asked = candidates;
       asked.insert(asked.end(), state.population.begin(), state.population.end());
       HPCNAS_ASSIGN_OR_RETURN(std::vector<double> all, Guarded("prediction", [&] { return services.predictor->Predict(comm, asked); }));
@@ -151,22 +174,28 @@ StatusOr<SearchEnd> RunSearch(Communicator& comm, const Config& config, SearchSt
 
     // Steps 7 and 8.
     phase_start = Clock::now();
-    HPCNAS_ASSIGN_OR_RETURN(std::vector<double> accuracy,
+    HPCNAS_ASSIGN_OR_RETURN(std::vector<Evaluation> evaluations,
                             Guarded("evaluation", [&] { return services.evaluator->Evaluate(comm, selected); }));
-    HPCNAS_RETURN_IF_ERROR(CheckCount("evaluation", accuracy.size(), selected.size()));
-    for (std::size_t i = 0; i < selected.size(); ++i) state.queries.push_back({selected[i], accuracy[i], g});
+    HPCNAS_RETURN_IF_ERROR(CheckCount("evaluation", evaluations.size(), selected.size()));
+    std::vector<Architecture> evaluated;
+    for (std::size_t i = 0; i < selected.size(); ++i) {
+      const Evaluation& e = evaluations[i];
+      state.queries.push_back({selected[i], e.failure.empty() ? e.accuracy : kNaN, g, e.failure});
+      if (e.failure.empty()) evaluated.push_back(selected[i]);
+    }
+    record.failed_evaluations = static_cast<double>(selected.size() - evaluated.size());
     record.seconds_evaluate = SecondsSince(phase_start);
-    evolution::AgePopulation(state, selected, sc.population_size);
+    evolution::AgePopulation(state, evaluated, sc.population_size);
 
     // Step 9.
     ValueByArch accuracy_by_arch;
     for (const Query& q : state.queries) accuracy_by_arch[q.arch.Bytes()] = q.accuracy;
-    const auto best = std::max_element(state.queries.begin(), state.queries.end(),
-                                       [](const Query& a, const Query& b) { return a.accuracy < b.accuracy; });
+    const Query* best = BestQuery(state.queries);
     record.queries = static_cast<double>(state.queries.size());
-    record.best_accuracy = best == state.queries.end() ? kNaN : best->accuracy;
-    record.best_query = best == state.queries.end() ? kNaN : static_cast<double>(best - state.queries.begin() + 1);
+    record.best_accuracy = best == nullptr ? kNaN : best->accuracy;
+    record.best_query = best == nullptr ? kNaN : static_cast<double>(best - state.queries.data() + 1);
     FillPopulationEpsilon(state, record);
+    FillPopulationCost(state, services.cost, record);
     record.predictor_tau_population = TauOver(state.population, predicted_by_arch, accuracy_by_arch);
     record.predictor_tau_evaluated = TauOver(selected, predicted_by_arch, accuracy_by_arch);
     record.seconds_checkpoint = previous_checkpoint_seconds;

@@ -22,8 +22,9 @@
 //     order they were proposed (regularised evolution's own choice), then ranks the rest of the
 //     candidates by predictor and epsilon (search.selection; a NaN epsilon is unknown, never
 //     last) and takes the best; the baselines take their candidates as drawn.
-//  7. Evaluate (the Evaluator, collective: a tabular lookup is one query per architecture);
-//     every rank gets the accuracies.
+//  7. Evaluate (the Evaluator, collective: a tabular lookup, inherited supernet weights or a
+//     user's command); every rank gets the accuracies. A failed evaluation is a NaN with its
+//     reason: it stays a query, never asked again, but is no label and no population member.
 //  8. The labels join the training set; the evaluated architectures join the aging population
 //     and the oldest leave (regularised evolution).
 //  9. Rank 0 records the generation and calls the checkpoint hook (atomic HDF5); every rank
@@ -42,6 +43,7 @@
 #include "engine/config/config.h"
 #include "engine/policy/search_policy.h"
 #include "engine/policy/search_state.h"
+#include "engine/space/hardware_cost.h"
 #include "engine/core/status.h"
 
 namespace hpcnas {
@@ -64,13 +66,22 @@ class SearchPredictor {
   virtual StatusOr<std::vector<double>> Predict(Communicator& comm, const std::vector<Architecture>& archs) = 0;
 };
 
+// What step 7 learned about one architecture: its accuracy (%), or NaN and why.
+struct Evaluation {
+  double accuracy = 0;
+  std::string failure;  // empty when the accuracy is a number
+};
+
 // Step 7: the accuracy of each architecture (collective: every rank passes the same
-// architectures and gets every accuracy back). A tabular lookup (workers/tabular_evaluator.h)
-// asks rank 0's table; an evaluator that trains spreads its work over the ranks.
+// architectures and gets every evaluation back). A tabular lookup (workers/tabular_evaluator.h)
+// asks rank 0's table; the supernet and command evaluators (workers/supernet_evaluator.h,
+// workers/command_evaluator.h) spread their work over the ranks. An evaluation that fails on
+// its own (a user's command that crashed) is a NaN with its reason; an error status is a failure
+// of the job.
 class Evaluator {
  public:
   virtual ~Evaluator() = default;
-  virtual StatusOr<std::vector<double>> Evaluate(Communicator& comm, const std::vector<Architecture>& archs) = 0;
+  virtual StatusOr<std::vector<Evaluation>> Evaluate(Communicator& comm, const std::vector<Architecture>& archs) = 0;
 };
 
 struct SearchHooks {
@@ -86,6 +97,7 @@ struct SearchServices {
   Evaluator* evaluator = nullptr;
   CandidateScorer* scorer = nullptr;     // needed when policy->UsesEpsilon()
   SearchPredictor* predictor = nullptr;  // needed when policy->UsesPredictor(g) for some g
+  const HardwareCost* cost = nullptr;    // the population's cost per generation, when the space has a cost model
 };
 
 // Runs generations state.next_generation .. config.search.generations - 1 (collective).

@@ -15,6 +15,7 @@ namespace {
 constexpr std::uint64_t kEpochOrderKey = 0x73756f72ULL;   // "suor"
 constexpr std::uint64_t kAugmentKey = 0x7375617567ULL;    // "suaug"
 constexpr std::uint64_t kArchBatchKey = 0x7375617262ULL;  // "suarb"
+constexpr std::uint64_t kFineTuneKey = 0x737566746eULL;   // "suftn"
 constexpr int kSums = 6;  // SupernetTrainingState::epoch_sums
 
 std::vector<float> Flat(const torch::Tensor& t) {
@@ -410,21 +411,53 @@ const SupernetEpoch& SupernetTrainer::FinishEpoch(const SupernetData& data, doub
 }
 
 SubnetEvaluation SupernetTrainer::EvaluateDerived(const SupernetData& data) {
+  StatusOr<SubnetEvaluation> derived = EvaluateSubnet(data, net_->Derive(), 0, 0);
+  return derived.ok() ? *derived : SubnetEvaluation{};  // cannot fail: the derived path is the supernet's own
+}
+
+StatusOr<SubnetEvaluation> SupernetTrainer::EvaluateSubnet(const SupernetData& data, const Architecture& arch,
+                                                           int finetune_steps, std::uint64_t finetune_key) {
   SubnetEvaluation result;
-  result.arch = net_->Derive();
-  StatusOr<ChainNetwork> network = net_->ExtractNetwork(result.arch);
-  if (!network.ok()) return result;  // cannot happen: the derived path is the supernet's own
-  result.mflops = static_cast<double>((*network)->plan().Flops()) / 1e6;
-  RecalibrateBatchNorm(**network, data.train_images.slice(0, 0, std::min(config_.recalibration_images, data.train_images.size(0))).to(device_), config_.batch_size);
+  result.arch = arch;
+  HPCNAS_ASSIGN_OR_RETURN(ChainNetwork network, net_->ExtractNetwork(arch));
+  result.mflops = static_cast<double>(network->plan().Flops()) / 1e6;
+  if (finetune_steps > 0) FineTune(*network, data, finetune_steps, finetune_key);
+  const std::int64_t recalibration = std::min(config_.recalibration_images, data.train_images.size(0));
+  RecalibrateBatchNorm(*network, data.train_images.slice(0, 0, recalibration).to(device_), config_.batch_size);
   torch::NoGradGuard no_grad;
   double correct = 0;
   for (std::int64_t begin = 0; begin < data.valid_images.size(0); begin += config_.batch_size) {
     const std::int64_t end = std::min(begin + config_.batch_size, data.valid_images.size(0));
-    const torch::Tensor logits = (*network)->forward(data.valid_images.slice(0, begin, end).to(device_));
+    const torch::Tensor logits = network->forward(data.valid_images.slice(0, begin, end).to(device_));
     correct += Correct(logits, data.valid_labels.slice(0, begin, end).to(device_));
   }
   result.valid_accuracy = 100 * correct / static_cast<double>(data.valid_images.size(0));
   return result;
+}
+
+void SupernetTrainer::FineTune(ChainNetworkImpl& network, const SupernetData& data, int steps, std::uint64_t key) {
+  // SGD Nesterov with the supernet's momentum, weight decay and label smoothing, the learning
+  // rate cosine-annealed from supernet.learning_rate to 0 over the steps; batches of batch_size
+  // train images drawn by a stream keyed by (seed, key, step): the same on any rank.
+  std::vector<torch::Tensor> parameters = network.parameters();
+  torch::optim::SGD sgd(parameters, torch::optim::SGDOptions(config_.learning_rate)
+                                        .momentum(config_.momentum)
+                                        .nesterov(config_.momentum > 0)
+                                        .weight_decay(config_.weight_decay));
+  network.train();
+  const std::int64_t batch = std::min<std::int64_t>(config_.batch_size, data.train_images.size(0));
+  for (int step = 0; step < steps; ++step) {
+    const double lr = 0.5 * config_.learning_rate * (1 + std::cos(M_PI * step / steps));
+    for (auto& group : sgd.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+    CounterRng pick(config_.seed, {kFineTuneKey, key, static_cast<std::uint64_t>(step)});
+    const std::vector<std::int64_t> chosen = SampleWithoutReplacement(pick, data.train_images.size(0), batch);
+    sgd.zero_grad();
+    const torch::Tensor logits = network.forward(Gather(data.train_images, chosen, device_));
+    const torch::Tensor loss = SmoothedCrossEntropySum(logits, Gather(data.train_labels, chosen, device_), config_.label_smoothing) /
+                               static_cast<double>(batch);
+    loss.backward();
+    sgd.step();
+  }
 }
 
 Status SupernetTrainer::BroadcastReplica(Communicator& comm, int root, Seconds timeout) {

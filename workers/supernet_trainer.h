@@ -83,6 +83,12 @@ class SupernetTrainer {
   const SupernetEpoch& FinishEpoch(const SupernetData& data, double seconds,
                                    const std::function<double(const Architecture&)>& benchmark);
   SubnetEvaluation EvaluateDerived(const SupernetData& data);
+  // `arch` cut out of the supernet with its inherited weights (the replica is not changed),
+  // fine-tuned for `finetune_steps` (batches keyed by `finetune_key`), its BatchNorm
+  // recalibrated on the first recalibration_images train images, evaluated on the held-out
+  // split. Errors: an architecture the supernet cannot hold.
+  StatusOr<SubnetEvaluation> EvaluateSubnet(const SupernetData& data, const Architecture& arch, int finetune_steps,
+                                            std::uint64_t finetune_key);
   // Makes every rank's replica (weights, alphas, optimiser state, counters) equal to root's.
   Status BroadcastReplica(Communicator& comm, int root, Seconds timeout);
 
@@ -114,6 +120,7 @@ class SupernetTrainer {
   Status SumOverMicroBatches(Communicator& comm, const std::vector<float>& mine, std::size_t slot, bool stop_here,
                              Seconds timeout, std::vector<float>& sum, bool& stop);
   double LearningRate() const;
+  void FineTune(ChainNetworkImpl& network, const SupernetData& data, int steps, std::uint64_t key);
 
   const ChainSpace& space_;
   SupernetConfig config_;

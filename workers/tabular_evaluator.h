@@ -18,7 +18,7 @@ class TabularEvaluator : public Evaluator {
   // `table` on rank 0, nullopt on the others; `space` must outlive the evaluator.
   TabularEvaluator(const SearchSpace& space, std::optional<TruthTable> table, Seconds timeout)
       : space_(space), table_(std::move(table)), timeout_(timeout) {}
-  StatusOr<std::vector<double>> Evaluate(Communicator& comm, const std::vector<Architecture>& archs) override;
+  StatusOr<std::vector<Evaluation>> Evaluate(Communicator& comm, const std::vector<Architecture>& archs) override;
 
  private:
   const SearchSpace& space_;

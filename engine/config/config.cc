@@ -217,8 +217,8 @@ const std::vector<KeySpec>& KeySpecs() {
       HPCNAS_KEY(train, train_size, "labelled architectures").Allowed("2..networks - 1"),
       HPCNAS_KEY(train, seed, "which architectures, initial weights, batches, dropout").AtLeast(0),
       HPCNAS_KEY(train, out, "the predictor's HDF5 file").NonEmpty(),
-      HPCNAS_KEY(search, space, "search space with a benchmark table")
-          .OneOf({"nb201", "macro"}, "unknown search space, or one without a benchmark table"),
+      HPCNAS_KEY(search, space, "search space (proxyless has no table: evaluator supernet or command)")
+          .OneOf({"nb201", "macro", "proxyless"}, "unknown search space"),
       HPCNAS_KEY(search, method, "ours (epsilon + TNASP predictor + evolution), regularised evolution, random search")
           .OneOf({"tnasp", "evolution", "random"}),
       HPCNAS_KEY(search, truth, "ground truth of the tabular evaluator (a CSV or embedded)").NonEmpty(),
@@ -237,6 +237,17 @@ const std::vector<KeySpec>& KeySpecs() {
       HPCNAS_KEY(search, explore, "tnasp: share of later queries given to children as proposed").In(0, 1),
       HPCNAS_KEY(search, out_dir, "results, CSVs and checkpoints/").NonEmpty(),
       HPCNAS_KEY(search, keep_checkpoints, "newest checkpoints kept").In(1, 1000000),
+      HPCNAS_KEY(search, evaluator, "accuracy of a selected architecture: the benchmark table, inherited supernet weights, or a command")
+          .OneOf({"tabular", "supernet", "command"}),
+      HPCNAS_KEY(search, supernet, "evaluator supernet: a checkpoint of hpcnas supernet, or its output directory (the newest)")
+          .Allowed("a file or directory (with evaluator = supernet)"),
+      HPCNAS_KEY(search, finetune_steps, "evaluator supernet: SGD steps on each inherited subnet before its evaluation").In(0, 1000000),
+      HPCNAS_KEY(search, evaluate_command, "evaluator command: /bin/sh command line with {arch} and {out}; prints the accuracy last")
+          .Allowed("a command with {arch} (with evaluator = command)"),
+      HPCNAS_KEY(search, evaluate_timeout_s, "evaluator command: seconds before a run is killed and recorded as failed").Above(0),
+      HPCNAS_KEY(search, max_mflops, "budget: millions of FLOPs (multiply-accumulates) an architecture may cost; 0 = none").Above(0).OrZero(),
+      HPCNAS_KEY(search, max_latency_ms, "budget: predicted latency (search.latency_table) an architecture may have; 0 = none").Above(0).OrZero(),
+      HPCNAS_KEY(search, latency_table, "latency lookup table of hpcnas latency (HDF5) for the search's networks"),
       HPCNAS_KEY(supernet, space, "chain space of the supernet").OneOf({"macro", "proxyless"}, "unknown chain space"),
       HPCNAS_KEY(supernet, data, "embedded (256 CIFAR-10 training images) or a CIFAR-10 binary file").NonEmpty(),
       HPCNAS_KEY(supernet, train_images, "first records: weight steps").Allowed("batch_size..records - valid_images"),
@@ -365,7 +376,20 @@ Status ValidatePredictor(const PredictorConfig& p) {
 
 // The search's rules that involve several keys or the space's number of networks.
 Status ValidateSearch(const SearchConfig& s) {
-  const int distinct = static_cast<int>(*(*MakeSearchSpace(s.space))->CanonicalCount());
+  const std::optional<std::int64_t> count = (*MakeSearchSpace(s.space))->CanonicalCount();
+  const int distinct = static_cast<int>(std::min<std::int64_t>(count.value_or(1000000000), 1000000000));
+  if (s.evaluator == "tabular" && s.space == "proxyless") {
+    return Bad("search.evaluator", "is 'tabular' but space proxyless has no benchmark table; use 'supernet' or 'command'");
+  }
+  if (s.evaluator == "supernet" && s.space == "nb201") return Bad("search.evaluator", "'supernet' needs a chain space (macro, proxyless)");
+  if (s.evaluator == "supernet" && s.supernet.empty()) return Bad("search.supernet", "must name a supernet checkpoint with evaluator = 'supernet'");
+  if (s.evaluator == "command" && s.evaluate_command.find("{arch}") == std::string::npos) {
+    return Bad("search.evaluate_command", "must hold {arch} (the genotype string) with evaluator = 'command'");
+  }
+  if ((s.max_mflops > 0 || s.max_latency_ms > 0) && s.space == "nb201") {
+    return Bad(s.max_mflops > 0 ? "search.max_mflops" : "search.max_latency_ms", "needs a chain space (macro, proxyless): nb201 has no cost model");
+  }
+  if (s.max_latency_ms > 0 && s.latency_table.empty()) return Bad("search.latency_table", "must name a table when search.max_latency_ms is set");
   HPCNAS_RETURN_IF_ERROR(IntIn("search.initial_pool", s.initial_pool, 1, distinct));
   HPCNAS_RETURN_IF_ERROR(IntIn("search.initial_queries", s.initial_queries, 2, distinct));
   if (s.method == "tnasp" && s.initial_queries > s.initial_pool) {

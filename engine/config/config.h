@@ -92,7 +92,9 @@ struct TrainConfig {
 // queries_per_generation queries. "N distinct" below is the space's number of networks
 // (nb201 15,625, macro 3,969).
 struct SearchConfig {
-  std::string space = "nb201";   // search space with a benchmark table: "nb201" | "macro"
+  // "nb201" | "macro" | "proxyless" (proxyless has no benchmark table: evaluator supernet or command).
+  // Chain spaces (macro, proxyless) build their networks as [supernet] says (resolution, width).
+  std::string space = "nb201";
   // "tnasp" (ours: epsilon on every candidate, the TNASP predictor, top-k evaluated),
   // "evolution" (regularised evolution, no epsilon, no predictor), "random" (random search).
   std::string method = "tnasp";
@@ -118,6 +120,24 @@ struct SearchConfig {
   double explore = 0.2;
   std::string out_dir = "search_out";  // results, CSVs and checkpoints/
   int keep_checkpoints = 3;        // newest checkpoints kept, >= 1
+  // Step 7, the accuracy of a selected architecture: "tabular" (the benchmark table
+  // search.truth), "supernet" (its weights inherited from a trained supernet, search.supernet),
+  // or "command" (a user's program, search.evaluate_command).
+  std::string evaluator = "tabular";
+  // evaluator supernet: a checkpoint of `hpcnas supernet` or its output directory (the newest
+  // checkpoint). Its [supernet] section replaces the search's: data, splits, resolution, width.
+  std::string supernet;
+  int finetune_steps = 0;          // evaluator supernet: SGD steps on each inherited subnet first, >= 0
+  // evaluator command: run by /bin/sh once per architecture, {arch} replaced by the genotype
+  // string and {out} by a directory of its own (both quoted); the last line of standard output
+  // is the accuracy, a number or JSON with an "accuracy" member.
+  std::string evaluate_command;
+  double evaluate_timeout_s = 3600;  // evaluator command: seconds before a run is killed (its accuracy NaN), > 0
+  // Hardware budget (chain spaces): architectures above it are never proposed, so never scored
+  // or evaluated. 0 = no limit. Latency is predicted from search.latency_table.
+  double max_mflops = 0;
+  double max_latency_ms = 0;
+  std::string latency_table;       // HDF5 file of `hpcnas latency` for the search's networks
 };
 
 // `hpcnas supernet` (DESIGN section 4.4): ProxylessNAS on a chain space, data-parallel over ranks.

@@ -38,13 +38,16 @@ std::unordered_set<std::uint64_t> EvaluatedHashes(const SearchSpace& space, cons
 }
 
 std::vector<Architecture> RandomArchitectures(const SearchSpace& space, std::uint64_t seed, std::int32_t generation,
-                                              int count, const std::unordered_set<std::uint64_t>& exclude) {
+                                              int count, const std::unordered_set<std::uint64_t>& exclude,
+                                              const Admissible& admissible) {
   CounterRng rng(seed, {kRandomArchitecturesStream, static_cast<std::uint64_t>(generation)});
   std::unordered_set<std::uint64_t> taken = exclude;
   std::vector<Architecture> out;
   auto offer = [&](const Architecture& arch) {
     Architecture canonical = space.Canonical(arch);
-    if (taken.insert(space.CanonicalHash(canonical)).second) out.push_back(std::move(canonical));
+    if (taken.insert(space.CanonicalHash(canonical)).second && (!admissible || admissible(canonical))) {
+      out.push_back(std::move(canonical));
+    }
   };
   if (space.Enumerable()) {
     const std::int64_t size = *space.Size();
@@ -61,7 +64,8 @@ std::vector<Architecture> RandomArchitectures(const SearchSpace& space, std::uin
 }
 
 std::vector<Architecture> ProposeChildren(const SearchSpace& space, const SearchState& state, const SearchConfig& config,
-                                          std::int32_t generation, int count, const std::unordered_set<std::uint64_t>& exclude) {
+                                          std::int32_t generation, int count, const std::unordered_set<std::uint64_t>& exclude,
+                                          const Admissible& admissible) {
   std::unordered_map<std::string, double> accuracy;
   for (const Query& q : state.queries) accuracy[q.arch.Bytes()] = q.accuracy;
   CounterRng rng(config.seed, {kChildrenStream, static_cast<std::uint64_t>(generation)});
@@ -87,7 +91,7 @@ std::vector<Architecture> ProposeChildren(const SearchSpace& space, const Search
     Architecture child = tournament();
     if (rng.NextUniform() < config.crossover) child = space.Crossover(child, tournament(), rng);
     child = space.Canonical(space.Mutate(child, rng));
-    if (taken.insert(space.CanonicalHash(child)).second) children.push_back(std::move(child));
+    if (taken.insert(space.CanonicalHash(child)).second && (!admissible || admissible(child))) children.push_back(std::move(child));
   }
   return children;
 }

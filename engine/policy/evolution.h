@@ -5,6 +5,7 @@
 // Architectures come out canonical and are deduplicated by the space's canonical hash.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -16,23 +17,29 @@
 
 namespace hpcnas::evolution {
 
+// Whether an architecture may be proposed at all (a hardware budget); empty = every one.
+using Admissible = std::function<bool(const Architecture&)>;
+
 // Canonical hashes of every architecture already evaluated.
 std::unordered_set<std::uint64_t> EvaluatedHashes(const SearchSpace& space, const SearchState& state);
 
-// `count` distinct random architectures whose hash is not in `exclude` (fewer only if the space
-// runs out). Enumerable spaces draw indices without replacement (uniform over the space's
+// `count` distinct random admissible architectures whose hash is not in `exclude` (fewer only if
+// the space runs out). Enumerable spaces draw indices without replacement (uniform over the space's
 // architectures, so a network with many equivalent forms is drawn more often, as a benchmark's
 // random sampler does); the others draw positions independently.
 std::vector<Architecture> RandomArchitectures(const SearchSpace& space, std::uint64_t seed, std::int32_t generation,
-                                              int count, const std::unordered_set<std::uint64_t>& exclude);
+                                              int count, const std::unordered_set<std::uint64_t>& exclude,
+                                              const Admissible& admissible = {});
 
 // Regularised evolution's children: each from a parent that won a tournament (the best
 // accuracy among tournament_size random population members), one random position changed to
 // another of its choices (SearchSpace::Mutate); with probability `crossover` the child first
-// takes each position from one of two tournament winners. Children are distinct and not in
-// `exclude`; fewer than `count` only when 100 x count draws found no more. Needs a population.
+// takes each position from one of two tournament winners. Children are distinct, admissible and
+// not in `exclude`; fewer than `count` only when 100 x count draws found no more. Needs a
+// population.
 std::vector<Architecture> ProposeChildren(const SearchSpace& space, const SearchState& state, const SearchConfig& config,
-                                          std::int32_t generation, int count, const std::unordered_set<std::uint64_t>& exclude);
+                                          std::int32_t generation, int count, const std::unordered_set<std::uint64_t>& exclude,
+                                          const Admissible& admissible = {});
 
 // Every scored architecture's epsilon ranking key (EpsilonRankKey over all of state.epsilon, so
 // a key uses every score known so far), keyed by Architecture::Bytes(); NaN where it is

@@ -15,12 +15,14 @@ std::vector<Architecture> FirstOnes(const std::vector<Architecture>& candidates,
 
 class RandomSearchPolicy : public SearchPolicy {
  public:
-  RandomSearchPolicy(const SearchSpace& space, const SearchConfig& config) : space_(space), config_(config) {}
+  RandomSearchPolicy(const SearchSpace& space, const SearchConfig& config, evolution::Admissible admissible)
+      : space_(space), config_(config), admissible_(std::move(admissible)) {}
   std::string_view name() const override { return "random"; }
 
   std::vector<Architecture> Propose(const SearchState& state, std::int32_t generation) const override {
     const int count = generation == 0 ? config_.initial_queries : config_.queries_per_generation;
-    return evolution::RandomArchitectures(space_, config_.seed, generation, count, evolution::EvaluatedHashes(space_, state));
+    return evolution::RandomArchitectures(space_, config_.seed, generation, count, evolution::EvaluatedHashes(space_, state),
+                                          admissible_);
   }
   std::vector<Architecture> Select(const SearchState&, std::int32_t, const std::vector<Architecture>& candidates,
                                    const std::vector<double>&) const override {
@@ -30,20 +32,27 @@ class RandomSearchPolicy : public SearchPolicy {
  private:
   const SearchSpace& space_;
   SearchConfig config_;
+  evolution::Admissible admissible_;
 };
 
 // Regularised evolution: random architectures first, then the children of tournament winners
 // (`children_per_generation` of them), evaluated as proposed.
 class EvolutionPolicy : public SearchPolicy {
  public:
-  EvolutionPolicy(const SearchSpace& space, const SearchConfig& config, int initial_count, int children_per_generation)
-      : space_(space), config_(config), initial_count_(initial_count), children_per_generation_(children_per_generation) {}
+  EvolutionPolicy(const SearchSpace& space, const SearchConfig& config, evolution::Admissible admissible, int initial_count,
+                  int children_per_generation)
+      : space_(space), config_(config), admissible_(std::move(admissible)), initial_count_(initial_count),
+        children_per_generation_(children_per_generation) {}
   std::string_view name() const override { return "evolution"; }
 
   std::vector<Architecture> Propose(const SearchState& state, std::int32_t generation) const override {
     const auto evaluated = evolution::EvaluatedHashes(space_, state);
-    if (generation == 0) return evolution::RandomArchitectures(space_, config_.seed, 0, initial_count_, evaluated);
-    return evolution::ProposeChildren(space_, state, config_, generation, children_per_generation_, evaluated);
+    // Without a population (every evaluation so far failed) there are no parents: random ones again.
+    if (generation == 0 || state.population.empty()) {
+      return evolution::RandomArchitectures(space_, config_.seed, generation, generation == 0 ? initial_count_ : children_per_generation_,
+                                            evaluated, admissible_);
+    }
+    return evolution::ProposeChildren(space_, state, config_, generation, children_per_generation_, evaluated, admissible_);
   }
   std::vector<Architecture> Select(const SearchState&, std::int32_t generation, const std::vector<Architecture>& candidates,
                                    const std::vector<double>&) const override {
@@ -56,6 +65,7 @@ class EvolutionPolicy : public SearchPolicy {
   }
   const SearchSpace& space_;
   SearchConfig config_;
+  evolution::Admissible admissible_;
 
  private:
   int initial_count_, children_per_generation_;
@@ -66,8 +76,8 @@ class EvolutionPolicy : public SearchPolicy {
 // ranks them, and the best are evaluated, after a share `explore` taken as proposed.
 class TnaspPolicy : public EvolutionPolicy {
  public:
-  TnaspPolicy(const SearchSpace& space, const SearchConfig& config, double nan_offset)
-      : EvolutionPolicy(space, config, config.initial_pool, config.candidates), nan_offset_(nan_offset) {}
+  TnaspPolicy(const SearchSpace& space, const SearchConfig& config, evolution::Admissible admissible, double nan_offset)
+      : EvolutionPolicy(space, config, std::move(admissible), config.initial_pool, config.candidates), nan_offset_(nan_offset) {}
   std::string_view name() const override { return "tnasp"; }
   bool UsesEpsilon() const override { return true; }
   bool UsesPredictor(std::int32_t generation) const override { return generation >= 1; }
@@ -95,13 +105,15 @@ class TnaspPolicy : public EvolutionPolicy {
 }  // namespace
 
 StatusOr<std::unique_ptr<SearchPolicy>> MakeSearchPolicy(const SearchSpace& space, const SearchConfig& config,
-                                                         double epsilon_nan_offset) {
-  if (config.method == "random") return std::unique_ptr<SearchPolicy>(new RandomSearchPolicy(space, config));
+                                                         double epsilon_nan_offset, evolution::Admissible admissible) {
+  if (config.method == "random") return std::unique_ptr<SearchPolicy>(new RandomSearchPolicy(space, config, std::move(admissible)));
   if (config.method == "evolution") {
     return std::unique_ptr<SearchPolicy>(
-        new EvolutionPolicy(space, config, config.initial_queries, config.queries_per_generation));
+        new EvolutionPolicy(space, config, std::move(admissible), config.initial_queries, config.queries_per_generation));
   }
-  if (config.method == "tnasp") return std::unique_ptr<SearchPolicy>(new TnaspPolicy(space, config, epsilon_nan_offset));
+  if (config.method == "tnasp") {
+    return std::unique_ptr<SearchPolicy>(new TnaspPolicy(space, config, std::move(admissible), epsilon_nan_offset));
+  }
   return Status::InvalidInput("search.method is '" + config.method + "'; allowed: tnasp, evolution, random");
 }
 

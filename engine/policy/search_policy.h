@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/config/config.h"
+#include "engine/policy/evolution.h"
 #include "engine/policy/search_state.h"
 #include "engine/space/search_space.h"
 #include "engine/core/status.h"
@@ -40,8 +41,9 @@ class SearchPolicy {
 };
 
 // config.method chooses the policy; `space` must outlive it. `epsilon_nan_offset` is
-// epsilon.nan_offset (how underflowed epsilon scores rank, EpsilonRankKey).
+// epsilon.nan_offset (how underflowed epsilon scores rank, EpsilonRankKey). Only `admissible`
+// architectures are ever proposed (a hardware budget: one over it is never scored or evaluated).
 StatusOr<std::unique_ptr<SearchPolicy>> MakeSearchPolicy(const SearchSpace& space, const SearchConfig& config,
-                                                         double epsilon_nan_offset);
+                                                         double epsilon_nan_offset, evolution::Admissible admissible = {});
 
 }  // namespace hpcnas

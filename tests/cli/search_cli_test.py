@@ -237,7 +237,13 @@ def case_bad_input(tmp):
         (["--config", unknown_key], "unknown key 'search.population'", unknown_key),
         (["--config", os.path.join(tmp, "absent.toml")], "absent.toml", ""),
         (["--truth", missing_truth], "missing", "15625"),
-        (["--space", "proxyless"], "search.space", "nb201, macro"),
+        (["--space", "proxyless"], "search.evaluator", "proxyless has no benchmark table"),
+        (["--space", "macro", "--evaluator", "supernet"], "search.supernet", "must name a supernet checkpoint"),
+        (["--space", "macro", "--evaluator", "supernet", "--supernet", os.path.join(tmp, "absent_sn")], "absent_sn", ""),
+        (["--space", "macro", "--evaluator", "command", "--evaluate-command", "train.sh"], "search.evaluate_command", "{arch}"),
+        (["--max-mflops", "50"], "search.max_mflops", "nb201 has no cost model"),
+        (["--space", "macro", "--max-latency-ms", "3"], "search.latency_table", "must name a table"),
+        (["--space", "macro", "--max-latency-ms", "3", "--latency-table", os.path.join(tmp, "absent.h5")], "absent.h5", ""),
         (["--space", "macro", "--epsilon.width_multiplier", "1.4"], "fixed widths", "[epsilon]"),
         (["--space", "darts"], "search.space", "darts"),
         (["--space", "macro", "--truth", missing_truth, "--truth-column", "cifar10_test"], missing_truth, "macro"),  # NB201 rows
@@ -255,7 +261,7 @@ def case_bad_input(tmp):
         proc = mpirun(2, "search", *full, timeout=120)
         errors = [l for l in proc.stderr.splitlines() if l.startswith("hpcnas: error:")]
         # 2 = bad input; an input file that cannot be opened is an I/O error (3), as in `hpcnas score`.
-        allowed = (2, 3) if "absent.bin" in needles else (2,)
+        allowed = (2, 3) if any(n in ("absent.bin", "absent.h5", "absent_sn") for n in needles) else (2,)
         check(proc.returncode in allowed, f"{args}: exit code {proc.returncode}, expected {allowed}{show(proc)}")
         check(len(errors) == 1, f"{args}: expected one error line{show(proc)}")
         for needle in needles:
@@ -376,6 +382,189 @@ def case_file_conventions(tmp):
         check("nan" not in body, f"{csv_path}: NaN is an empty field")
 
 
+# ---- Evaluators that do real work, under a hardware budget (issue 13) -------------------------
+
+SUPERNET_CONFIG = """
+[supernet]
+space = "macro"
+data = "embedded"
+train_images = 192
+valid_images = 64
+batch_size = 32
+micro_batches = 2
+warmup_epochs = 1
+epochs = 1
+arch_every = 2
+seed = 0
+"""
+
+
+def train_supernet(tmp):
+    """A small macro supernet on the bundled CIFAR-10 images (seconds)."""
+    path = os.path.join(tmp, "supernet.toml")
+    with open(path, "w") as f:
+        f.write(SUPERNET_CONFIG)
+    out = os.path.join(tmp, "sn")
+    check_ok(mpirun(2, "supernet", "--config", path, "--out", out, "--threads", "1", timeout=300), "training a supernet")
+    return out
+
+
+def mflops(arch):
+    proc = run([hpcnas(), "inspect", "--space", "macro", "--arch", arch])
+    check_ok(proc, "inspect " + arch)
+    return int(next(l for l in proc.stdout.splitlines() if l.startswith("flops:")).split()[1]) / 1e6
+
+
+def check_within_budget(out, budget):
+    with h5py.File(os.path.join(out, "search.h5"), "r") as f:
+        archs = list(f["queries/arch"].asstr()[:])
+    over = [a for a in archs if mflops(a) > budget]
+    check(not over, f"evaluated over the {budget} MFLOPs budget: {over}")
+    rows = list(csv.DictReader(open(os.path.join(out, "generations.csv"))))
+    check(all(0 < float(r["population_mflops_max"]) <= budget for r in rows), "the population's cost in generations.csv")
+
+
+def case_supernet_evaluator(tmp):
+    """Candidates evaluated with inherited supernet weights, spread over ranks: the same search
+    on 1, 2 and 3 ranks, nothing over the budget evaluated, accuracies of the 64 held-out images."""
+    sn = train_supernet(tmp)
+    args = ["--space", "macro", "--evaluator", "supernet", "--supernet", sn, "--max-mflops", "50", "--threads", "1"]
+    runs = {}
+    for ranks in (1, 2, 3):
+        runs[ranks] = os.path.join(tmp, f"np{ranks}")
+        proc = search(tmp, ranks, runs[ranks], 3, *args)
+        check_ok(proc, f"supernet-evaluated search on {ranks} rank(s)")
+    check("supernet evaluator" in proc.stderr and "budget: 50 MFLOPs" in proc.stderr, "the start lines" + show(proc))
+    check("best architecture within the budget: " in proc.stdout and "MFLOPs" in proc.stdout, "the result" + show(proc))
+    check_same_outcome(runs[2], runs[1], "2 ranks vs 1")
+    check_same_outcome(runs[3], runs[1], "3 ranks vs 1")
+    with h5py.File(os.path.join(runs[1], "search.h5"), "r") as f:
+        accuracy = f["queries/accuracy"][:]
+        check(f.attrs["accuracy_column"] == "supernet_valid_accuracy", "the accuracy column")
+        check(os.path.basename(str(tomllib_value(f.attrs["config"], "supernet"))).startswith("checkpoint_"),
+              "the config records the supernet checkpoint file")
+    check(len(accuracy) == 5 + 2 * 5 and all(abs(a * 64 / 100 - round(a * 64 / 100)) < 1e-9 for a in accuracy),
+          f"accuracies should be counts of 64 held-out images: {accuracy}")
+    check_within_budget(runs[1], 50)
+
+
+def tomllib_value(text, key):
+    """search.KEY from a config text (a plain line scan: the config is hpcnas's own TOML)."""
+    section = None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif section == "search" and line.startswith(key + " ="):
+            return line.split("=", 1)[1].strip().strip('"')
+    return None
+
+
+def case_supernet_fault_kill(tmp):
+    """A rank killed during supernet evaluation: the job ends naming it; the resume finishes with
+    the result of an uninterrupted run."""
+    sn = train_supernet(tmp)
+    args = ["--space", "macro", "--evaluator", "supernet", "--supernet", sn, "--threads", "1"]
+    straight = os.path.join(tmp, "straight")
+    check_ok(search(tmp, 2, straight, 5, *args), "straight run")
+    out = os.path.join(tmp, "killed")
+    # Rank 1 evaluates about half of the 5 queries per generation: killed in generation 2 or 3.
+    proc = search(tmp, 2, out, 5, *args, "--fault", "1:kill:6", "--timeout", "20", timeout=300)
+    check(proc.returncode != 0, f"a killed rank must fail the job{show(proc)}")
+    check("rank 0: rank 1 (pid " in proc.stderr, f"rank 0 should name the dead rank 1{show(proc)}")
+    with h5py.File(newest_checkpoint(out), "r") as f:
+        done = int(f.attrs["next_generation"])
+    check(1 <= done < 5, f"expected a checkpoint from before the kill, found generation {done - 1}")
+    check_ok(resume(2, out, 5), "resume after the kill")
+    check_same_outcome(out, straight, "killed and resumed vs straight")
+
+
+# Accuracy = 80 + the sum of the code's digits; codes starting with 2 crash, codes ending in 11
+# hang (killed by --evaluate-timeout). Each run appends its code to OUT/calls.log as it starts.
+EVALUATE_SCRIPT = """#!/bin/sh
+arch="$1"; run="$2"
+echo "$arch" >> "$run/../../calls.log"
+echo "training $arch" >&2
+case "$arch" in
+  2*) echo "CUDA out of memory" >&2; exit 3;;
+  *11) sleep 30;;
+esac
+sleep 0.2
+sum=$(echo "$arch" | sed 's/./&+/g; s/+$//')
+echo "epoch 1 done"
+echo "{\\"accuracy\\": $((80 + $sum)), \\"seconds\\": 0.2}"
+"""
+
+
+def write_evaluate_script(tmp):
+    path = os.path.join(tmp, "train.sh")
+    with open(path, "w") as f:
+        f.write(EVALUATE_SCRIPT)
+    os.chmod(path, 0o755)
+    return ["--space", "macro", "--evaluator", "command", "--evaluate-command", path + " {arch} {out}", "--evaluate-timeout", "2",
+            "--max-mflops", "60"]
+
+
+def finished_runs(out):
+    """The codes whose run left its result.h5 (written once the command has finished)."""
+    runs = os.path.join(out, "evaluations")
+    codes = set()
+    for d in os.listdir(runs) if os.path.isdir(runs) else []:
+        try:
+            with h5py.File(os.path.join(runs, d, "result.h5"), "r") as f:
+                codes.add(f.attrs["arch"])
+        except OSError:
+            pass  # not finished yet
+    return codes
+
+
+def case_command_evaluator(tmp):
+    """A user's program per architecture on 3 ranks: a crash and a hang recorded as NaN with
+    their reasons while the search goes on; a job killed mid-generation resumes without running
+    a finished evaluation again and ends as the uninterrupted search."""
+    args = write_evaluate_script(tmp)
+    straight = os.path.join(tmp, "straight")
+    proc = search(tmp, 3, straight, 4, *args)
+    check_ok(proc, "straight run")
+    queries = list(csv.DictReader(open(os.path.join(straight, "queries.csv"))))
+    crashed = [q for q in queries if q["arch"].startswith("2")]
+    hung = [q for q in queries if q["arch"].endswith("11")]
+    check(crashed and hung, f"the draw should hold crashing and hanging codes: {[q['arch'] for q in queries]}")
+    for q in crashed:
+        check(q["command_accuracy"] == "" and "exited with status 3" in q["failure"] and "CUDA out of memory" in q["failure"], str(q))
+    for q in hung:
+        check(q["command_accuracy"] == "" and "timed out after 2 s" in q["failure"], str(q))
+    for q in queries:
+        if q not in crashed and q not in hung:
+            check(float(q["command_accuracy"]) == 80 + sum(map(int, q["arch"])) and q["failure"] == "", str(q))
+    check("the search goes on" in proc.stderr, "failures are logged" + show(proc))
+    check(not subprocess.run(["pgrep", "-f", "train.sh"], capture_output=True).stdout, "a timed-out run's processes must be gone")
+    check_within_budget(straight, 60)
+
+    # Two generations, then the continuation killed (SIGKILL to mpirun) once two evaluations of
+    # generation 2 have finished; resumed on 2 ranks.
+    out = os.path.join(tmp, "killed")
+    check_ok(search(tmp, 3, out, 2, *args), "first two generations")
+    before = finished_runs(out)
+    cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "3", hpcnas(), "search", "--resume", out, "--generations", "4"]
+    job = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(finished_runs(out) - before) < 2:
+        check(job.poll() is None and time.monotonic() < deadline, "the continuation ended before two evaluations finished")
+        time.sleep(0.02)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.communicate(timeout=60)
+    finished = finished_runs(out)
+    with h5py.File(newest_checkpoint(out), "r") as f:
+        check(int(f.attrs["next_generation"]) == 2, "the kill should come before generation 2's checkpoint")
+    check_ok(resume(2, out, 4), "resume after the kill")
+    calls = open(os.path.join(out, "calls.log")).read().split()
+    again = [a for a in finished if calls.count(a) > 1]
+    check(not again, f"finished evaluations ran again after the resume: {again}")
+    check(len(finished - before) >= 2, "evaluations of the killed generation had finished")
+    check_same_outcome(out, straight, "killed mid-generation and resumed vs straight")
+
+
 CASES = {
     "foreign_checkpoint": case_foreign_checkpoint,
     "lock": case_lock,
@@ -387,6 +576,9 @@ CASES = {
     "readme_demo": case_readme_demo,
     "full_disk": case_full_disk,
     "file_conventions": case_file_conventions,
+    "supernet_evaluator": case_supernet_evaluator,
+    "supernet_fault_kill": case_supernet_fault_kill,
+    "command_evaluator": case_command_evaluator,
 }
 
 if __name__ == "__main__":

@@ -422,7 +422,7 @@ TEST(SearchLoop, MacroSearchIsTheSameOnOneAndThreeRanks) {
 // An evaluator that throws on one rank: the loop returns an error, it does not crash.
 class ThrowingEvaluator : public Evaluator {
  public:
-  StatusOr<std::vector<double>> Evaluate(Communicator&, const std::vector<Architecture>&) override {
+  StatusOr<std::vector<Evaluation>> Evaluate(Communicator&, const std::vector<Architecture>&) override {
     throw std::runtime_error("disk on fire");
   }
 };

@@ -1,0 +1,312 @@
+// The search's evaluators and its hardware budget: the cost model (engine/space/hardware_cost.h),
+// a budget no proposal ever breaks, failed evaluations that stay queries but never parents or
+// labels, the command evaluator (a real /bin/sh script: numbers, JSON, a crash, a hang, no rerun
+// of a finished run) and the supernet evaluator (the same accuracies on 1, 2 and 3 in-process
+// ranks), both spread over ranks by the scoring protocol.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engine/comm/local_communicator.h"
+#include "engine/policy/evolution.h"
+#include "engine/policy/search_policy.h"
+#include "engine/space/hardware_cost.h"
+#include "scheduler/search_loop.h"
+#include "tests/unit/temp_dir.h"
+#include "workers/command_evaluator.h"
+#include "workers/supernet_evaluator.h"
+
+namespace hpcnas {
+namespace {
+
+const ChainSpace& Macro() {
+  static const std::unique_ptr<ChainSpace> space = MakeMacroSpace();
+  return *space;
+}
+
+HardwareCost MacroCost() {
+  ChainNetworkOptions options;
+  options.resolution = 32;
+  options.num_classes = 10;
+  return HardwareCost::Make(Macro(), options, std::nullopt).value();
+}
+
+Architecture MacroArch(const std::string& genotype) { return Macro().Parse(genotype).value(); }
+
+TEST(HardwareCost, MflopsAreThoseOfTheNetworkPlan) {
+  const HardwareCost cost = MacroCost();
+  // hpcnas inspect --space macro --arch 02121212: flops 76202496.
+  EXPECT_DOUBLE_EQ(cost.Mflops(MacroArch("02121212")), 76.202496);
+  EXPECT_TRUE(std::isnan(cost.LatencyMs(MacroArch("02121212"))));
+  EXPECT_FALSE((HardwareBudget{50, 0}.Allows(cost, MacroArch("02121212"))));
+  EXPECT_TRUE((HardwareBudget{80, 0}.Allows(cost, MacroArch("02121212"))));
+  EXPECT_TRUE((HardwareBudget{0, 0}.Allows(cost, MacroArch("02121212"))));
+}
+
+TEST(HardwareCost, ATableOfAnotherResolutionOrWithoutABlockIsRefused) {
+  ChainNetworkOptions options;
+  options.resolution = 32;
+  options.num_classes = 10;
+  LatencyTable table;
+  table.space = "macro";
+  table.resolution = 16;
+  StatusOr<HardwareCost> other = HardwareCost::Make(Macro(), options, table);
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("16 px"), std::string::npos) << other.status().message();
+  table.resolution = 32;
+  StatusOr<HardwareCost> empty = HardwareCost::Make(Macro(), options, table);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("latency table"), std::string::npos) << empty.status().message();
+}
+
+TEST(Budget, NeitherRandomDrawsNorChildrenBreakIt) {
+  const HardwareCost cost = MacroCost();
+  const HardwareBudget budget{50, 0};
+  const evolution::Admissible within = [&](const Architecture& a) { return budget.Allows(cost, a); };
+  const std::vector<Architecture> drawn = evolution::RandomArchitectures(Macro(), 3, 0, 200, {}, within);
+  ASSERT_EQ(drawn.size(), 200u);
+  for (const Architecture& a : drawn) EXPECT_LE(cost.Mflops(a), 50.0) << Macro().Format(a);
+  // Without the budget some of the same draws are over it: the filter is what keeps them out.
+  int over = 0;
+  for (const Architecture& a : evolution::RandomArchitectures(Macro(), 3, 0, 200, {})) over += cost.Mflops(a) > 50 ? 1 : 0;
+  EXPECT_GT(over, 0);
+
+  SearchState state;
+  for (std::size_t i = 0; i < 10; ++i) {
+    state.queries.push_back({drawn[i], static_cast<double>(i), 0, ""});
+    state.population.push_back(drawn[i]);
+  }
+  SearchConfig config;
+  config.tournament_size = 3;
+  config.crossover = 0.5;
+  const std::vector<Architecture> children = evolution::ProposeChildren(Macro(), state, config, 1, 30, {}, within);
+  EXPECT_FALSE(children.empty());
+  for (const Architecture& a : children) EXPECT_LE(cost.Mflops(a), 50.0) << Macro().Format(a);
+}
+
+// Accuracy = sum of the choices; architectures starting with a 2 fail. Records what it was asked.
+class RecordingEvaluator : public Evaluator {
+ public:
+  StatusOr<std::vector<Evaluation>> Evaluate(Communicator&, const std::vector<Architecture>& archs) override {
+    std::vector<Evaluation> out;
+    for (const Architecture& a : archs) {
+      asked.push_back(a);
+      double sum = 0;
+      for (std::uint8_t c : a.choices) sum += c;
+      out.push_back(a.choices[0] == 2 ? Evaluation{0, "it crashed"} : Evaluation{sum, ""});
+    }
+    return out;
+  }
+  std::vector<Architecture> asked;
+};
+
+Config MacroEvolution() {
+  Config c;
+  c.command = "search";
+  c.search.space = "macro";
+  c.search.method = "evolution";
+  c.search.seed = 5;
+  c.search.generations = 6;
+  c.search.initial_queries = 8;
+  c.search.queries_per_generation = 4;
+  c.search.population_size = 8;
+  c.search.tournament_size = 3;
+  c.runtime.timeout_s = 60;
+  return c;
+}
+
+TEST(SearchLoop, UnderABudgetNothingOverItIsEvaluatedAndTheCostIsReported) {
+  const Config config = MacroEvolution();
+  const HardwareCost cost = MacroCost();
+  const HardwareBudget budget{45, 0};
+  auto policy = MakeSearchPolicy(Macro(), config.search, 0.5, [&](const Architecture& a) { return budget.Allows(cost, a); }).value();
+  RecordingEvaluator evaluator;
+  SearchState state;
+  RunLocalRanks(1, [&](Communicator& comm) {
+    const StatusOr<SearchEnd> end = RunSearch(comm, config, state, {policy.get(), &evaluator, nullptr, nullptr, &cost}, {});
+    ASSERT_TRUE(end.ok()) << end.status().message();
+  });
+  ASSERT_EQ(evaluator.asked.size(), 8u + 5 * 4);
+  for (const Architecture& a : evaluator.asked) EXPECT_LE(cost.Mflops(a), 45.0) << Macro().Format(a);
+  for (const GenerationRecord& r : state.generations) {
+    EXPECT_LE(r.population_mflops_max, 45.0);
+    EXPECT_GT(r.population_mflops_mean, 0.0);
+    EXPECT_TRUE(std::isnan(r.population_latency_ms_mean));  // no latency table
+  }
+}
+
+TEST(SearchLoop, AFailedEvaluationStaysAQueryButIsNeverAParentNorTheBest) {
+  const Config config = MacroEvolution();
+  auto policy = MakeSearchPolicy(Macro(), config.search, 0.5).value();
+  RecordingEvaluator evaluator;
+  SearchState state;
+  RunLocalRanks(1, [&](Communicator& comm) {
+    ASSERT_TRUE(RunSearch(comm, config, state, {policy.get(), &evaluator, nullptr, nullptr}, {}).ok());
+  });
+  int failed = 0;
+  for (const Query& q : state.queries) {
+    if (q.arch.choices[0] != 2) continue;
+    ++failed;
+    EXPECT_TRUE(std::isnan(q.accuracy));
+    EXPECT_EQ(q.failure, "it crashed");
+    for (const Architecture& member : state.population) EXPECT_NE(member, q.arch);
+  }
+  EXPECT_GT(failed, 0) << "the draw should hold architectures that fail";
+  double recorded_failures = 0;
+  for (const GenerationRecord& r : state.generations) recorded_failures += r.failed_evaluations;
+  EXPECT_EQ(recorded_failures, failed);
+  const Query* best = BestQuery(state.queries);
+  ASSERT_NE(best, nullptr);
+  EXPECT_EQ(state.generations.back().best_accuracy, best->accuracy);
+  EXPECT_FALSE(std::isnan(state.generations.back().best_accuracy));
+}
+
+// ---- The command evaluator -------------------------------------------------------------------
+
+TEST(CommandEvaluator, ReadsANumberOrJsonOnTheLastLine) {
+  EXPECT_DOUBLE_EQ(ParseEvaluationOutput("epoch 1\nepoch 2\n93.25\n\n").value(), 93.25);
+  EXPECT_DOUBLE_EQ(ParseEvaluationOutput("{\"loss\": 0.3, \"accuracy\": 91.5}").value(), 91.5);
+  for (const char* bad : {"", "\n  \n", "done", "{\"loss\": 0.3}", "nan", "93.1%"}) {
+    EXPECT_FALSE(ParseEvaluationOutput(bad).ok()) << "'" << bad << "'";
+  }
+  EXPECT_NE(ParseEvaluationOutput("done").status().message().find("'done'"), std::string::npos);
+}
+
+TEST(CommandEvaluator, QuotesTheArchitectureAndTheDirectoryForTheShell) {
+  EXPECT_EQ(ExpandEvaluateCommand("train.sh {arch} --out {out}", "it's", "/a b"), "train.sh 'it'\\''s' --out '/a b'");
+}
+
+int CountLines(const std::string& path) {
+  std::ifstream in(path);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
+TEST(CommandEvaluator, SurvivesACrashAndAHangOnThreeRanksAndNeverRunsAFinishedOneAgain) {
+  TempDir dir;
+  const std::string script = dir / "train.sh";
+  std::ofstream(script) << "#!/bin/sh\n"
+                           "echo \"$1\" >> '" << dir / "calls.log" << "'\n"
+                           "case \"$1\" in\n"
+                           "  2*) echo 'out of memory' >&2; exit 3;;\n"
+                           "  1*) sleep 60;;\n"
+                           "  01*) echo 'not a number'; exit 0;;\n"
+                           "esac\n"
+                           "echo \"training...\"\n"
+                           "echo \"{\\\"accuracy\\\": 9$HPCNAS_RANK.5, \\\"arch\\\": \\\"$1\\\"}\"\n";
+  const std::string command = "sh " + script + " {arch} {out}";
+  const std::vector<Architecture> archs = {MacroArch("00000000"), MacroArch("20000000"), MacroArch("10000000"),
+                                           MacroArch("01000000"), MacroArch("00100000"), MacroArch("00010000")};
+  std::vector<std::vector<Evaluation>> got(3);
+  auto run = [&](const std::string& cmd) {
+    const auto errors = RunLocalRanks(3, [&](Communicator& comm) {
+      CommandEvaluator evaluator(Macro(), cmd, Seconds(1), dir / "runs", FaultInjection{}, comm.rank(), Seconds(30));
+      StatusOr<std::vector<Evaluation>> e = evaluator.Evaluate(comm, archs);
+      ASSERT_TRUE(e.ok()) << e.status().message();
+      got[comm.rank()] = *e;
+    });
+    for (const std::string& e : errors) EXPECT_EQ(e, "");
+  };
+  run(command);
+  ASSERT_EQ(got[0].size(), archs.size());
+  for (int r = 1; r < 3; ++r) {
+    for (std::size_t i = 0; i < archs.size(); ++i) {
+      EXPECT_EQ(got[r][i].failure, got[0][i].failure);
+      EXPECT_TRUE(got[r][i].accuracy == got[0][i].accuracy || (std::isnan(got[r][i].accuracy) && std::isnan(got[0][i].accuracy)));
+    }
+  }
+  const std::vector<Evaluation>& e = got[0];
+  for (std::size_t i : {0, 4, 5}) {
+    EXPECT_EQ(e[i].failure, "") << i;
+    EXPECT_TRUE(e[i].accuracy == 90.5 || e[i].accuracy == 91.5 || e[i].accuracy == 92.5) << e[i].accuracy;  // 9<rank>.5
+  }
+  EXPECT_NE(e[1].failure.find("exited with status 3"), std::string::npos) << e[1].failure;
+  EXPECT_NE(e[1].failure.find("out of memory"), std::string::npos) << e[1].failure;
+  EXPECT_NE(e[2].failure.find("timed out after 1 s"), std::string::npos) << e[2].failure;
+  EXPECT_NE(e[3].failure.find("not a number"), std::string::npos) << e[3].failure;
+  EXPECT_EQ(CountLines(dir / "calls.log"), 6);
+
+  // Again, as a resumed search would: every run finished (the failed ones too), none repeats.
+  run(command);
+  EXPECT_EQ(CountLines(dir / "calls.log"), 6);
+  EXPECT_EQ(got[0][0].accuracy, e[0].accuracy);
+  EXPECT_EQ(got[0][2].failure, e[2].failure);
+  // Another command line is another evaluation: it runs.
+  run(command + " # v2");
+  EXPECT_EQ(CountLines(dir / "calls.log"), 12);
+}
+
+// ---- The supernet evaluator ------------------------------------------------------------------
+
+TEST(SupernetEvaluator, GivesTheSameAccuraciesOnOneTwoAndThreeRanks) {
+  Config config;
+  config.supernet.space = "macro";
+  config.supernet.resolution = 16;
+  config.supernet.train_images = 32;
+  config.supernet.valid_images = 32;
+  config.supernet.recalibration_images = 16;
+  config.supernet.batch_size = 8;
+  config.supernet.seed = 3;
+  torch::set_num_threads(1);
+  SupernetCheckpoint checkpoint;
+  checkpoint.space = "macro";
+  checkpoint.config_toml = ToToml(config);
+  checkpoint.state = SupernetTrainer::Make(Macro(), config.supernet, torch::kCPU).value()->Export();
+  const std::vector<Architecture> archs = evolution::RandomArchitectures(Macro(), 1, 0, 7, {});
+
+  auto evaluate = [&](int ranks, int finetune_steps) {
+    std::vector<std::vector<Evaluation>> got(ranks);
+    const auto errors = RunLocalRanks(ranks, [&](Communicator& comm) {
+      torch::set_num_threads(1);
+      auto evaluator = SupernetEvaluator::Make(Macro(), checkpoint, finetune_steps, torch::kCPU, FaultInjection{}, comm.rank(), Seconds(60));
+      ASSERT_TRUE(evaluator.ok()) << evaluator.status().message();
+      StatusOr<std::vector<Evaluation>> e = (*evaluator)->Evaluate(comm, archs);
+      ASSERT_TRUE(e.ok()) << e.status().message();
+      got[comm.rank()] = *e;
+    });
+    for (const std::string& e : errors) EXPECT_EQ(e, "");
+    std::vector<double> accuracy;
+    for (const Evaluation& e : got[0]) {
+      EXPECT_EQ(e.failure, "");
+      accuracy.push_back(e.accuracy);
+    }
+    for (int r = 1; r < ranks; ++r) {
+      for (std::size_t i = 0; i < archs.size(); ++i) EXPECT_EQ(got[r][i].accuracy, accuracy[i]) << "rank " << r;
+    }
+    return accuracy;
+  };
+  const std::vector<double> one = evaluate(1, 2);
+  ASSERT_EQ(one.size(), archs.size());
+  for (double a : one) {
+    EXPECT_GE(a, 0);
+    EXPECT_LE(a, 100);
+  }
+  EXPECT_EQ(evaluate(2, 2), one);
+  EXPECT_EQ(evaluate(3, 2), one);
+
+  // Without fine-tuning, each is the trainer's own evaluation of that subnet.
+  const std::vector<double> plain = evaluate(2, 0);
+  const SupernetData data = LoadSupernetData(config.supernet).value();
+  auto trainer = SupernetTrainer::Make(Macro(), config.supernet, torch::kCPU).value();
+  for (std::size_t i = 0; i < archs.size(); ++i) {
+    EXPECT_EQ(plain[i], trainer->EvaluateSubnet(data, archs[i], 0, 0).value().valid_accuracy);
+  }
+}
+
+TEST(SupernetEvaluator, RefusesACheckpointOfAnotherSpace) {
+  SupernetCheckpoint checkpoint;
+  checkpoint.space = "proxyless";
+  StatusOr<std::unique_ptr<SupernetEvaluator>> made =
+      SupernetEvaluator::Make(Macro(), checkpoint, 0, torch::kCPU, FaultInjection{}, 0, Seconds(1));
+  ASSERT_FALSE(made.ok());
+  EXPECT_NE(made.status().message().find("proxyless"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hpcnas
