@@ -124,7 +124,7 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
   if (const auto* chain = dynamic_cast<const ChainSpace*>(space.get())) {
     HPCNAS_RETURN_IF_ERROR(MakeHardwareCost(*chain, config).status().WithContext("the search's budget"));
   }
-  if (sc.method == "tnasp") {
+  if (sc.method == "tnasp" && sc.prefilter == "epsilon") {
     // An epsilon option the space cannot honour (a width multiplier on macro) is bad input here,
     // not a failure of every rank later.
     HPCNAS_RETURN_IF_ERROR(MakeEpsilonScorer(*space, torch::zeros({2, 3, 32, 32}), EpsilonScorerOptionsFromConfig(config.epsilon))

@@ -234,6 +234,8 @@ const std::vector<KeySpec>& KeySpecs() {
       HPCNAS_KEY(search, crossover, "share of children made by uniform crossover of two parents").In(0, 1),
       HPCNAS_KEY(search, predictor_epochs, "tnasp: predictor epochs per generation, warm-started").In(1, 1000000),
       HPCNAS_KEY(search, selection, "tnasp: how candidates are ranked for evaluation").OneOf({"predictor", "epsilon", "combined"}),
+      HPCNAS_KEY(search, prefilter, "tnasp: epsilon on every candidate, or none (the predictor alone; generation 0 random)")
+          .OneOf({"epsilon", "none"}),
       HPCNAS_KEY(search, explore, "tnasp: share of later queries given to children as proposed").In(0, 1),
       HPCNAS_KEY(search, out_dir, "results, CSVs and checkpoints/").NonEmpty(),
       HPCNAS_KEY(search, keep_checkpoints, "newest checkpoints kept").In(1, 1000000),

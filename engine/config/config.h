@@ -114,6 +114,10 @@ struct SearchConfig {
   // tnasp: how the candidates are ranked for evaluation: "predictor" (epsilon breaks ties),
   // "epsilon", or "combined" (mean of the two quantiles; the predictor alone where epsilon is unknown).
   std::string selection = "predictor";
+  // tnasp: "epsilon" scores every candidate with epsilon (generation 0 evaluates the best of a
+  // random pool by epsilon; epsilon breaks the predictor's ties), "none" leaves epsilon out
+  // (generation 0 evaluates random architectures, the predictor alone ranks): an ablation.
+  std::string prefilter = "epsilon";
   // tnasp: share of each later generation's queries given to children in the order they were
   // proposed (plain regularised evolution) instead of by rank: exploration the predictor cannot
   // veto. 0..1.

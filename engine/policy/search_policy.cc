@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "engine/policy/evolution.h"
 
@@ -79,18 +80,22 @@ class TnaspPolicy : public EvolutionPolicy {
   TnaspPolicy(const SearchSpace& space, const SearchConfig& config, evolution::Admissible admissible, double nan_offset)
       : EvolutionPolicy(space, config, std::move(admissible), config.initial_pool, config.candidates), nan_offset_(nan_offset) {}
   std::string_view name() const override { return "tnasp"; }
-  bool UsesEpsilon() const override { return true; }
+  bool UsesEpsilon() const override { return config_.prefilter == "epsilon"; }
   bool UsesPredictor(std::int32_t generation) const override { return generation >= 1; }
 
   std::vector<Architecture> Select(const SearchState& state, std::int32_t generation, const std::vector<Architecture>& candidates,
                                    const std::vector<double>& predicted) const override {
     const int wanted = Wanted(generation);
+    // Without epsilon and before the predictor there is nothing to rank by: random ones.
+    if (!UsesEpsilon() && predicted.empty()) return FirstOnes(candidates, wanted);
     // The exploration share first: children as proposed (plain regularised evolution).
     const int explored = generation == 0 ? 0 : static_cast<int>(std::lround(config_.explore * wanted));
     std::vector<Architecture> selected = FirstOnes(candidates, explored);
     const auto keys = evolution::EpsilonKeys(state, nan_offset_);
-    std::vector<double> epsilon_key;
-    for (const Architecture& arch : candidates) epsilon_key.push_back(keys.at(arch.Bytes()));
+    std::vector<double> epsilon_key;  // NaN (unknown) for every candidate without the prefilter
+    for (const Architecture& arch : candidates) {
+      epsilon_key.push_back(UsesEpsilon() ? keys.at(arch.Bytes()) : std::numeric_limits<double>::quiet_NaN());
+    }
     for (std::size_t index : evolution::RankCandidates(candidates, predicted, epsilon_key, config_.selection)) {
       if (static_cast<int>(selected.size()) == wanted) break;
       if (static_cast<int>(index) >= explored) selected.push_back(candidates[index]);  // not taken above

@@ -310,3 +310,36 @@ TEST(SupernetEvaluator, RefusesACheckpointOfAnotherSpace) {
 
 }  // namespace
 }  // namespace hpcnas
+
+namespace hpcnas {
+namespace {
+
+TEST(TnaspPolicy, WithoutThePrefilterGenerationZeroIsRandomAndNoEpsilonIsAsked) {
+  Config config = MacroEvolution();
+  config.search.method = "tnasp";
+  config.search.initial_pool = 30;
+  config.search.prefilter = "none";
+  auto policy = MakeSearchPolicy(Macro(), config.search, 0.5).value();
+  EXPECT_FALSE(policy->UsesEpsilon());
+  EXPECT_TRUE(policy->UsesPredictor(1));
+  SearchState state;
+  const std::vector<Architecture> pool = policy->Propose(state, 0);
+  ASSERT_EQ(pool.size(), 30u);
+  const std::vector<Architecture> chosen = policy->Select(state, 0, pool, {});
+  EXPECT_EQ(chosen, std::vector<Architecture>(pool.begin(), pool.begin() + config.search.initial_queries));
+  // Later, the predictor alone ranks (no epsilon is in the state, none is looked up).
+  for (const Architecture& a : chosen) state.queries.push_back({a, 1.0, 0, ""});
+  state.population = chosen;
+  const std::vector<Architecture> children = policy->Propose(state, 1);
+  std::vector<double> predicted;
+  for (std::size_t i = 0; i < children.size(); ++i) predicted.push_back(static_cast<double>(i));
+  const std::vector<Architecture> picked = policy->Select(state, 1, children, predicted);
+  ASSERT_EQ(picked.size(), static_cast<std::size_t>(config.search.queries_per_generation));
+  // explore 0.2 of 4: the first child as proposed, then the best predicted (the last), and so on.
+  EXPECT_EQ(picked[0], children[0]);
+  EXPECT_EQ(picked[1], children.back());
+  EXPECT_EQ(picked[2], children[children.size() - 2]);
+}
+
+}  // namespace
+}  // namespace hpcnas
