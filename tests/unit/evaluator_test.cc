@@ -7,12 +7,14 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "engine/comm/local_communicator.h"
+#include "engine/nn/latency_measure.h"
 #include "engine/policy/evolution.h"
 #include "engine/policy/search_policy.h"
 #include "engine/space/hardware_cost.h"
@@ -62,6 +64,26 @@ TEST(HardwareCost, ATableOfAnotherResolutionOrWithoutABlockIsRefused) {
   StatusOr<HardwareCost> empty = HardwareCost::Make(Macro(), options, table);
   ASSERT_FALSE(empty.ok());
   EXPECT_NE(empty.status().message().find("latency table"), std::string::npos) << empty.status().message();
+}
+
+TEST(HardwareCost, ALatencyBudgetUsesTheTablesPrediction) {
+  ChainNetworkOptions options;
+  options.resolution = 16;
+  options.num_classes = 10;
+  const LatencyTable table = MeasureLatencyTable(Macro(), options, torch::kCPU, LatencyMeasureOptions{1, 2, 1}).value();
+  const HardwareCost cost = HardwareCost::Make(Macro(), options, table).value();
+  ASSERT_TRUE(cost.has_latency());
+  const std::vector<Architecture> archs = evolution::RandomArchitectures(Macro(), 2, 0, 40, {});
+  std::vector<double> ms;
+  for (const Architecture& a : archs) {
+    ms.push_back(cost.LatencyMs(a));
+    EXPECT_DOUBLE_EQ(ms.back(), table.Predict(Macro().Plan(a, options).value()).value());
+  }
+  std::vector<double> sorted = ms;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[sorted.size() / 2];
+  const HardwareBudget budget{0, median};
+  for (std::size_t i = 0; i < archs.size(); ++i) EXPECT_EQ(budget.Allows(cost, archs[i]), ms[i] <= median);
 }
 
 TEST(Budget, NeitherRandomDrawsNorChildrenBreakIt) {

@@ -52,7 +52,7 @@ std::vector<Architecture> Cells(const std::vector<int>& codes) {
 SearchState StateWithPopulation(const std::vector<Architecture>& archs, const std::string& space = "nb201") {
   SearchState state;
   for (const Architecture& arch : archs) {
-    state.queries.push_back({arch, Accuracy(arch, space), 0});
+    state.queries.push_back({arch, Accuracy(arch, space), 0, ""});
     state.population.push_back(arch);
   }
   return state;
