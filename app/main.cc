@@ -74,7 +74,7 @@ const std::map<std::string, std::string>& ShortFlags() {
       {"search.candidates", "--candidates"}, {"search.queries_per_generation", "--queries-per-generation"},
       {"search.population_size", "--population"}, {"search.tournament_size", "--tournament"},
       {"search.crossover", "--crossover"}, {"search.predictor_epochs", "--predictor-epochs"},
-      {"search.selection", "--selection"}, {"search.explore", "--explore"}, {"search.out_dir", "--out"},
+      {"search.selection", "--selection"}, {"search.prefilter", "--prefilter"}, {"search.explore", "--explore"}, {"search.out_dir", "--out"},
       {"search.keep_checkpoints", "--keep-checkpoints"}, {"search.evaluator", "--evaluator"},
       {"search.supernet", "--supernet"}, {"search.finetune_steps", "--finetune-steps"},
       {"search.evaluate_command", "--evaluate-command"}, {"search.evaluate_timeout_s", "--evaluate-timeout"},
