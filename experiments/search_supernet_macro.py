@@ -29,6 +29,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 import matplotlib
@@ -205,7 +206,7 @@ def main():
     ax.axhline(best_within, color="tab:red", lw=1, ls="--", label=f"best within {args.budget:g} M ({best_within:.2f}%)")
     ax.axhline(92.0, color="tab:green", lw=1, ls=":", label="goal of (c): 92.0%")
     ax.set_xticks(range(4))
-    ax.set_xticklabels([f"({r})\n{ROWS[r]}" for r in "abcd"], fontsize=7)
+    ax.set_xticklabels([f"({r})\n" + textwrap.fill(ROWS[r], 22) for r in "abcd"], fontsize=7)
     ax.set_ylim(86, 93)
     ax.set_ylabel("true CIFAR-10 accuracy (%), NAS-Bench-Macro")
     ax.set_title(f"NAS-Bench-Macro, {args.budget:g} M FLOPs budget, {len(seeds)} seeds, equal wall clock per row", fontsize=9)
