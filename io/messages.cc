@@ -66,6 +66,10 @@ template <typename Archive>
 void serialize(Archive& ar, SearchStart& m, unsigned /*version*/) {
   ar & m.config_toml & m.run_id & m.images & m.has_checkpoint & m.checkpoint;
 }
+template <typename Archive>
+void serialize(Archive& ar, EvaluationsMessage& m, unsigned /*version*/) {
+  ar & m.position & m.accuracy & m.failure;
+}
 
 namespace {
 
@@ -147,6 +151,7 @@ HPCNAS_INSTANTIATE_MESSAGE(ScoreJobSpec)
 HPCNAS_INSTANTIATE_MESSAGE(WorkerReport)
 HPCNAS_INSTANTIATE_MESSAGE(WorkAssignment)
 HPCNAS_INSTANTIATE_MESSAGE(SearchStart)
+HPCNAS_INSTANTIATE_MESSAGE(EvaluationsMessage)
 #undef HPCNAS_INSTANTIATE_MESSAGE
 
 }  // namespace hpcnas

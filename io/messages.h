@@ -15,7 +15,7 @@
 
 namespace hpcnas {
 
-inline constexpr std::uint32_t kMessageFormatVersion = 4;  // 2: ScoreJobSpec carries architecture bytes; 3: so does SearchStart; 4: images of any size (ImageBytes)
+inline constexpr std::uint32_t kMessageFormatVersion = 5;  // 2: ScoreJobSpec carries architecture bytes; 3: so does SearchStart; 4: images of any size (ImageBytes); 5: queries carry their failure
 
 // Rank 0 -> all, once: what to score and with what.
 struct ScoreJobSpec {
@@ -54,6 +54,15 @@ struct SearchStart {
   ImageBytes images;   // the epsilon batch
   bool has_checkpoint = false;
   SearchCheckpoint checkpoint;
+};
+
+// Evaluations by position (workers/spread_evaluator.h): an accuracy (NaN where it failed) and
+// the reason of each failure (empty otherwise), gathered and then broadcast.
+struct EvaluationsMessage {
+  static constexpr std::uint32_t kType = 5;
+  std::vector<std::int64_t> position;
+  std::vector<double> accuracy;
+  std::vector<std::string> failure;
 };
 
 // Point-to-point tags of the scoring protocol (scheduler/score_coordinator.h).

@@ -1,51 +1,12 @@
 #include "workers/spread_evaluator.h"
 
-#include <algorithm>
-#include <cmath>
-#include <cstring>
 #include <limits>
 
+#include "io/messages.h"
 #include "workers/runtime.h"
 #include "workers/score_worker.h"
 
 namespace hpcnas {
-namespace {
-
-// Evaluations as bytes: their count (int64), the accuracies (doubles), then each failure
-// followed by a '\0'.
-Bytes EncodeEvaluations(const std::vector<Evaluation>& evaluations) {
-  const auto count = static_cast<std::int64_t>(evaluations.size());
-  Bytes bytes(reinterpret_cast<const char*>(&count), reinterpret_cast<const char*>(&count) + sizeof(count));
-  std::vector<double> accuracy;
-  for (const Evaluation& e : evaluations) accuracy.push_back(e.accuracy);
-  const Bytes numbers = ToBytes(accuracy);
-  bytes.insert(bytes.end(), numbers.begin(), numbers.end());
-  for (const Evaluation& e : evaluations) {
-    for (char c : e.failure) bytes.push_back(c == '\0' ? ' ' : c);
-    bytes.push_back('\0');
-  }
-  return bytes;
-}
-
-StatusOr<std::vector<Evaluation>> DecodeEvaluations(const Bytes& bytes) {
-  std::int64_t count = 0;
-  if (bytes.size() < sizeof(count)) return Status::Communication("evaluations message too short");
-  std::memcpy(&count, bytes.data(), sizeof(count));
-  const std::size_t head = sizeof(count) + static_cast<std::size_t>(count) * sizeof(double);
-  if (count < 0 || bytes.size() < head) return Status::Communication("evaluations message too short");
-  std::vector<Evaluation> out(static_cast<std::size_t>(count));
-  std::size_t at = head;
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    std::memcpy(&out[i].accuracy, bytes.data() + sizeof(count) + i * sizeof(double), sizeof(double));
-    const auto end = std::find(bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.end(), '\0');
-    if (end == bytes.end()) return Status::Communication("evaluations message cut short");
-    out[i].failure.assign(bytes.begin() + static_cast<std::ptrdiff_t>(at), end);
-    at = static_cast<std::size_t>(end - bytes.begin()) + 1;
-  }
-  return out;
-}
-
-}  // namespace
 
 SpreadEvaluator::SpreadEvaluator(const FaultInjection& fault, int rank, Seconds timeout) : timeout_(timeout) {
   score_ = WithFaultInjection(
@@ -88,25 +49,37 @@ StatusOr<std::vector<Evaluation>> SpreadEvaluator::Evaluate(Communicator& comm, 
     }
   }
   // Every rank's failures (position in todo_, reason) come to every rank.
-  std::vector<Evaluation> mine;
-  for (const auto& [position, reason] : failures_) mine.push_back({static_cast<double>(position), reason});
-  HPCNAS_ASSIGN_OR_RETURN(std::vector<Bytes> parts, comm.AllGather(EncodeEvaluations(mine), timeout_));
+  EvaluationsMessage mine;
+  for (const auto& [position, reason] : failures_) {
+    mine.position.push_back(position);
+    mine.failure.push_back(reason);
+  }
+  HPCNAS_ASSIGN_OR_RETURN(std::vector<Bytes> parts, comm.AllGather(EncodeMessage(mine), timeout_));
   std::map<std::int64_t, std::string> failures;
   for (const Bytes& part : parts) {
-    HPCNAS_ASSIGN_OR_RETURN(std::vector<Evaluation> theirs, DecodeEvaluations(part));
-    for (const Evaluation& e : theirs) failures[static_cast<std::int64_t>(e.accuracy)] = e.failure;
+    HPCNAS_ASSIGN_OR_RETURN(EvaluationsMessage theirs, DecodeMessage<EvaluationsMessage>(part));
+    for (std::size_t i = 0; i < theirs.position.size() && i < theirs.failure.size(); ++i) failures[theirs.position[i]] = theirs.failure[i];
   }
+  EvaluationsMessage all;
   if (comm.rank() == 0) {
     for (std::size_t k = 0; k < todo_positions.size(); ++k) {
       Evaluation& e = result[static_cast<std::size_t>(todo_positions[k])];
       e.accuracy = accuracy.at(k);
       if (auto f = failures.find(static_cast<std::int64_t>(k)); f != failures.end()) e.failure = f->second;
     }
+    for (const Evaluation& e : result) {
+      all.accuracy.push_back(e.accuracy);
+      all.failure.push_back(e.failure);
+    }
   }
-  Bytes bytes = comm.rank() == 0 ? EncodeEvaluations(result) : Bytes{};
+  Bytes bytes = comm.rank() == 0 ? EncodeMessage(all) : Bytes{};
   HPCNAS_RETURN_IF_ERROR(comm.Broadcast(bytes, 0, timeout_).WithContext("broadcasting the evaluations"));
-  HPCNAS_ASSIGN_OR_RETURN(std::vector<Evaluation> evaluations, DecodeEvaluations(bytes));
-  if (evaluations.size() != archs.size()) return Status::Communication("evaluations broadcast has the wrong length");
+  HPCNAS_ASSIGN_OR_RETURN(all, DecodeMessage<EvaluationsMessage>(bytes));
+  if (all.accuracy.size() != archs.size() || all.failure.size() != archs.size()) {
+    return Status::Communication("evaluations broadcast has the wrong length");
+  }
+  std::vector<Evaluation> evaluations;
+  for (std::size_t i = 0; i < archs.size(); ++i) evaluations.push_back({all.accuracy[i], all.failure[i]});
   return evaluations;
 }
 
