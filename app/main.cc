@@ -77,10 +77,11 @@ const std::map<std::string, std::string>& ShortFlags() {
       {"search.selection", "--selection"}, {"search.prefilter", "--prefilter"}, {"search.explore", "--explore"}, {"search.out_dir", "--out"},
       {"search.keep_checkpoints", "--keep-checkpoints"}, {"search.evaluator", "--evaluator"},
       {"search.supernet", "--supernet"}, {"search.finetune_steps", "--finetune-steps"},
+      {"search.supernet_epochs_per_generation", "--supernet-epochs-per-generation"},
       {"search.evaluate_command", "--evaluate-command"}, {"search.evaluate_timeout_s", "--evaluate-timeout"},
       {"search.max_mflops", "--max-mflops"}, {"search.max_latency_ms", "--max-latency-ms"},
       {"search.latency_table", "--latency-table"},
-      {"supernet.space", "--space"}, {"supernet.data", "--data"}, {"supernet.train_images", "--train-images"},
+      {"supernet.space", "--space"}, {"supernet.data", "--data"}, {"supernet.num_classes", "--num-classes"}, {"supernet.train_images", "--train-images"},
       {"supernet.valid_images", "--valid-images"}, {"supernet.seed", "--seed"}, {"supernet.epochs", "--epochs"},
       {"supernet.warmup_epochs", "--warmup-epochs"}, {"supernet.batch_size", "--batch-size"},
       {"supernet.micro_batches", "--micro-batches"}, {"supernet.learning_rate", "--lr"},
@@ -116,13 +117,18 @@ std::vector<std::string> LongFlags(const CLI::Option& option) {
 // and by its short flag (--population 30), with the key's doc, type, default and checks. The
 // options apply after --config, so they override the file; a bad value is an error naming the
 // flag as the user typed it.
+// Sections in `long_only` get their --SECTION.NAME options only (their short flags belong to
+// another subcommand).
 void AddConfigKeyOptions(CLI::App& command, hpcnas::Config& config, std::initializer_list<const char*> sections, int argc,
-                         char** argv) {
+                         char** argv, std::initializer_list<const char*> long_only = {}) {
+  auto in = [](std::initializer_list<const char*> list, const std::string& section) {
+    return std::find(list.begin(), list.end(), section) != list.end();
+  };
   for (const hpcnas::ConfigKey& key : hpcnas::ConfigKeys()) {
-    if (std::find(sections.begin(), sections.end(), key.section) == sections.end()) continue;
+    if (!in(sections, key.section) && !in(long_only, key.section)) continue;
     std::vector<std::string> flags = {"--" + key.Key()};
     std::string names = flags[0];
-    if (auto short_flags = ShortFlags().find(key.Key()); short_flags != ShortFlags().end()) {
+    if (auto short_flags = ShortFlags().find(key.Key()); short_flags != ShortFlags().end() && !in(long_only, key.section)) {
       names += "," + short_flags->second;
       for (size_t begin = 0, comma = 0; comma != std::string::npos; begin = comma + 1) {
         comma = short_flags->second.find(',', begin);
@@ -256,12 +262,14 @@ int main(int argc, char** argv) {
   CLI::App* search = app.add_subcommand("search", "architecture search: epsilon, the TNASP predictor and evolution on all ranks");
   AddConfigOption(*search, config_file);
   search->add_option("--resume", search_request.resume_dir, "continue the search in DIR from its newest valid checkpoint");
-  AddConfigKeyOptions(*search, search_request.config, {"search", "epsilon", "predictor", "runtime"}, argc, argv);
+  // [supernet]: the supernet a search trains itself (--supernet train), as --supernet.KEY.
+  AddConfigKeyOptions(*search, search_request.config, {"search", "epsilon", "predictor", "runtime"}, argc, argv, {"supernet"});
   hpcnas::LatencyRequest latency_request;
   CLI::App* latency = app.add_subcommand("latency", "measure a chain space's latency lookup table on this device and check it against whole networks");
   latency->add_option("--space", latency_request.space, "chain space: macro | proxyless")->capture_default_str();
   latency->add_option("--resolution", latency_request.resolution, "input size (0 = the space's)")->capture_default_str();
   latency->add_option("--width-multiplier", latency_request.width_multiplier, "proxyless: channel width multiplier")->capture_default_str();
+  latency->add_option("--num-classes", latency_request.num_classes, "classifier outputs, as supernet.num_classes (0 = the space's)")->capture_default_str();
   latency->add_option("--out", latency_request.out, "the table (HDF5); the check goes beside it as CSV")->capture_default_str();
   latency->add_option("--networks", latency_request.networks, "random whole networks measured to check and calibrate the table")->capture_default_str();
   latency->add_option("--repeats", latency_request.repeats, "timed runs per entry and per network")->capture_default_str();

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/command_support.h"
+#include "app/supernet_command.h"
 #include "engine/metric/epsilon_spaces.h"
 #include "engine/space/hardware_cost.h"
 #include "engine/core/progress.h"
@@ -31,7 +32,35 @@ struct Prepared {
   SearchStart start;
   TruthTable truth;                   // rank 0's evaluator
   std::optional<DirectoryLock> lock;  // rank 0 holds the output directory for the whole run
+  std::optional<SupernetTrainingState> supernet;  // a resumed search's supernet, when it trains one
 };
+
+// search.supernet = "train": the supernet the search trains lives in OUT/supernet/.
+constexpr const char* kTrainSupernet = "train";
+std::string SupernetDirectory(const SearchConfig& sc) { return (std::filesystem::path(sc.out_dir) / "supernet").string(); }
+
+// A search that trains its supernet: the [supernet] section must give one of the search's space
+// whose data and latency table load; a resumed search's supernet state is the checkpoint's.
+Status PrepareSupernetTraining(const Config& config, const std::string& run_id, const SearchCheckpoint* resumed,
+                               Prepared& prepared) {
+  HPCNAS_RETURN_IF_ERROR(LoadSupernetData(config.supernet).status().WithContext("the search's [supernet]"));
+  HPCNAS_RETURN_IF_ERROR(LoadMatchingLatencyTable(config.supernet, SelectDevice()).status());
+  if (resumed == nullptr) return Status::Ok();
+  if (resumed->supernet_checkpoint.empty()) {
+    return Status::InvalidInput("the newest checkpoint in '" + config.search.out_dir +
+                                "' holds no supernet state, but its search trains one");
+  }
+  const std::string path = (std::filesystem::path(config.search.out_dir) / resumed->supernet_checkpoint).string();
+  HPCNAS_ASSIGN_OR_RETURN(SupernetCheckpoint supernet, ReadSupernetCheckpoint(path));
+  if (supernet.run_id != run_id) {
+    return Status::InvalidInput("supernet checkpoint '" + path + "' belongs to another run (" + supernet.run_id + ") than the search (" +
+                                run_id + ")");
+  }
+  spdlog::info("the search's supernet: {} ({} epochs, {} weight steps done)", path, supernet.state.epochs_done,
+               supernet.state.weight_steps);
+  prepared.supernet = std::move(supernet.state);
+  return Status::Ok();
+}
 
 // search.supernet as the checkpoint file it names (a directory: its newest checkpoint), and the
 // [supernet] section as that checkpoint's, so that the search's networks are the supernet's.
@@ -63,7 +92,7 @@ Status ResolveSupernet(Config& config) {
 StatusOr<HardwareCost> MakeHardwareCost(const ChainSpace& space, const Config& config) {
   ChainNetworkOptions options;
   options.resolution = config.supernet.resolution;
-  options.num_classes = 10;
+  options.num_classes = config.supernet.num_classes;
   if (space.name() == "proxyless") options.width_multiplier = config.supernet.width_multiplier;
   std::optional<LatencyTable> latency;
   if (!config.search.latency_table.empty()) {
@@ -105,6 +134,10 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
     prepared.start.checkpoint = std::move(found.checkpoint);
   }
   config.command = "search";
+  if (request.resume_dir.empty() && config.search.evaluator == "supernet" && config.search.supernet == kTrainSupernet) {
+    config.supernet.space = config.search.space;  // the search's networks are the supernet's
+    config.supernet.out_dir = SupernetDirectory(config.search);
+  }
   HPCNAS_RETURN_IF_ERROR(Validate(config));
   const SearchConfig& sc = config.search;
   if (request.resume_dir.empty() && !ListCheckpoints(sc.out_dir).empty()) {
@@ -120,7 +153,13 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
     HPCNAS_ASSIGN_OR_RETURN(prepared.truth, LoadTruthTable(*space, sc.truth, sc.truth_column));
     HPCNAS_RETURN_IF_ERROR(prepared.truth.RequireEveryArchitecture(*space));
   }
-  if (sc.evaluator == "supernet") HPCNAS_RETURN_IF_ERROR(ResolveSupernet(config));
+  if (sc.evaluator == "supernet" && sc.supernet == kTrainSupernet) {
+    const std::string run_id = prepared.start.has_checkpoint ? prepared.start.run_id : std::string();
+    HPCNAS_RETURN_IF_ERROR(
+        PrepareSupernetTraining(config, run_id, prepared.start.has_checkpoint ? &prepared.start.checkpoint : nullptr, prepared));
+  } else if (sc.evaluator == "supernet") {
+    HPCNAS_RETURN_IF_ERROR(ResolveSupernet(config));
+  }
   if (const auto* chain = dynamic_cast<const ChainSpace*>(space.get())) {
     HPCNAS_RETURN_IF_ERROR(MakeHardwareCost(*chain, config).status().WithContext("the search's budget"));
   }
@@ -163,9 +202,10 @@ std::string GenerationLine(const SearchState& state, const Config& config, doubl
                            double queries_this_run, double checkpoint_seconds) {
   const GenerationRecord& r = state.generations.back();
   const SearchConfig& sc = config.search;
-  std::string line = fmt::format("generation {}/{} | {} queries | best {:.2f}% | {:.2f} s: epsilon {:.2f} ({} archs), predictor {:.2f}, ",
-                                 r.generation + 1, sc.generations, r.queries, r.best_accuracy, r.seconds_total + checkpoint_seconds,
-                                 r.seconds_score, r.newly_scored, r.seconds_predictor);
+  std::string line = fmt::format("generation {}/{} | {} queries | best {:.2f}% | {:.2f} s: ", r.generation + 1, sc.generations,
+                                 r.queries, r.best_accuracy, r.seconds_total + checkpoint_seconds);
+  if (sc.evaluator == "supernet" && sc.supernet == kTrainSupernet) line += fmt::format("supernet {:.2f}, ", r.seconds_evaluator_training);
+  line += fmt::format("epsilon {:.2f} ({} archs), predictor {:.2f}, ", r.seconds_score, r.newly_scored, r.seconds_predictor);
   // A table lookup takes no time worth a column; a real evaluation does.
   if (sc.evaluator != "tabular") line += fmt::format("evaluation {:.2f}, ", r.seconds_evaluate);
   line += fmt::format("checkpoint {:.2f}", checkpoint_seconds);
@@ -179,10 +219,11 @@ std::string GenerationLine(const SearchState& state, const Config& config, doubl
   return line;
 }
 
-// Step 7's evaluator, on every rank (`truth`: rank 0's table, for the tabular one). Errors
-// abort the job: rank 0 checked what the user gave in Prepare.
+// Step 7's evaluator, on every rank (`truth`: rank 0's table, for the tabular one;
+// `supernet_latency`: the table of the [supernet] a search trains, may be null). Errors abort the
+// job: rank 0 checked what the user gave in Prepare.
 std::unique_ptr<Evaluator> MakeEvaluator(Communicator& comm, const Config& config, const SearchSpace& space, torch::Device device,
-                                         const FaultInjection& fault, TruthTable* truth) {
+                                         const FaultInjection& fault, TruthTable* truth, const LatencyTable* supernet_latency) {
   const SearchConfig& sc = config.search;
   const Seconds timeout(config.runtime.timeout_s);
   if (sc.evaluator == "command") {
@@ -190,6 +231,13 @@ std::unique_ptr<Evaluator> MakeEvaluator(Communicator& comm, const Config& confi
     return std::make_unique<CommandEvaluator>(space, sc.evaluate_command, Seconds(sc.evaluate_timeout_s),
                                               (std::filesystem::path(sc.out_dir) / "evaluations").string(), fault, comm.rank(),
                                               timeout + Seconds(sc.evaluate_timeout_s));
+  }
+  if (sc.evaluator == "supernet" && sc.supernet == kTrainSupernet) {
+    auto made = SupernetEvaluator::MakeTrained(dynamic_cast<const ChainSpace&>(space), config.supernet,
+                                               sc.supernet_epochs_per_generation, supernet_latency, sc.finetune_steps, device,
+                                               fault, comm.rank(), timeout);
+    if (!made.ok()) comm.Abort("rank " + std::to_string(comm.rank()) + ": building the search's supernet: " + made.status().message(), 3);
+    return std::move(*made);
   }
   if (sc.evaluator == "supernet") {
     StatusOr<SupernetCheckpoint> checkpoint = ReadSupernetCheckpoint(sc.supernet);
@@ -247,6 +295,14 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   std::unique_ptr<EpsilonCandidateScorer> scorer;
   std::unique_ptr<TnaspSearchPredictor> predictor;
   std::unique_ptr<Evaluator> evaluator;
+  SupernetEvaluator* supernet_evaluator = nullptr;
+  SupernetTrainer* supernet = nullptr;  // the supernet the search trains, if it does
+  std::optional<LatencyTable> supernet_latency;
+  if (sc.evaluator == "supernet" && sc.supernet == kTrainSupernet) {
+    StatusOr<std::optional<LatencyTable>> loaded = LoadMatchingLatencyTable(config->supernet, device);
+    if (!loaded.ok()) comm.Abort("rank " + std::to_string(comm.rank()) + ": " + loaded.status().message(), 3);
+    supernet_latency = std::move(*loaded);
+  }
   SearchState state;
   try {
     if ((*policy)->UsesEpsilon()) {
@@ -255,7 +311,10 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
       if (!made.ok()) comm.Abort("setting up epsilon: " + made.status().message(), 3);
       scorer = std::move(*made);
     }
-    evaluator = MakeEvaluator(comm, *config, space, device, *fault, comm.rank() == 0 ? &prepared->truth : nullptr);
+    evaluator = MakeEvaluator(comm, *config, space, device, *fault, comm.rank() == 0 ? &prepared->truth : nullptr,
+                              supernet_latency ? &*supernet_latency : nullptr);
+    supernet_evaluator = dynamic_cast<SupernetEvaluator*>(evaluator.get());
+    supernet = supernet_evaluator != nullptr ? supernet_evaluator->training() : nullptr;
     if ((*policy)->UsesPredictor(0) || (*policy)->UsesPredictor(1)) {
       StatusOr<tnasp::ModelOptions> options = ModelOptionsFromConfig(config->predictor);
       if (!options.ok()) comm.Abort("config from rank 0 is invalid", 3);
@@ -265,6 +324,14 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
       state = start->checkpoint.state;
       if (predictor) {
         if (Status s = predictor->Import(start->checkpoint.predictor); !s.ok()) comm.Abort("restoring the predictor: " + s.message(), 3);
+      }
+      if (supernet) {
+        if (comm.rank() == 0) {
+          if (Status s = supernet->Import(*prepared->supernet); !s.ok()) comm.Abort("restoring the supernet: " + s.message(), 3);
+        }
+        if (Status s = supernet->BroadcastReplica(comm, 0, Seconds(config->runtime.timeout_s)); !s.ok()) {
+          comm.Abort("sharing the supernet: " + s.message(), 3);
+        }
       }
     }
   } catch (const std::exception& e) {
@@ -276,6 +343,13 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
                  "device {}; output {}",
                  sc.method, sc.space, sc.evaluator, AccuracyColumn(sc), sc.seed, sc.generations, queries, comm.size(), threads,
                  device.str(), sc.out_dir);
+    if (supernet) {
+      const SupernetConfig& c = config->supernet;
+      spdlog::info("the search trains its supernet ({}, gates {}, {} train / {} held-out images, batch {}): {} warm-up epoch(s) "
+                   "before generation 1, then {} epoch(s) before each generation until its {} search epochs are done; into {}",
+                   c.data, c.gate_mode, c.train_images, c.valid_images, c.batch_size, c.warmup_epochs,
+                   sc.supernet_epochs_per_generation, c.epochs, SupernetDirectory(sc));
+    }
     if (budget.Limits()) {
       spdlog::info("budget: {}{}{}; architectures above it are never proposed", sc.max_mflops > 0 ? fmt::format("{} MFLOPs", sc.max_mflops) : "",
                    sc.max_mflops > 0 && sc.max_latency_ms > 0 ? " and " : "",
@@ -288,6 +362,34 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   const int first_generation = state.next_generation;
   const auto first_queries = static_cast<double>(state.queries.size());
   double checkpoint_seconds = 0;
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count(); };
+  std::vector<std::vector<std::string>> operation_names;
+  std::int64_t supernet_steps_written = -1;
+  if (supernet) {
+    operation_names = SupernetOperationNames(*supernet, dynamic_cast<const ChainSpace&>(space));
+    supernet_evaluator->on_epoch = [&](const SupernetEpoch& e) {
+      if (comm.rank() != 0) return;
+      const double eta = e.seconds * (supernet->total_epochs() - supernet->state().epochs_done);
+      spdlog::info("supernet {}", EpochLine(e, supernet->total_epochs(), elapsed(), eta));
+    };
+  }
+  // search.supernet = "train": the supernet's checkpoint (when it has trained since the last
+  // one) and results, written before the search's checkpoint that names it.
+  auto write_supernet = [&]() -> StatusOr<std::string> {
+    const std::string path = SupernetCheckpointPath(SupernetDirectory(sc), supernet->state().weight_steps);
+    if (supernet->state().weight_steps != supernet_steps_written) {
+      SupernetCheckpoint cp;
+      cp.space = sc.space;
+      cp.config_toml = start->config_toml;
+      cp.run_id = start->run_id;
+      cp.state = supernet->Export();
+      cp.provenance = RunProvenance(command_line, comm.size());
+      HPCNAS_RETURN_IF_ERROR(WriteSupernetCheckpoint(path, cp));
+      if (!cp.state.history.empty()) HPCNAS_RETURN_IF_ERROR(WriteSupernetResults(SupernetDirectory(sc), cp, operation_names));
+      supernet_steps_written = cp.state.weight_steps;
+    }
+    return std::filesystem::relative(path, sc.out_dir).string();
+  };
   SearchHooks hooks;
   hooks.checkpoint = [&](const SearchState& s) -> Status {
     const auto begin = std::chrono::steady_clock::now();
@@ -297,17 +399,20 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
     checkpoint.run_id = start->run_id;
     checkpoint.state = s;
     if (predictor) checkpoint.predictor = predictor->Export();
+    if (supernet) {
+      HPCNAS_ASSIGN_OR_RETURN(checkpoint.supernet_checkpoint, write_supernet());
+    }
     checkpoint.provenance = RunProvenance(command_line, comm.size());
     HPCNAS_RETURN_IF_ERROR(WriteSearchCheckpoint(CheckpointPath(sc.out_dir, s.next_generation - 1), checkpoint));
     HPCNAS_RETURN_IF_ERROR(PruneCheckpoints(sc.out_dir, sc.keep_checkpoints));
+    if (supernet) HPCNAS_RETURN_IF_ERROR(PruneSupernetCheckpoints(SupernetDirectory(sc), sc.keep_checkpoints));
     HPCNAS_RETURN_IF_ERROR(WriteSearchResults(sc.out_dir, checkpoint, AccuracyColumn(sc)));
     checkpoint_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     return Status::Ok();
   };
   double shown_best_query = -1;
   hooks.on_generation = [&](const SearchState& s) {
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-    spdlog::info("{}", GenerationLine(s, *config, elapsed, s.next_generation - first_generation,
+    spdlog::info("{}", GenerationLine(s, *config, elapsed(), s.next_generation - first_generation,
                                       static_cast<double>(s.queries.size()) - first_queries, checkpoint_seconds));
     const GenerationRecord& r = s.generations.back();
     if (r.best_query != shown_best_query) {
@@ -331,7 +436,12 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   }
 
   if (*end == SearchEnd::kStopped) {
-    if (comm.rank() == 0) {
+    if (comm.rank() == 0 && state.next_generation == 0) {
+      // Stopped in the supernet's warm-up: no generation, no checkpoint (the Slurm templates
+      // start such a job again from the beginning).
+      spdlog::warn("hpcnas: stopped by a signal during the supernet's warm-up, before generation 1: nothing to resume; "
+                   "start the search again");
+    } else if (comm.rank() == 0) {
       spdlog::warn("hpcnas: stopped by a signal after generation {}; checkpoint {} written; continue with: hpcnas search --resume {}",
                    state.next_generation - 1, CheckpointPath(sc.out_dir, state.next_generation - 1), sc.out_dir);
     }

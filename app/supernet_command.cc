@@ -20,10 +20,7 @@
 #include "workers/supernet_trainer.h"
 
 namespace hpcnas {
-namespace {
 
-// The table of supernet.latency_table, refused unless it was measured for this space,
-// resolution, width and kind of device.
 StatusOr<std::optional<LatencyTable>> LoadMatchingLatencyTable(const SupernetConfig& sc, torch::Device device) {
   if (sc.latency_table.empty()) return std::optional<LatencyTable>();
   HPCNAS_ASSIGN_OR_RETURN(LatencyTable table, ReadLatencyFile(sc.latency_table));
@@ -35,8 +32,48 @@ StatusOr<std::optional<LatencyTable>> LoadMatchingLatencyTable(const SupernetCon
         sc.latency_table, table.space, table.resolution, table.width_multiplier, table.device, sc.space, sc.resolution,
         sc.width_multiplier, run_device));
   }
+  // Every block of the supernet must be priced: a missing key is bad input now, not later.
+  HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(sc.space));
+  const auto* chain = dynamic_cast<const ChainSpace*>(space.get());
+  ChainNetworkOptions options;
+  options.resolution = sc.resolution;
+  options.num_classes = sc.num_classes;
+  if (sc.space == "proxyless") options.width_multiplier = sc.width_multiplier;
+  for (int p = 0; p < chain->num_positions(); ++p) {
+    for (int op = 0; op < chain->num_operations(); ++op) {
+      Architecture arch{std::vector<std::uint8_t>(chain->num_positions(), 1)};
+      arch.choices[p] = static_cast<std::uint8_t>(op);
+      if (!chain->Validate(arch).ok()) continue;
+      HPCNAS_ASSIGN_OR_RETURN(const NetworkPlan plan, chain->Plan(arch, options));
+      HPCNAS_RETURN_IF_ERROR(table.SumOfBlocks(plan).status().WithContext("latency table '" + sc.latency_table + "'"));
+    }
+  }
   return std::optional<LatencyTable>(std::move(table));
 }
+
+std::string EpochLine(const SupernetEpoch& e, int total_epochs, double elapsed, double eta) {
+  std::string line = fmt::format("epoch {}/{} ({}) | train loss {:.3f} acc {:.1f}%", e.epoch, total_epochs,
+                                 e.warmup ? "warm-up" : "search", e.train_loss, e.train_accuracy);
+  if (!e.warmup) line += fmt::format(" | arch loss {:.3f} acc {:.1f}%", e.arch_loss, e.arch_accuracy);
+  line += fmt::format(" | E[FLOPs] {:.1f} M", e.expected_mflops);
+  if (!std::isnan(e.expected_latency_ms)) line += fmt::format(" | E[latency] {:.3f} ms", e.expected_latency_ms);
+  line += fmt::format(" | derived {} ({:.1f} M, held-out {:.1f}%", e.derived, e.derived_mflops, e.derived_valid_accuracy);
+  if (!std::isnan(e.benchmark_accuracy)) line += fmt::format(", benchmark {:.2f}%", e.benchmark_accuracy);
+  line += fmt::format(") | {:.1f} img/s | {} elapsed | ETA {}", e.images_per_second, FormatDuration(elapsed), FormatDuration(eta));
+  return line;
+}
+
+std::vector<std::vector<std::string>> SupernetOperationNames(SupernetTrainer& trainer, const ChainSpace& space) {
+  std::vector<std::vector<std::string>> operation_names;
+  for (MixedOp& m : trainer.net().mixed_ops()) {
+    std::vector<std::string> names;
+    for (int op : m->ops()) names.emplace_back(space.OperationName(op));
+    operation_names.push_back(std::move(names));
+  }
+  return operation_names;
+}
+
+namespace {
 
 struct Prepared {
   std::string config_toml, run_id;
@@ -74,25 +111,7 @@ StatusOr<Prepared> Prepare(const SupernetRequest& request) {
                                 sc.out_dir + " or choose another --out");
   }
   HPCNAS_RETURN_IF_ERROR(LoadSupernetData(sc).status());
-  HPCNAS_ASSIGN_OR_RETURN(const std::optional<LatencyTable> latency, LoadMatchingLatencyTable(sc, SelectDevice()));
-  if (latency) {
-    // Every block of the supernet must be priced: a missing key is bad input now, not later.
-    HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(sc.space));
-    const auto* chain = dynamic_cast<const ChainSpace*>(space.get());
-    ChainNetworkOptions options;
-    options.resolution = sc.resolution;
-    options.num_classes = 10;
-    if (sc.space == "proxyless") options.width_multiplier = sc.width_multiplier;
-    for (int p = 0; p < chain->num_positions(); ++p) {
-      for (int op = 0; op < chain->num_operations(); ++op) {
-        Architecture arch{std::vector<std::uint8_t>(chain->num_positions(), 1)};
-        arch.choices[p] = static_cast<std::uint8_t>(op);
-        if (!chain->Validate(arch).ok()) continue;
-        HPCNAS_ASSIGN_OR_RETURN(const NetworkPlan plan, chain->Plan(arch, options));
-        HPCNAS_RETURN_IF_ERROR(latency->SumOfBlocks(plan).status().WithContext("latency table '" + sc.latency_table + "'"));
-      }
-    }
-  }
+  HPCNAS_RETURN_IF_ERROR(LoadMatchingLatencyTable(sc, SelectDevice()).status());
   // Last, so that bad input leaves no directory behind.
   HPCNAS_ASSIGN_OR_RETURN(DirectoryLock lock, DirectoryLock::Acquire(sc.out_dir));
   if (!lock.held()) spdlog::warn("the file system of '{}' has no locks: nothing stops a second job writing there", sc.out_dir);
@@ -101,18 +120,6 @@ StatusOr<Prepared> Prepare(const SupernetRequest& request) {
   prepared.config_toml = ToToml(config);
   if (prepared.run_id.empty()) prepared.run_id = NewRunId(sc.seed);
   return prepared;
-}
-
-std::string EpochLine(const SupernetEpoch& e, int total_epochs, double elapsed, double eta) {
-  std::string line = fmt::format("epoch {}/{} ({}) | train loss {:.3f} acc {:.1f}%", e.epoch, total_epochs,
-                                 e.warmup ? "warm-up" : "search", e.train_loss, e.train_accuracy);
-  if (!e.warmup) line += fmt::format(" | arch loss {:.3f} acc {:.1f}%", e.arch_loss, e.arch_accuracy);
-  line += fmt::format(" | E[FLOPs] {:.1f} M", e.expected_mflops);
-  if (!std::isnan(e.expected_latency_ms)) line += fmt::format(" | E[latency] {:.3f} ms", e.expected_latency_ms);
-  line += fmt::format(" | derived {} ({:.1f} M, held-out {:.1f}%", e.derived, e.derived_mflops, e.derived_valid_accuracy);
-  if (!std::isnan(e.benchmark_accuracy)) line += fmt::format(", benchmark {:.2f}%", e.benchmark_accuracy);
-  line += fmt::format(") | {:.1f} img/s | {} elapsed | ETA {}", e.images_per_second, FormatDuration(elapsed), FormatDuration(eta));
-  return line;
 }
 
 }  // namespace
@@ -177,12 +184,7 @@ int RunSupernetCommand(Communicator& comm, const SupernetRequest& request, const
     auto values = truth->Lookup(*space, {arch});
     return values.ok() ? values->front() : std::nan("");
   };
-  std::vector<std::vector<std::string>> operation_names;
-  for (MixedOp& m : trainer.net().mixed_ops()) {
-    std::vector<std::string> names;
-    for (int op : m->ops()) names.emplace_back(space->OperationName(op));
-    operation_names.push_back(std::move(names));
-  }
+  const std::vector<std::vector<std::string>> operation_names = SupernetOperationNames(trainer, *space);
   const std::int64_t steps_per_epoch = sc.train_images / sc.batch_size;
   if (comm.rank() == 0) {
     spdlog::info("supernet on {} ({}, gates {}), {} + {} epochs of {} steps, batch {} in {} micro-batches; target {}; "
@@ -311,12 +313,13 @@ int RunLatencyCommand(const LatencyRequest& request, const std::string& command_
   StatusOr<std::unique_ptr<SearchSpace>> made = MakeSearchSpace(request.space);
   const auto* space = made.ok() ? dynamic_cast<const ChainSpace*>(made->get()) : nullptr;
   if (space == nullptr) return fail(Status::InvalidInput("--space '" + request.space + "': a latency table needs a chain space (macro, proxyless)"));
-  if (request.networks < 0 || request.repeats < 1 || request.batch < 1) {
-    return fail(Status::InvalidInput("--networks must be >= 0, --repeats and --batch >= 1"));
+  if (request.networks < 0 || request.repeats < 1 || request.batch < 1 || request.num_classes < 0) {
+    return fail(Status::InvalidInput("--networks and --num-classes must be >= 0, --repeats and --batch >= 1"));
   }
   ChainNetworkOptions options;
   options.resolution = request.resolution;
   options.width_multiplier = request.width_multiplier;
+  options.num_classes = request.num_classes;
   if (Status s = space->Plan(Architecture{std::vector<std::uint8_t>(space->num_positions(), 1)}, options).status(); !s.ok()) return fail(s);
   if (Status s = CheckWritable(request.out); !s.ok()) return fail(s);
   torch::set_num_threads(ChooseThreadCount(request.threads));

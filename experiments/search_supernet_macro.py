@@ -9,7 +9,10 @@ method alone, under a 50 M FLOPs budget, 3 seeds, the same wall-clock budget for
       1 thread, two runs at once). Its minutes per seed are every row's wall-clock budget.
   (b) our generation loop, the supernet evaluator and the TNASP predictor (--prefilter none);
   (c) (b) with the epsilon prefilter (--prefilter epsilon: epsilon on every candidate);
-  (d) random architectures within the budget, evaluated by the supernet (--method random).
+  (d) random architectures within the budget, evaluated by the supernet (--method random);
+  (e) (c) with the supernet trained inside the search (--supernet train): the same one-shot
+      warm-up before generation 0, then one more epoch of uniformly sampled paths before each
+      generation (up to 8), within the same wall-clock budget.
 
 (b)-(d) share one supernet per seed, trained one-shot (6 warm-up epochs of uniformly sampled
 paths + 1 epoch without architecture steps: its weights serve every subnet, none is favoured),
@@ -19,6 +22,7 @@ table: it is read here only to report the true accuracy (`mean_test_acc`) of the
 search returns (its best by supernet accuracy on the 1,085 held-out images).
 
     /usr/bin/python3 experiments/search_supernet_macro.py --hpcnas build/app/hpcnas --parallel 2
+    /usr/bin/python3 experiments/search_supernet_macro.py --rows e   # one row; the others' recorded runs are kept
 
 Writes experiments/results/search_supernet_macro_runs.csv, search_supernet_macro.csv and .png.
 Runs are kept under --work (a finished one is not run again).
@@ -46,6 +50,7 @@ ROWS = {
     "b": "loop + supernet evaluator + predictor",
     "c": "(b) + epsilon prefilter",
     "d": "random within budget + supernet evaluator",
+    "e": "(c) + supernet trained inside the search",
 }
 
 
@@ -62,6 +67,15 @@ def supernet_cmd(args, seed, out):
 
 
 def search_cmd(args, row, seed, supernet, out):
+    if row == "e":
+        # The one-shot supernet of supernet_cmd, trained by the search: its warm-up before
+        # generation 0, then an epoch before each generation (no architecture steps).
+        supernet = "train"
+        trained = ["--supernet.data", args.data, "--supernet.train_images", "4000", "--supernet.valid_images", "1085",
+                   "--supernet.batch_size", "64", "--supernet.micro_batches", "1", "--supernet.warmup_epochs",
+                   str(args.oneshot_warmup), "--supernet.epochs", "8", "--supernet.arch_every", "1000000",
+                   "--supernet.seed", str(seed), "--supernet-epochs-per-generation", "1"]
+        return search_cmd(args, "c", seed, supernet, out) + trained
     common = [args.hpcnas, "search", "--space", "macro", "--evaluator", "supernet", "--supernet", supernet,
               "--max-mflops", str(args.budget), "--seed", str(seed), "--generations", "100000", "--threads", "1",
               "--initial-queries", "10", "--queries-per-generation", "5", "--population", "20", "--tournament", "5",
@@ -136,6 +150,7 @@ def main():
     ap.add_argument("--oneshot-warmup", type=int, default=6, help="warm-up epochs of the one-shot supernet of (b)-(d)")
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--name", default="search_supernet_macro")
+    ap.add_argument("--rows", default="bcde", help="rows to run; the others are read from the recorded runs CSV")
     args = ap.parse_args()
     if not os.path.exists(args.data):
         print(f"skipped: the full CIFAR-10 prefix is not at {args.data}")
@@ -144,43 +159,59 @@ def main():
     row_a = recorded_row_a(args.budget)
     seeds = list(range(args.seeds))
     jobs = []
+    shared_rows = [row for row in "bcd" if row in args.rows]
     for seed in seeds:
         sn = os.path.join(args.work, f"supernet_s{seed}")
         train = Job(f"one-shot supernet, seed {seed}", supernet_cmd(args, seed, sn), sn)
-        jobs.append(train)
-        for row in "bcd":
+        if shared_rows:
+            jobs.append(train)
+        for row in shared_rows:
             out = os.path.join(args.work, f"{row}_s{seed}")
             # The row's budget is (a)'s minutes for this seed; the supernet's training is part of it.
             jobs.append(Job(f"row ({row}), seed {seed}", search_cmd(args, row, seed, sn, out), out,
                             budget_s=lambda seed=seed, train=train: row_a[seed][1] * 60 - train.seconds(), after=train))
+        if "e" in args.rows:
+            out = os.path.join(args.work, f"e_s{seed}")
+            jobs.append(Job(f"row (e), seed {seed}", search_cmd(args, "e", seed, None, out), out,
+                            budget_s=lambda seed=seed: row_a[seed][1] * 60))
     # The supernets first (every search waits for its own), then the searches.
     run_jobs(jobs, args.parallel)
 
     nets, canonical = table()
     best_within = max(a for a, f in nets.values() if f <= args.budget)
+    runs_csv = os.path.join(RESULTS, f"{args.name}_runs.csv")
+    recorded = list(csv.DictReader(open(runs_csv))) if os.path.exists(runs_csv) else []
     runs = []
     for seed in seeds:
         code, minutes = row_a[seed]
         runs.append({"row": "a", "method": ROWS["a"], "seed": seed, "arch": code, "mflops": round(nets[code][1], 3),
                      "true_accuracy": nets[code][0], "supernet_accuracy": "", "evaluations": "", "wall_minutes": minutes})
-        sn_seconds = next(j for j in jobs if j.out.endswith(f"supernet_s{seed}")).seconds()
-        for row in "bcd":
+        for row in "bcde":
+            if row not in args.rows:
+                runs += [{**r, "seed": seed, "true_accuracy": float(r["true_accuracy"]), "mflops": float(r["mflops"]),
+                          "evaluations": int(r["evaluations"]), "wall_minutes": float(r["wall_minutes"])}
+                         for r in recorded if r["row"] == row and int(r["seed"]) == seed]
+                continue
             out = os.path.join(args.work, f"{row}_s{seed}")
             code, sn_acc, queries = best_of_search(out, canonical)
-            search_seconds = next(j for j in jobs if j.out == out).seconds()
+            seconds = next(j for j in jobs if j.out == out).seconds()
+            if row != "e":  # the shared one-shot supernet's training is part of the row's time
+                seconds += next(j for j in jobs if j.out.endswith(f"supernet_s{seed}")).seconds()
             runs.append({"row": row, "method": ROWS[row], "seed": seed, "arch": code, "mflops": round(nets[code][1], 3),
                          "true_accuracy": nets[code][0], "supernet_accuracy": sn_acc, "evaluations": queries,
-                         "wall_minutes": round((sn_seconds + search_seconds) / 60, 1)})
+                         "wall_minutes": round(seconds / 60, 1)})
     for r in runs:
         print(f"({r['row']}) seed {r['seed']}: {r['arch']} {r['mflops']:6.2f} M  true {r['true_accuracy']:6.2f}%  "
               f"evaluations {r['evaluations'] or '-':>4}  {r['wall_minutes']} min")
-    with open(os.path.join(RESULTS, f"{args.name}_runs.csv"), "w", newline="") as f:
+    with open(runs_csv, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(runs[0]))
         writer.writeheader()
         writer.writerows(runs)
     summary = []
-    for row in "abcd":
+    for row in "abcde":
         mine = [r for r in runs if r["row"] == row]
+        if not mine:
+            continue
         acc = [r["true_accuracy"] for r in mine]
         summary.append({"row": row, "method": ROWS[row], "seeds": len(mine), "mean_true_accuracy": round(float(np.mean(acc)), 3),
                         "std_true_accuracy": round(float(np.std(acc)), 3), "max_mflops": max(r["mflops"] for r in mine),
@@ -198,15 +229,16 @@ def main():
               f"{s['mean_evaluations'] or '-':>12} {s['mean_wall_minutes']:>9}")
     print(f"best network within {args.budget:g} M FLOPs in the benchmark: {best_within:.2f}%")
 
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for i, row in enumerate("abcd"):
+    shown = [s["row"] for s in summary]
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    for i, row in enumerate(shown):
         acc = [r["true_accuracy"] for r in runs if r["row"] == row]
         ax.bar(i, np.mean(acc), color="tab:blue" if row == "c" else "#9db9d8", width=0.6)
         ax.plot([i] * len(acc), acc, "o", color="black", ms=4)
     ax.axhline(best_within, color="tab:red", lw=1, ls="--", label=f"best within {args.budget:g} M ({best_within:.2f}%)")
     ax.axhline(92.0, color="tab:green", lw=1, ls=":", label="goal of (c): 92.0%")
-    ax.set_xticks(range(4))
-    ax.set_xticklabels([f"({r})\n" + textwrap.fill(ROWS[r], 22) for r in "abcd"], fontsize=7)
+    ax.set_xticks(range(len(shown)))
+    ax.set_xticklabels([f"({r})\n" + textwrap.fill(ROWS[r], 22) for r in shown], fontsize=7)
     ax.set_ylim(86, 93)
     ax.set_ylabel("true CIFAR-10 accuracy (%), NAS-Bench-Macro")
     ax.set_title(f"NAS-Bench-Macro, {args.budget:g} M FLOPs budget, {len(seeds)} seeds, equal wall clock per row", fontsize=9)

@@ -44,6 +44,7 @@ const Table& Descriptions() {
       {"generations/population_mflops_max", {"MFLOPs", "largest FLOPs in the population"}},
       {"generations/population_latency_ms_mean", {"ms", "mean predicted latency over the population (search.latency_table)"}},
       {"generations/population_latency_ms_max", {"ms", "largest predicted latency in the population"}},
+      {"generations/seconds_evaluator_training", {"s", "wall time training the evaluator's supernet before the generation (search.supernet = train)"}},
       {"generations/seconds_propose", {"s", "wall time proposing candidates"}},
       {"generations/seconds_score", {"s", "wall time scoring with epsilon"}},
       {"generations/seconds_predictor", {"s", "wall time training and running the predictor"}},

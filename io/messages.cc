@@ -60,7 +60,8 @@ template <typename Archive>
 void serialize(Archive& ar, SearchCheckpoint& m, unsigned /*version*/) {
   // The predictor's replica state; the rest of PredictorFile is not part of a search.
   ar & m.space & m.config_toml & m.run_id & m.state & m.predictor.parameters & m.predictor.adam_first_moment &
-      m.predictor.adam_second_moment & m.predictor.adam_step & m.predictor.target_mean & m.predictor.target_std;
+      m.predictor.adam_second_moment & m.predictor.adam_step & m.predictor.target_mean & m.predictor.target_std &
+      m.supernet_checkpoint;
 }
 template <typename Archive>
 void serialize(Archive& ar, SearchStart& m, unsigned /*version*/) {

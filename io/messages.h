@@ -15,7 +15,7 @@
 
 namespace hpcnas {
 
-inline constexpr std::uint32_t kMessageFormatVersion = 5;  // 2: ScoreJobSpec carries architecture bytes; 3: so does SearchStart; 4: images of any size (ImageBytes); 5: queries carry their failure
+inline constexpr std::uint32_t kMessageFormatVersion = 6;  // 6: the evaluator's training time and supernet checkpoint; 2: ScoreJobSpec carries architecture bytes; 3: so does SearchStart; 4: images of any size (ImageBytes); 5: queries carry their failure
 
 // Rank 0 -> all, once: what to score and with what.
 struct ScoreJobSpec {

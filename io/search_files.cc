@@ -97,6 +97,7 @@ Status WriteCheckpointHdf5(const std::string& path, const SearchCheckpoint& cp) 
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "space", cp.space));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "config", cp.config_toml));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "run_id", cp.run_id));
+  HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "supernet_checkpoint", cp.supernet_checkpoint));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "next_generation", static_cast<int64_t>(s.next_generation)));
   HPCNAS_RETURN_IF_ERROR(file.SetAttribute("/", "checksum", Hex64(CheckpointChecksum(cp))));
   HPCNAS_RETURN_IF_ERROR(file.SetProvenance(cp.provenance));
@@ -159,6 +160,7 @@ StatusOr<SearchCheckpoint> ReadCheckpointHdf5(const std::string& path) {
   };
   HPCNAS_ASSIGN_OR_RETURN(cp.config_toml, file.ReadStringAttribute("/", "config"));
   HPCNAS_ASSIGN_OR_RETURN(cp.run_id, file.ReadStringAttribute("/", "run_id"));
+  HPCNAS_ASSIGN_OR_RETURN(cp.supernet_checkpoint, file.ReadStringAttribute("/", "supernet_checkpoint"));
   HPCNAS_ASSIGN_OR_RETURN(int64_t next_generation, file.ReadInt64Attribute("/", "next_generation"));
   s.next_generation = static_cast<std::int32_t>(next_generation);
   HPCNAS_ASSIGN_OR_RETURN(std::string checksum, file.ReadStringAttribute("/", "checksum"));
@@ -220,6 +222,7 @@ std::uint64_t CheckpointChecksum(const SearchCheckpoint& cp) {
   sum.Add(cp.space);
   sum.Add(cp.config_toml);
   sum.Add(cp.run_id);
+  sum.Add(cp.supernet_checkpoint);
   sum.Add(s.next_generation);
   for (const Query& q : s.queries) {
     sum.Add(q.arch.choices);

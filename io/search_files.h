@@ -18,9 +18,10 @@
 
 namespace hpcnas {
 
-// Version 3: the run id (/@run_id). Version 2: architectures as the space's canonical choices
+// Version 4: the supernet trained inside the search (/@supernet_checkpoint) and the evaluator's
+// training time per generation. Version 3: the run id (/@run_id). Version 2: architectures as the space's canonical choices
 // ([n, positions] int64 arrays) and the space's name; version 1 held NB201 cell codes.
-inline constexpr std::int64_t kSearchCheckpointSchemaVersion = 3;
+inline constexpr std::int64_t kSearchCheckpointSchemaVersion = 4;
 inline constexpr const char* kSearchCheckpointKind = "hpcnas.search.checkpoint";
 
 struct SearchCheckpoint {
@@ -33,6 +34,10 @@ struct SearchCheckpoint {
   // The predictor replica (parameters, Adam state, target standardisation); empty parameters
   // when the search has none (baselines) or has not trained it yet.
   PredictorFile predictor;
+  // search.supernet = "train": the supernet's state after this generation, a checkpoint of
+  // io/supernet_files.h written before this file, relative to the output directory
+  // ("supernet/checkpoints/checkpoint_sNNNNNNNNN.h5"); empty otherwise.
+  std::string supernet_checkpoint;
   Provenance provenance;  // written, not read back
 };
 

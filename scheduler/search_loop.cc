@@ -123,8 +123,16 @@ StatusOr<SearchEnd> RunSearch(Communicator& comm, const Config& config, SearchSt
     GenerationRecord record;
     record.generation = g;
 
-    // Step 1.
+    // Step 0: the evaluator's own training, if it has any.
     auto phase_start = Clock::now();
+    HPCNAS_ASSIGN_OR_RETURN(const bool ready, Guarded("training the evaluator", [&] {
+                              return services.evaluator->Prepare(comm, g, hooks.stop_requested);
+                            }));
+    if (!ready) return SearchEnd::kStopped;
+    record.seconds_evaluator_training = SecondsSince(phase_start);
+
+    // Step 1.
+    phase_start = Clock::now();
     HPCNAS_ASSIGN_OR_RETURN(const std::vector<Architecture> candidates,
                             Guarded("proposing", [&]() -> StatusOr<std::vector<Architecture>> { return policy.Propose(state, g); }));
     record.candidates = static_cast<double>(candidates.size());

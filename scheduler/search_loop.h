@@ -30,6 +30,8 @@
 //  9. Rank 0 records the generation and calls the checkpoint hook (atomic HDF5); every rank
 //     learns whether that worked and whether any rank was asked to stop (a signal): then the
 //     loop ends at this safe point with SearchEnd::kStopped.
+// Before step 1 the evaluator may train (Evaluator::Prepare); a stop asked for during that
+// training ends the loop there, without a checkpoint of the unfinished generation.
 // Every collective has the runtime timeout; a peer that dies or hangs becomes an error naming
 // it, which the caller turns into an abort of the whole job. Exceptions never leave RunSearch:
 // one thrown by a service becomes an error status.
@@ -82,6 +84,14 @@ class Evaluator {
  public:
   virtual ~Evaluator() = default;
   virtual StatusOr<std::vector<Evaluation>> Evaluate(Communicator& comm, const std::vector<Architecture>& archs) = 0;
+  // Step 0, before generation g's proposals (collective): an evaluator that learns readies
+  // itself (workers/supernet_evaluator.h trains its supernet: the warm-up before generation 0,
+  // more epochs before each later one). False: a rank was asked to stop part-way; the loop then
+  // ends at once, and the last checkpoint, from before this work, is where a resume starts.
+  virtual StatusOr<bool> Prepare(Communicator& /*comm*/, std::int32_t /*generation*/,
+                                 const std::function<bool()>& /*stop_requested*/) {
+    return true;
+  }
 };
 
 struct SearchHooks {

@@ -13,7 +13,8 @@
 # Environment: HPCNAS (the executable; default build/app/hpcnas under the submit directory, else
 # hpcnas on PATH),
 # HPCNAS_LAUNCHER (mpirun, the default, or srun), HPCNAS_NO_REQUEUE=1 to leave a stopped job stopped,
-# HPCNAS_STAGE_SHARDS=DIR to copy `hpcnas pack` shards to node-local disk first (below).
+# HPCNAS_STAGE_SHARDS=DIR to copy `hpcnas pack` shards to node-local disk first (below) and read
+# them there (--epsilon.images, --supernet.data; a requeued job keeps its copy: same job id).
 HPCNAS_STOPPED=75
 
 # hpcnas_stage_shards SHARDS_DIR: copies the shards of `hpcnas pack` to node-local disk
@@ -48,10 +49,12 @@ hpcnas_run_job() {
   # An installed hpcnas (cmake --install) when there is no build tree here.
   if [ -z "${HPCNAS:-}" ] && [ ! -x "$exe" ] && command -v hpcnas >/dev/null 2>&1; then exe=$(command -v hpcnas); fi
   local args
-  if [ -n "${HPCNAS_STAGE_SHARDS:-}" ] && [ "$command" = search ]; then
+  if [ -n "${HPCNAS_STAGE_SHARDS:-}" ]; then
     local staged
     staged=$(hpcnas_stage_shards "$HPCNAS_STAGE_SHARDS") || return $?
-    set -- "$@" --epsilon.images "shards:$staged"
+    # Epsilon's batch and the supernet's images (a search that trains one, or hpcnas supernet).
+    if [ "$command" = search ]; then set -- "$@" --epsilon.images "shards:$staged"; fi
+    set -- "$@" --supernet.data "shards:$staged"
   fi
   if ls "$out"/checkpoints/"$checkpoint_prefix"*.h5 >/dev/null 2>&1; then
     echo "hpcnas job: resuming $out (restart ${SLURM_RESTART_COUNT:-0})"

@@ -7,6 +7,8 @@
 #include "engine/core/rng.h"
 #include "engine/metric/epsilon.h"  // CifarImagesToTensor
 #include "io/cifar.h"
+#include "io/images/epsilon_images.h"
+#include "workers/runtime.h"  // ImageBytesToTensor
 
 namespace hpcnas {
 namespace {
@@ -45,20 +47,35 @@ double Correct(const torch::Tensor& logits, const torch::Tensor& labels) {
 
 StatusOr<SupernetData> LoadSupernetData(const SupernetConfig& config) {
   const std::int64_t needed = config.train_images + config.valid_images;
-  StatusOr<CifarImages> images = LoadCifarImages(config.data, needed);
-  if (!images.ok()) {
-    return Status::InvalidInput(images.status().message() + " (supernet.train_images " + std::to_string(config.train_images) +
-                                " + supernet.valid_images " + std::to_string(config.valid_images) + " records needed)");
+  const std::string counts = "supernet.train_images " + std::to_string(config.train_images) + " + supernet.valid_images " +
+                             std::to_string(config.valid_images);
+  torch::Tensor all;
+  std::vector<std::int64_t> labels;
+  std::int64_t classes = 10;
+  if (IsImageSourceSpec(config.data)) {
+    StatusOr<LabelledImages> subset = LoadImageSubset(config.data, needed, static_cast<int>(config.resolution), config.seed,
+                                                      torch::get_num_threads());
+    if (!subset.ok()) return Status::InvalidInput("supernet.data: " + subset.status().message() + " (" + counts + ")");
+    all = ImageBytesToTensor(subset->images);
+    labels.assign(subset->labels.begin(), subset->labels.end());
+    classes = subset->num_classes;
+  } else {
+    StatusOr<CifarImages> images = LoadCifarImages(config.data, needed);
+    if (!images.ok()) return Status::InvalidInput(images.status().message() + " (" + counts + " records needed)");
+    all = CifarImagesToTensor(images->pixels.data(), needed);
+    if (config.resolution != 32) {
+      all = torch::nn::functional::interpolate(
+          all, torch::nn::functional::InterpolateFuncOptions()
+                   .size(std::vector<std::int64_t>{config.resolution, config.resolution})
+                   .mode(torch::kBilinear)
+                   .align_corners(false));
+    }
+    labels.assign(images->labels.begin(), images->labels.end());
   }
-  torch::Tensor all = CifarImagesToTensor(images->pixels.data(), needed);
-  if (config.resolution != 32) {
-    all = torch::nn::functional::interpolate(
-        all, torch::nn::functional::InterpolateFuncOptions()
-                 .size(std::vector<std::int64_t>{config.resolution, config.resolution})
-                 .mode(torch::kBilinear)
-                 .align_corners(false));
+  if (classes != config.num_classes) {
+    return Status::InvalidInput("supernet.data '" + config.data + "' has " + std::to_string(classes) +
+                                " classes but supernet.num_classes is " + std::to_string(config.num_classes));
   }
-  std::vector<std::int64_t> labels(images->labels.begin(), images->labels.end());
   const torch::Tensor all_labels = torch::tensor(labels, torch::kLong);
   SupernetData data;
   data.train_images = all.slice(0, 0, config.train_images).contiguous();
@@ -78,7 +95,7 @@ StatusOr<std::unique_ptr<SupernetTrainer>> SupernetTrainer::Make(const ChainSpac
   HPCNAS_ASSIGN_OR_RETURN(t->mode_, ParseGateMode(config.gate_mode));
   ChainNetworkOptions options;
   options.resolution = config.resolution;
-  options.num_classes = 10;
+  options.num_classes = config.num_classes;
   if (space.name() == "proxyless") options.width_multiplier = config.width_multiplier;
   HPCNAS_ASSIGN_OR_RETURN(t->net_, SupernetImpl::Make(space, options, config.seed));
   t->net_->to(device);

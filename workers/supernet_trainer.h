@@ -94,6 +94,7 @@ class SupernetTrainer {
 
   bool in_warmup() const { return state_.epochs_done < config_.warmup_epochs; }
   int total_epochs() const { return config_.warmup_epochs + config_.epochs; }
+  const SupernetConfig& config() const { return config_; }
   const SupernetTrainingState& state() const { return state_; }
   // The replica's weights, alphas and optimiser state (a checkpoint's content) and back.
   SupernetTrainingState Export() const;

@@ -241,8 +241,9 @@ const std::vector<KeySpec>& KeySpecs() {
       HPCNAS_KEY(search, keep_checkpoints, "newest checkpoints kept").In(1, 1000000),
       HPCNAS_KEY(search, evaluator, "accuracy of a selected architecture: the benchmark table, inherited supernet weights, or a command")
           .OneOf({"tabular", "supernet", "command"}),
-      HPCNAS_KEY(search, supernet, "evaluator supernet: a checkpoint of hpcnas supernet, or its output directory (the newest)")
-          .Allowed("a file or directory (with evaluator = supernet)"),
+      HPCNAS_KEY(search, supernet, "evaluator supernet: a checkpoint of hpcnas supernet, its output directory (the newest), or 'train': the search trains one of its [supernet] (warm-up before generation 0, more epochs between generations)")
+          .Allowed("a file, a directory or 'train' (with evaluator = supernet)"),
+      HPCNAS_KEY(search, supernet_epochs_per_generation, "supernet = 'train': epochs of the supernet's schedule before each generation after the first").In(0, 1000000),
       HPCNAS_KEY(search, finetune_steps, "evaluator supernet: SGD steps on each inherited subnet before its evaluation").In(0, 1000000),
       HPCNAS_KEY(search, evaluate_command, "evaluator command: /bin/sh command line with {arch} and {out}; prints the accuracy last")
           .Allowed("a command with {arch} (with evaluator = command)"),
@@ -251,7 +252,8 @@ const std::vector<KeySpec>& KeySpecs() {
       HPCNAS_KEY(search, max_latency_ms, "budget: predicted latency (search.latency_table) an architecture may have; 0 = none").Above(0).OrZero(),
       HPCNAS_KEY(search, latency_table, "latency lookup table of hpcnas latency (HDF5) for the search's networks"),
       HPCNAS_KEY(supernet, space, "chain space of the supernet").OneOf({"macro", "proxyless"}, "unknown chain space"),
-      HPCNAS_KEY(supernet, data, "embedded (256 CIFAR-10 training images) or a CIFAR-10 binary file").NonEmpty(),
+      HPCNAS_KEY(supernet, data, "embedded (256 CIFAR-10 training images), a CIFAR-10 binary file, or imagenet:DIR / shards:DIR (a seeded draw from every class, held in memory)").NonEmpty(),
+      HPCNAS_KEY(supernet, num_classes, "classes of supernet.data (CIFAR-10: 10; Tiny-ImageNet: 200; ImageNet: 1000)").In(2, 1000000),
       HPCNAS_KEY(supernet, train_images, "first records: weight steps").Allowed("batch_size..records - valid_images"),
       HPCNAS_KEY(supernet, valid_images, "next records: architecture steps and evaluation").Allowed("batch_size..records - train_images"),
       HPCNAS_KEY(supernet, recalibration_images, "train images (at most all of them) that recalibrate BatchNorm before an evaluation")
@@ -384,7 +386,7 @@ Status ValidateSearch(const SearchConfig& s) {
     return Bad("search.evaluator", "is 'tabular' but space proxyless has no benchmark table; use 'supernet' or 'command'");
   }
   if (s.evaluator == "supernet" && s.space == "nb201") return Bad("search.evaluator", "'supernet' needs a chain space (macro, proxyless)");
-  if (s.evaluator == "supernet" && s.supernet.empty()) return Bad("search.supernet", "must name a supernet checkpoint with evaluator = 'supernet'");
+  if (s.evaluator == "supernet" && s.supernet.empty()) return Bad("search.supernet", "must name a supernet checkpoint, or be 'train', with evaluator = 'supernet'");
   if (s.evaluator == "command" && s.evaluate_command.find("{arch}") == std::string::npos) {
     return Bad("search.evaluate_command", "must hold {arch} (the genotype string) with evaluator = 'command'");
   }

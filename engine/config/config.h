@@ -129,8 +129,12 @@ struct SearchConfig {
   // or "command" (a user's program, search.evaluate_command).
   std::string evaluator = "tabular";
   // evaluator supernet: a checkpoint of `hpcnas supernet` or its output directory (the newest
-  // checkpoint). Its [supernet] section replaces the search's: data, splits, resolution, width.
+  // checkpoint), whose [supernet] section then replaces the search's (data, splits, resolution,
+  // width); or "train": the search trains a supernet of its own [supernet] section, the warm-up
+  // epochs before generation 0 and supernet_epochs_per_generation more epochs before each later
+  // generation (until its warmup_epochs + epochs are done), on all ranks, into OUT/supernet/.
   std::string supernet;
+  int supernet_epochs_per_generation = 1;  // search.supernet = "train": >= 0
   int finetune_steps = 0;          // evaluator supernet: SGD steps on each inherited subnet first, >= 0
   // evaluator command: run by /bin/sh once per architecture, {arch} replaced by the genotype
   // string and {out} by a directory of its own (both quoted); the last line of standard output
@@ -149,10 +153,14 @@ struct SearchConfig {
 // label smoothing 0.1, an architecture step every 5 weight steps, Adam 1e-3 with beta1 = 0).
 struct SupernetConfig {
   std::string space = "macro";   // chain space: "macro" | "proxyless"
-  // "embedded" (the bundled 256 CIFAR-10 training images) or a CIFAR-10 binary file. The first
+  // "embedded" (the bundled 256 CIFAR-10 training images) or a CIFAR-10 binary file: the first
   // train_images records train the weights, the next valid_images form the held-out split
-  // (architecture steps, and the accuracy of the derived network).
+  // (architecture steps, and the accuracy of the derived network). Or "imagenet:DIR" /
+  // "shards:DIR" (ImageNet, Tiny-ImageNet: io/images/image_source.h): a seeded draw of
+  // train_images + valid_images from every class of the train split, decoded once (resize and
+  // centre crop to `resolution`) and held in memory, split the same way.
   std::string data = "embedded";
+  int64_t num_classes = 10;      // of supernet.data (CIFAR-10: 10): the classifier's outputs
   int64_t train_images = 192;    // >= batch_size
   int64_t valid_images = 64;     // >= batch_size
   int64_t recalibration_images = 128;  // first train images (at most all) that recalibrate BatchNorm before an evaluation

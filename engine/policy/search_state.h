@@ -62,6 +62,9 @@ struct GenerationRecord {
   double population_mflops_max = 0;
   double population_latency_ms_mean = 0;  // from search.latency_table (NaN without one)
   double population_latency_ms_max = 0;
+  // Before the proposals: the evaluator readying itself (search.supernet = "train": the
+  // supernet's warm-up before generation 0, its next epochs before each later one).
+  double seconds_evaluator_training = 0;
   double seconds_propose = 0, seconds_score = 0, seconds_predictor = 0, seconds_evaluate = 0;
   double seconds_checkpoint = 0;  // of the previous generation (this one's is not over when the row is written)
   double seconds_total = 0;
@@ -88,6 +91,7 @@ inline constexpr GenerationColumn kGenerationColumns[] = {
     {"population_mflops_max", &GenerationRecord::population_mflops_max},
     {"population_latency_ms_mean", &GenerationRecord::population_latency_ms_mean},
     {"population_latency_ms_max", &GenerationRecord::population_latency_ms_max},
+    {"seconds_evaluator_training", &GenerationRecord::seconds_evaluator_training},
     {"seconds_propose", &GenerationRecord::seconds_propose},
     {"seconds_score", &GenerationRecord::seconds_score},
     {"seconds_predictor", &GenerationRecord::seconds_predictor},

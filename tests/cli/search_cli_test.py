@@ -82,7 +82,7 @@ def case_resume(tmp):
     check(checkpoints == ["checkpoint_g000003.h5", "checkpoint_g000004.h5", "checkpoint_g000005.h5"],
           f"keep_checkpoints = 3 should keep the last three, found {checkpoints}")
     with h5py.File(newest_checkpoint(straight), "r") as f:
-        check(f.attrs["kind"] == "hpcnas.search.checkpoint" and int(f.attrs["schema_version"]) == 3, "kind/schema")
+        check(f.attrs["kind"] == "hpcnas.search.checkpoint" and int(f.attrs["schema_version"]) == 4, "kind/schema")
         check(f.attrs["space"] == "nb201" and f["queries/choices"].shape[1] == 6, "space and choices")
         check(int(f.attrs["next_generation"]) == 6 and len(f.attrs["checksum"]) == 16, "generation counter/checksum")
         check("[search]" in f.attrs["config"] and "initial_pool = 60" in f.attrs["config"], "config text")
@@ -238,7 +238,10 @@ def case_bad_input(tmp):
         (["--config", os.path.join(tmp, "absent.toml")], "absent.toml", ""),
         (["--truth", missing_truth], "missing", "15625"),
         (["--space", "proxyless"], "search.evaluator", "proxyless has no benchmark table"),
-        (["--space", "macro", "--evaluator", "supernet"], "search.supernet", "must name a supernet checkpoint"),
+        (["--space", "macro", "--evaluator", "supernet"], "search.supernet", "must name a supernet checkpoint, or be 'train'"),
+        (["--space", "macro", "--evaluator", "supernet", "--supernet", "train", "--supernet.num_classes", "12"],
+         "supernet.num_classes is 12", ""),
+        (["--space", "macro", "--evaluator", "supernet", "--supernet", "train", "--supernet.train_images", "250"], "250", "[supernet]"),
         (["--space", "macro", "--evaluator", "supernet", "--supernet", os.path.join(tmp, "absent_sn")], "absent_sn", ""),
         (["--space", "macro", "--evaluator", "command", "--evaluate-command", "train.sh"], "search.evaluate_command", "{arch}"),
         (["--max-mflops", "50"], "search.max_mflops", "nb201 has no cost model"),
@@ -248,7 +251,7 @@ def case_bad_input(tmp):
         (["--space", "darts"], "search.space", "darts"),
         (["--space", "macro", "--truth", missing_truth, "--truth-column", "cifar10_test"], missing_truth, "macro"),  # NB201 rows
         (["--space", "macro", "--truth-column", "cifar10_test"], "cifar10_test", "NAS-Bench-Macro"),
-        (["--resume", old], "schema version 1", "version 3"),
+        (["--resume", old], "schema version 1", "version 4"),
         (["--images", os.path.join(tmp, "absent.bin")], "absent.bin", ""),
         (["--resume", empty_dir], "no checkpoint", empty_dir),
         (["--resume", used, "--method", "random"], "--method", "--resume keeps"),
@@ -479,6 +482,68 @@ def case_supernet_fault_kill(tmp):
     check_same_outcome(out, straight, "killed and resumed vs straight")
 
 
+def supernet_state(out):
+    """The search's supernet after its newest checkpoint: counters, weights, momentum, alpha and Adam."""
+    with h5py.File(newest_checkpoint(out), "r") as f:
+        path = os.path.join(out, f.attrs["supernet_checkpoint"])
+    state = {}
+    with h5py.File(path, "r") as f:
+        state["counters"] = f["counters"][:]
+        for group in ("weights", "momentum", "architecture"):
+            f[group].visititems(lambda name, d: state.__setitem__(group + "/" + name, d[:]) if isinstance(d, h5py.Dataset) else None)
+    return state
+
+
+def case_supernet_trained(tmp):
+    """--supernet train: the search trains its supernet (warm-up before generation 1, an epoch
+    before each later one, until its schedule is done), reports the cost per generation, writes
+    it beside the search, and a search stopped by a signal resumes to the same supernet and
+    result; the trained supernet then serves another search as a checkpoint."""
+    args = ["--space", "macro", "--evaluator", "supernet", "--supernet", "train", "--threads", "1",
+            "--supernet.train_images", "128", "--supernet.valid_images", "64", "--supernet.batch_size", "32",
+            "--supernet.micro_batches", "2", "--supernet.warmup_epochs", "1", "--supernet.epochs", "2",
+            "--supernet.arch_every", "2", "--max-mflops", "60"]
+    straight = os.path.join(tmp, "straight")
+    proc = search(tmp, 2, straight, 4, *args)
+    check_ok(proc, "a search that trains its supernet")
+    check("the search trains its supernet" in proc.stderr and "supernet epoch 1/3 (warm-up)" in proc.stderr
+          and "supernet epoch 3/3 (search)" in proc.stderr, "the supernet's start and epoch lines" + show(proc))
+    rows = list(csv.DictReader(open(os.path.join(straight, "generations.csv"))))
+    training = [float(r["seconds_evaluator_training"]) for r in rows]
+    check(len(rows) == 4 and all(t > 0 for t in training[:3]) and training[3] < min(training[:3]),
+          f"training before generations 1-3, none before 4 (its 3 epochs are done): {training}")
+    epochs = list(csv.DictReader(open(os.path.join(straight, "supernet", "epochs.csv"))))
+    check(len(epochs) == 3, f"supernet/epochs.csv should hold the 3 epochs: {epochs}")
+    with h5py.File(os.path.join(straight, "search.h5"), "r") as f:
+        check(f.attrs["accuracy_column"] == "supernet_valid_accuracy", "the accuracy column")
+    check_within_budget(straight, 60)
+
+    stopped = os.path.join(tmp, "stopped")
+    # Rank 0 signals itself after its 2nd evaluation (early: it shares every generation's work).
+    proc = search(tmp, 2, stopped, 4, *args, "--fault", "0:signal:2")
+    check(proc.returncode == STOPPED, f"a signal should stop the search with {STOPPED}{show(proc)}")
+    check_ok(resume(2, stopped, 4), "resume of the stopped search")
+    check_same_outcome(stopped, straight, "stopped and resumed vs straight")
+    ours, theirs = supernet_state(stopped), supernet_state(straight)
+    check(ours.keys() == theirs.keys() and len(ours) > 10, f"the supernet checkpoints' contents: {sorted(ours)[:5]}")
+    for key in ours:
+        check(np.array_equal(ours[key], theirs[key]), f"the resumed search's supernet differs in {key}")
+
+    # A search whose supernet checkpoint is gone cannot resume: one error naming it.
+    broken = os.path.join(tmp, "broken")
+    shutil.copytree(straight, broken)
+    shutil.rmtree(os.path.join(broken, "supernet", "checkpoints"))
+    proc = resume(2, broken, 5)
+    errors = [l for l in proc.stderr.splitlines() if l.startswith("hpcnas: error:")]
+    check(proc.returncode in (2, 3) and len(errors) == 1 and "supernet/checkpoints/checkpoint_s" in errors[0],
+          f"resume without the supernet checkpoint{show(proc)}")
+
+    # The trained supernet is a checkpoint directory another search can evaluate with.
+    proc = search(tmp, 1, os.path.join(tmp, "reuse"), 1, "--space", "macro", "--evaluator", "supernet", "--supernet",
+                  os.path.join(straight, "supernet"), "--threads", "1")
+    check_ok(proc, "a search on the trained supernet")
+
+
 # Accuracy = 80 + the sum of the code's digits; codes starting with 2 crash, codes ending in 11
 # hang (killed by --evaluate-timeout). Each run appends its code to OUT/calls.log as it starts.
 EVALUATE_SCRIPT = """#!/bin/sh
@@ -577,6 +642,7 @@ CASES = {
     "full_disk": case_full_disk,
     "file_conventions": case_file_conventions,
     "supernet_evaluator": case_supernet_evaluator,
+    "supernet_trained": case_supernet_trained,
     "supernet_fault_kill": case_supernet_fault_kill,
     "command_evaluator": case_command_evaluator,
 }

@@ -17,7 +17,7 @@ import time
 import h5py
 
 from cli_common import SKIP, SMALL_SEARCH_CONFIG, check, hpcnas, mpirun, run, run_cases, show
-from search_cli_test import check_same_outcome
+from search_cli_test import check_same_outcome, supernet_state
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DAEMONS = ["/usr/sbin/slurmctld", "/usr/sbin/slurmd", "/usr/sbin/munged"]
@@ -224,5 +224,90 @@ mpirun -np 1 {hpcnas()} score --space proxyless --sample 2 --resolution 64 --bat
         slurm.stop()
 
 
+def override_toml(text, changes):
+    """`text` with the values of (section, key) in `changes` replaced; every one must be there."""
+    lines, section, done = [], None, set()
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            section = stripped.strip("[]")
+        key = stripped.split("=", 1)[0].strip() if "=" in stripped and not stripped.startswith("#") else None
+        if (section, key) in changes:
+            line = f"{key} = {changes[(section, key)]}"
+            done.add((section, key))
+        lines.append(line)
+    check(done == set(changes), f"keys missing from the config: {set(changes) - done}")
+    return "\n".join(lines) + "\n"
+
+
+SMALL_PREDICTOR = """
+[predictor]
+d_model = 16
+heads = 2
+layers = 1
+feedforward = 32
+head_hidden = 8
+"""
+
+
+def case_imagenet_search(tmp):
+    """configs/imagenet_proxyless.toml (the supernet trained inside the search, epsilon and the
+    supernet reading ImageNet-layout shards) at the size of the bundled Tiny-ImageNet sample
+    (32 px, width 0.25), submitted with the multi-node template and its shards staged to
+    node-local disk: signalled after a generation, requeued, resumed; the same search and
+    supernet as a straight mpirun of the same config."""
+    if os.geteuid() != 0 or not all(os.path.exists(d) for d in DAEMONS) or not os.path.exists("/etc/munge/munge.key"):
+        print("SKIP: needs root and slurm-wlm (slurmctld, slurmd, munged with /etc/munge/munge.key)")
+        return SKIP
+    shards = os.path.join(tmp, "shards")
+    packed = run([hpcnas(), "pack", "--from", os.path.join(REPO, "data", "tiny_imagenet_mini"), "--out", shards, "--shard-size", "48K"])
+    check(packed.returncode == 0, show(packed))
+    text = open(os.path.join(REPO, "configs", "imagenet_proxyless.toml")).read()
+    small = {("search", "generations"): "4", ("search", "initial_pool"): "20", ("search", "initial_queries"): "4",
+             ("search", "candidates"): "10", ("search", "queries_per_generation"): "3", ("search", "population_size"): "6",
+             ("search", "tournament_size"): "2", ("search", "predictor_epochs"): "3", ("search", "max_mflops"): "1.2",
+             ("epsilon", "images"): f'"shards:{shards}"', ("epsilon", "batch_size"): "8", ("epsilon", "resolution"): "32", ("epsilon", "width_multiplier"): "0.25",
+             ("supernet", "data"): f'"shards:{shards}"', ("supernet", "num_classes"): "10",
+             ("supernet", "train_images"): "40", ("supernet", "valid_images"): "16", ("supernet", "recalibration_images"): "16",
+             ("supernet", "resolution"): "32", ("supernet", "width_multiplier"): "0.25", ("supernet", "batch_size"): "8",
+             ("supernet", "micro_batches"): "2", ("supernet", "warmup_epochs"): "1", ("supernet", "epochs"): "2",
+             ("runtime", "timeout_s"): "300"}
+    config = os.path.join(tmp, "imagenet_small.toml")
+    with open(config, "w") as f:
+        f.write(override_toml(text, small) + SMALL_PREDICTOR)
+    straight = os.path.join(tmp, "straight")
+    proc = mpirun(2, "search", "--config", config, "--out", straight, "--threads", "1", timeout=600)
+    check(proc.returncode == 0, "straight run" + show(proc))
+    check("the search trains its supernet" in proc.stderr and "best architecture within the budget" in proc.stdout, show(proc))
+
+    slurm = LocalSlurm(tmp)
+    try:
+        slurm.start()
+        out = os.path.join(tmp, "slurm")
+        log = os.path.join(tmp, "imagenet-%j.out")
+        job = slurm.submit(cpu_copy(tmp, "search_multi_node.sbatch"), ["--nodes=1", "--ntasks-per-node=2", "--cpus-per-task=1", "--time=30", f"--output={log}",
+                                    f"--export=ALL,HPCNAS_STAGE_SHARDS={shards},SLURM_TMPDIR={tmp}/node_local"],
+                           [config, out])
+        wait_for(os.path.join(out, "checkpoints", "checkpoint_g000001.h5"), timeout=600)
+        signal = slurm.cmd("scancel", "--signal=USR1", "--batch", job)
+        check(signal.returncode == 0, "scancel --signal=USR1 --batch" + show(signal))
+        slurm.wait(job, lambda j: j.get("Restarts") == "1", "the requeue", timeout=600)
+        info = slurm.wait(job, lambda j: j.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"), "the end",
+                          timeout=600)
+        text = open(log.replace("%j", job)).read()
+        check(info["JobState"] == "COMPLETED" and info.get("ExitCode") == "0:0",
+              f"job state {info.get('JobState')} ({info.get('Reason')}, exit {info.get('ExitCode')}):\n{text}\n" + slurm.log())
+        for needle in ("shards staged to", "the search trains its supernet", "stop requested", "requeueing", "resuming"):
+            check(needle in text, f"'{needle}' not in the job's output:\n{text}")
+        with h5py.File(os.path.join(out, "search.h5"), "r") as f:
+            check(f"shards:{tmp}/node_local/hpcnas_shards_{job}" in f.attrs["config"], "the search read the staged copy")
+        check_same_outcome(out, straight, "Slurm: staged, signalled, requeued and resumed vs straight")
+        ours, theirs = supernet_state(out), supernet_state(straight)
+        for key in theirs:
+            check(key in ours and (ours[key] == theirs[key]).all(), f"the Slurm search's supernet differs in {key}")
+    finally:
+        slurm.stop()
+
+
 if __name__ == "__main__":
-    sys.exit(run_cases({"templates": case_templates}))
+    sys.exit(run_cases({"templates": case_templates, "imagenet_search": case_imagenet_search}))

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`hpcnas supernet` end to end on real CIFAR-10 images (the embedded 256): a run stopped by
 SIGUSR1 on 2 ranks and resumed on 3 ends bitwise equal to an uninterrupted 1-rank run; its
-files open with h5py and csv; bad input is one error line, exit 2, nothing written."""
+files open with h5py and csv; bad input is one error line, exit 2, nothing written; a supernet
+on JPEGs (the bundled Tiny-ImageNet sample) is the same from the folder and from its shards."""
 import csv
 import os
 import sys
@@ -25,6 +26,18 @@ def small(**changes):
 
 
 SMALL = small()
+MINI = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "data", "tiny_imagenet_mini")
+IMAGENET_RUN = {"--space": "proxyless", "--data": "imagenet:" + MINI, "--num-classes": "10", "--train-images": "40",
+                "--valid-images": "16", "--batch-size": "8", "--micro-batches": "2", "--resolution": "32",
+                "--width-multiplier": "0.25", "--warmup-epochs": "1", "--epochs": "1", "--supernet.arch_every": "2",
+                "--threads": "1"}
+
+
+def imagenet_run(**changes):
+    """The small proxyless run on the Tiny-ImageNet sample, with changes as small() takes them."""
+    options = dict(IMAGENET_RUN)
+    options.update({"--" + name.replace("_", "-"): value for name, value in changes.items()})
+    return [part for item in options.items() for part in item]
 
 
 def newest_checkpoint(out):
@@ -120,6 +133,9 @@ def case_bad_input(tmp):
         (SMALL + ["--gate-mode", "half"], "supernet.gate_mode"),
         (SMALL + ["--cost-loss", "mul#lin"], "supernet.cost_loss"),
         (SMALL + ["--data", os.path.join(tmp, "absent.bin")], "absent.bin"),
+        (small(num_classes="12"), "supernet.num_classes is 12"),
+        (imagenet_run(train_images="60"), "60 train images, fewer than the 76"),
+        (imagenet_run(num_classes="200"), "has 10 classes"),
     ]
     for args, needle in cases:
         out = os.path.join(tmp, "out")
@@ -142,6 +158,27 @@ def case_bad_input(tmp):
             f["architecture/alpha"][0] += 1.0
     proc = run([hpcnas(), "supernet", "--resume", used])
     check(proc.returncode == 2 and "checksum mismatch" in proc.stderr, show(proc))
+
+
+def case_imagenet_data(tmp):
+    """A proxyless supernet on JPEGs, a seeded draw over every class: bitwise the same supernet
+    from the folder on 1 rank and from its `hpcnas pack` shards on 2."""
+    shards = os.path.join(tmp, "shards")
+    check(run([hpcnas(), "pack", "--from", MINI, "--out", shards, "--shard-size", "48K"]).returncode == 0, "pack")
+    runs = {}
+    for name, ranks, data in (("folder", 1, "imagenet:" + MINI), ("shards", 2, "shards:" + shards)):
+        runs[name] = os.path.join(tmp, name)
+        proc = mpirun(ranks, "supernet", *imagenet_run(data=data), "--out", runs[name])
+        check(proc.returncode == 0 and "derived architecture: " in proc.stdout, show(proc))
+    states = []
+    for name in ("folder", "shards"):
+        with h5py.File(newest_checkpoint(runs[name]), "r") as f:
+            states.append({"alpha": f["architecture/alpha"][:], "counters": f["counters"][:],
+                           "weights": [f["weights/parameters/" + n][:] for n in f["weights/parameter_names"].asstr()[:]]})
+    check(states[0]["counters"][2] == 10, f"2 epochs of 5 weight steps: {states[0]['counters']}")
+    check(np.array_equal(states[0]["alpha"], states[1]["alpha"]) and
+          all(np.array_equal(a, b) for a, b in zip(states[0]["weights"], states[1]["weights"])),
+          "folder on 1 rank vs shards on 2: the supernets differ")
 
 
 def case_latency(tmp):
@@ -183,4 +220,5 @@ def case_latency(tmp):
 
 
 if __name__ == "__main__":
-    sys.exit(run_cases({"resume": case_resume, "outputs": case_outputs, "bad_input": case_bad_input, "latency": case_latency}))
+    sys.exit(run_cases({"resume": case_resume, "outputs": case_outputs, "bad_input": case_bad_input, "latency": case_latency,
+                      "imagenet_data": case_imagenet_data}))

@@ -188,6 +188,40 @@ TEST(SearchLoop, AFailedEvaluationStaysAQueryButIsNeverAParentNorTheBest) {
   EXPECT_FALSE(std::isnan(state.generations.back().best_accuracy));
 }
 
+// Trains before every generation; a stop asked for while it trains for generation 2 cuts it short.
+class TrainingEvaluator : public RecordingEvaluator {
+ public:
+  StatusOr<bool> Prepare(Communicator&, std::int32_t generation, const std::function<bool()>& stop_requested) override {
+    prepared.push_back(generation);
+    return !(generation == 2 && stop_requested && stop_requested());
+  }
+  std::vector<std::int32_t> prepared;
+};
+
+TEST(SearchLoop, TheEvaluatorTrainsBeforeEachGenerationAndAStopThereWritesNoCheckpoint) {
+  const Config config = MacroEvolution();
+  auto policy = MakeSearchPolicy(Macro(), config.search, 0.5).value();
+  TrainingEvaluator evaluator;
+  SearchState state;
+  std::vector<std::int32_t> checkpoints;
+  SearchHooks hooks;
+  hooks.checkpoint = [&](const SearchState& s) {
+    checkpoints.push_back(s.next_generation - 1);
+    return Status::Ok();
+  };
+  hooks.stop_requested = [&] { return evaluator.prepared.size() == 3; };  // asked during generation 2's training
+  RunLocalRanks(1, [&](Communicator& comm) {
+    const StatusOr<SearchEnd> end = RunSearch(comm, config, state, {policy.get(), &evaluator, nullptr, nullptr}, hooks);
+    ASSERT_TRUE(end.ok()) << end.status().message();
+    EXPECT_EQ(*end, SearchEnd::kStopped);
+  });
+  EXPECT_EQ(evaluator.prepared, (std::vector<std::int32_t>{0, 1, 2}));
+  EXPECT_EQ(checkpoints, (std::vector<std::int32_t>{0, 1}));
+  EXPECT_EQ(state.next_generation, 2);
+  ASSERT_EQ(state.generations.size(), 2u);
+  for (const GenerationRecord& r : state.generations) EXPECT_GE(r.seconds_evaluator_training, 0.0);
+}
+
 // ---- The command evaluator -------------------------------------------------------------------
 
 TEST(CommandEvaluator, ReadsANumberOrJsonOnTheLastLine) {
@@ -319,6 +353,99 @@ TEST(SupernetEvaluator, GivesTheSameAccuraciesOnOneTwoAndThreeRanks) {
   for (std::size_t i = 0; i < archs.size(); ++i) {
     EXPECT_EQ(plain[i], trainer->EvaluateSubnet(data, archs[i], 0, 0).value().valid_accuracy);
   }
+}
+
+TEST(SupernetEvaluator, TrainedInsideTheSearchFollowsItsScheduleTheSameOnOneAndTwoRanks) {
+  Config config;
+  config.supernet.space = "macro";
+  config.supernet.resolution = 16;
+  config.supernet.train_images = 32;
+  config.supernet.valid_images = 32;
+  config.supernet.recalibration_images = 16;
+  config.supernet.batch_size = 8;
+  config.supernet.micro_batches = 2;
+  config.supernet.warmup_epochs = 1;
+  config.supernet.epochs = 2;
+  config.supernet.arch_every = 2;
+  config.supernet.seed = 5;
+  const std::vector<Architecture> archs = evolution::RandomArchitectures(Macro(), 1, 0, 4, {});
+
+  struct Outcome {
+    std::vector<std::int64_t> epochs_after;  // epochs done after Prepare of generations 0, 1, 2, 3
+    std::vector<double> accuracy;
+    SupernetTrainingState state;
+  };
+  auto run = [&](int ranks) {
+    std::vector<Outcome> got(ranks);
+    const auto errors = RunLocalRanks(ranks, [&](Communicator& comm) {
+      torch::set_num_threads(1);
+      auto made = SupernetEvaluator::MakeTrained(Macro(), config.supernet, 1, nullptr, 0, torch::kCPU, FaultInjection{},
+                                                 comm.rank(), Seconds(60));
+      ASSERT_TRUE(made.ok()) << made.status().message();
+      SupernetEvaluator& evaluator = **made;
+      ASSERT_NE(evaluator.training(), nullptr);
+      // A stop asked for at once ends the warm-up before its first epoch is done.
+      StatusOr<bool> stopped = evaluator.Prepare(comm, 0, [] { return true; });
+      ASSERT_TRUE(stopped.ok()) << stopped.status().message();
+      EXPECT_FALSE(*stopped);
+      EXPECT_EQ(evaluator.training()->state().epochs_done, 0);
+      made = SupernetEvaluator::MakeTrained(Macro(), config.supernet, 1, nullptr, 0, torch::kCPU, FaultInjection{}, comm.rank(),
+                                            Seconds(60));
+      ASSERT_TRUE(made.ok());
+      int epochs_seen = 0;
+      (*made)->on_epoch = [&](const SupernetEpoch&) { ++epochs_seen; };
+      Outcome& outcome = got[comm.rank()];
+      for (std::int32_t g = 0; g < 4; ++g) {
+        StatusOr<bool> ready = (*made)->Prepare(comm, g, nullptr);
+        ASSERT_TRUE(ready.ok()) << ready.status().message();
+        EXPECT_TRUE(*ready);
+        outcome.epochs_after.push_back((*made)->training()->state().epochs_done);
+      }
+      EXPECT_EQ(epochs_seen, 3);
+      StatusOr<std::vector<Evaluation>> e = (*made)->Evaluate(comm, archs);
+      ASSERT_TRUE(e.ok()) << e.status().message();
+      for (const Evaluation& one : *e) outcome.accuracy.push_back(one.accuracy);
+      outcome.state = (*made)->training()->Export();
+    });
+    for (const std::string& e : errors) EXPECT_EQ(e, "");
+    return got;
+  };
+  const std::vector<Outcome> one = run(1), two = run(2);
+  // The warm-up before generation 0, then one epoch per generation until warm-up + 2 are done.
+  EXPECT_EQ(one[0].epochs_after, (std::vector<std::int64_t>{1, 2, 3, 3}));
+  EXPECT_GT(one[0].state.arch_steps, 0);
+  for (const Outcome& o : two) {
+    EXPECT_EQ(o.epochs_after, one[0].epochs_after);
+    EXPECT_EQ(o.accuracy, one[0].accuracy);
+    EXPECT_EQ(o.state.alpha, one[0].state.alpha);
+    ASSERT_EQ(o.state.weights.size(), one[0].state.weights.size());
+    for (std::size_t i = 0; i < o.state.weights.size(); ++i) EXPECT_EQ(o.state.weights[i].values, one[0].state.weights[i].values);
+  }
+  // Training moved the weights away from the initial ones.
+  const SupernetTrainingState initial = SupernetTrainer::Make(Macro(), config.supernet, torch::kCPU).value()->Export();
+  EXPECT_NE(initial.weights.front().values, one[0].state.weights.front().values);
+}
+
+TEST(SupernetEvaluator, AFixedCheckpointIsNeverTrained) {
+  Config config;
+  config.supernet.space = "macro";
+  config.supernet.resolution = 16;
+  config.supernet.train_images = 32;
+  config.supernet.valid_images = 32;
+  config.supernet.batch_size = 8;
+  SupernetCheckpoint checkpoint;
+  checkpoint.space = "macro";
+  checkpoint.config_toml = ToToml(config);
+  checkpoint.state = SupernetTrainer::Make(Macro(), config.supernet, torch::kCPU).value()->Export();
+  const auto errors = RunLocalRanks(1, [&](Communicator& comm) {
+    auto made = SupernetEvaluator::Make(Macro(), checkpoint, 0, torch::kCPU, FaultInjection{}, 0, Seconds(10));
+    ASSERT_TRUE(made.ok()) << made.status().message();
+    EXPECT_EQ((*made)->training(), nullptr);
+    StatusOr<bool> ready = (*made)->Prepare(comm, 3, nullptr);
+    ASSERT_TRUE(ready.ok());
+    EXPECT_TRUE(*ready);
+  });
+  for (const std::string& e : errors) EXPECT_EQ(e, "");
 }
 
 TEST(SupernetEvaluator, RefusesACheckpointOfAnotherSpace) {

@@ -472,7 +472,9 @@ SearchCheckpoint SomeCheckpoint(int generation) {
 }
 
 TEST_F(SearchFiles, CheckpointRoundTripsExactly) {
-  const SearchCheckpoint cp = SomeCheckpoint(0);
+  SearchCheckpoint cp = SomeCheckpoint(0);
+  cp.supernet_checkpoint = "supernet/checkpoints/checkpoint_s000000012.h5";
+  cp.state.generations[0].seconds_evaluator_training = 4.5;
   const std::string path = CheckpointPath(dir_.string(), 0);
   ASSERT_TRUE(WriteSearchCheckpoint(path, cp).ok());
   StatusOr<SearchCheckpoint> back = ReadSearchCheckpoint(path);
@@ -481,7 +483,13 @@ TEST_F(SearchFiles, CheckpointRoundTripsExactly) {
   EXPECT_EQ(back->state.population, cp.state.population);
   EXPECT_EQ(back->predictor.parameters[0].shape, (std::vector<int64_t>{2, 2}));
   EXPECT_TRUE(std::isnan(back->state.epsilon[1].epsilon));
+  EXPECT_EQ(back->supernet_checkpoint, cp.supernet_checkpoint);
+  EXPECT_EQ(back->state.generations[0].seconds_evaluator_training, 4.5);
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  // The supernet checkpoint it names is part of the checksum.
+  SearchCheckpoint other = cp;
+  other.supernet_checkpoint = "supernet/checkpoints/checkpoint_s000000013.h5";
+  EXPECT_NE(CheckpointChecksum(other), CheckpointChecksum(cp));
 }
 
 TEST_F(SearchFiles, DamagedNewestCheckpointFallsBackToThePreviousWithAWarning) {
