@@ -79,6 +79,16 @@ def run_cases(cases):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# A small predictor: what the quick searches train.
+SMALL_PREDICTOR_CONFIG = """
+[predictor]
+d_model = 16
+heads = 2
+layers = 1
+feedforward = 32
+head_hidden = 8
+"""
+
 # A small, quick search: every feature on, seconds per generation.
 SMALL_SEARCH_CONFIG = """
 [search]
@@ -91,14 +101,7 @@ population_size = 10
 tournament_size = 3
 predictor_epochs = 5
 keep_checkpoints = 3
-
-[predictor]
-d_model = 16
-heads = 2
-layers = 1
-feedforward = 32
-head_hidden = 8
-
+""" + SMALL_PREDICTOR_CONFIG + """
 [epsilon]
 batch_size = 32
 """

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The sbatch templates of slurm/ against a real single-node Slurm (slurmctld + slurmd from
 Debian's slurm-wlm, brought up in a temporary directory for the test): submit, signal, requeue,
-resume; srun with PMIx; a job array over seeds. Skips (77) without slurm-wlm or as non-root.
+resume; srun with PMIx; a job array over seeds; shards staged to node-local disk; the ImageNet
+config (configs/imagenet_proxyless.toml: a search that trains its supernet on JPEG shards) at
+the size of the bundled Tiny-ImageNet sample. Skips (77) without slurm-wlm or as non-root.
 
 The templates request one GPU per task; this machine has none, so the test submits copies with
 that one line removed. Slurm holds a requeued job back until the old run's credential expires
@@ -16,7 +18,7 @@ import time
 
 import h5py
 
-from cli_common import SKIP, SMALL_SEARCH_CONFIG, check, hpcnas, mpirun, run, run_cases, show
+from cli_common import SKIP, SMALL_PREDICTOR_CONFIG, SMALL_SEARCH_CONFIG, check, hpcnas, mpirun, run, run_cases, show
 from search_cli_test import check_same_outcome, supernet_state
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -240,16 +242,6 @@ def override_toml(text, changes):
     return "\n".join(lines) + "\n"
 
 
-SMALL_PREDICTOR = """
-[predictor]
-d_model = 16
-heads = 2
-layers = 1
-feedforward = 32
-head_hidden = 8
-"""
-
-
 def case_imagenet_search(tmp):
     """configs/imagenet_proxyless.toml (the supernet trained inside the search, epsilon and the
     supernet reading ImageNet-layout shards) at the size of the bundled Tiny-ImageNet sample
@@ -274,7 +266,7 @@ def case_imagenet_search(tmp):
              ("runtime", "timeout_s"): "300"}
     config = os.path.join(tmp, "imagenet_small.toml")
     with open(config, "w") as f:
-        f.write(override_toml(text, small) + SMALL_PREDICTOR)
+        f.write(override_toml(text, small) + SMALL_PREDICTOR_CONFIG)
     straight = os.path.join(tmp, "straight")
     proc = mpirun(2, "search", "--config", config, "--out", straight, "--threads", "1", timeout=600)
     check(proc.returncode == 0, "straight run" + show(proc))

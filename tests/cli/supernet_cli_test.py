@@ -18,11 +18,15 @@ SMALL_RUN = {"--space": "macro", "--resolution": "16", "--train-images": "48", "
              "--progress-interval": "0"}
 
 
-def small(**changes):
-    """The small run's options, with --name-like-this=value changes (name_like_this=value)."""
-    options = dict(SMALL_RUN)
+def options_of(run, changes):
+    """`run`'s options as a command line, with --name-like-this=value changes (name_like_this=value)."""
+    options = dict(run)
     options.update({"--" + name.replace("_", "-"): value for name, value in changes.items()})
     return [part for item in options.items() for part in item]
+
+
+def small(**changes):
+    return options_of(SMALL_RUN, changes)
 
 
 SMALL = small()
@@ -34,10 +38,8 @@ IMAGENET_RUN = {"--space": "proxyless", "--data": "imagenet:" + MINI, "--num-cla
 
 
 def imagenet_run(**changes):
-    """The small proxyless run on the Tiny-ImageNet sample, with changes as small() takes them."""
-    options = dict(IMAGENET_RUN)
-    options.update({"--" + name.replace("_", "-"): value for name, value in changes.items()})
-    return [part for item in options.items() for part in item]
+    """The small proxyless run on the Tiny-ImageNet sample."""
+    return options_of(IMAGENET_RUN, changes)
 
 
 def newest_checkpoint(out):

@@ -300,7 +300,8 @@ TEST(CommandEvaluator, SurvivesACrashAndAHangOnThreeRanksAndNeverRunsAFinishedOn
 
 // ---- The supernet evaluator ------------------------------------------------------------------
 
-TEST(SupernetEvaluator, GivesTheSameAccuraciesOnOneTwoAndThreeRanks) {
+// A macro supernet small enough for a unit test: 16 px, 32 train and 32 held-out images.
+Config SmallSupernetConfig(std::uint64_t seed) {
   Config config;
   config.supernet.space = "macro";
   config.supernet.resolution = 16;
@@ -308,7 +309,12 @@ TEST(SupernetEvaluator, GivesTheSameAccuraciesOnOneTwoAndThreeRanks) {
   config.supernet.valid_images = 32;
   config.supernet.recalibration_images = 16;
   config.supernet.batch_size = 8;
-  config.supernet.seed = 3;
+  config.supernet.seed = seed;
+  return config;
+}
+
+TEST(SupernetEvaluator, GivesTheSameAccuraciesOnOneTwoAndThreeRanks) {
+  const Config config = SmallSupernetConfig(3);
   torch::set_num_threads(1);
   SupernetCheckpoint checkpoint;
   checkpoint.space = "macro";
@@ -356,18 +362,11 @@ TEST(SupernetEvaluator, GivesTheSameAccuraciesOnOneTwoAndThreeRanks) {
 }
 
 TEST(SupernetEvaluator, TrainedInsideTheSearchFollowsItsScheduleTheSameOnOneAndTwoRanks) {
-  Config config;
-  config.supernet.space = "macro";
-  config.supernet.resolution = 16;
-  config.supernet.train_images = 32;
-  config.supernet.valid_images = 32;
-  config.supernet.recalibration_images = 16;
-  config.supernet.batch_size = 8;
+  Config config = SmallSupernetConfig(5);
   config.supernet.micro_batches = 2;
   config.supernet.warmup_epochs = 1;
   config.supernet.epochs = 2;
   config.supernet.arch_every = 2;
-  config.supernet.seed = 5;
   const std::vector<Architecture> archs = evolution::RandomArchitectures(Macro(), 1, 0, 4, {});
 
   struct Outcome {
@@ -427,12 +426,7 @@ TEST(SupernetEvaluator, TrainedInsideTheSearchFollowsItsScheduleTheSameOnOneAndT
 }
 
 TEST(SupernetEvaluator, AFixedCheckpointIsNeverTrained) {
-  Config config;
-  config.supernet.space = "macro";
-  config.supernet.resolution = 16;
-  config.supernet.train_images = 32;
-  config.supernet.valid_images = 32;
-  config.supernet.batch_size = 8;
+  const Config config = SmallSupernetConfig(0);
   SupernetCheckpoint checkpoint;
   checkpoint.space = "macro";
   checkpoint.config_toml = ToToml(config);
