@@ -63,9 +63,7 @@ StatusOr<ImageBytes> LoadEpsilonImages(const std::string& images, int64_t count,
     batch.pixels = std::move(cifar.pixels);
     return batch;
   }
-  HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<ImageSource> source, OpenImageSource(images, {}));
-  HPCNAS_ASSIGN_OR_RETURN(LabelledImages subset,
-                          LoadImageSubset(images, std::min<int64_t>(count, source->size()), resolution, seed, threads));
+  HPCNAS_ASSIGN_OR_RETURN(LabelledImages subset, LoadImageSubset(images, count, resolution, seed, threads));
   return std::move(subset.images);
 }
 

@@ -27,8 +27,7 @@ struct LabelledImages {
 StatusOr<LabelledImages> LoadImageSubset(const std::string& spec, int64_t count, int resolution, std::uint64_t seed, int threads);
 
 // "embedded" or a CIFAR-10 binary file: its first `count` records, 32 x 32, CIFAR-10 mean/std
-// (as epsinas). "imagenet:DIR" or "shards:DIR": LoadImageSubset's images (all of them when the
-// source has fewer than `count`).
+// (as epsinas). "imagenet:DIR" or "shards:DIR": LoadImageSubset's images.
 StatusOr<ImageBytes> LoadEpsilonImages(const std::string& images, int64_t count, int resolution, std::uint64_t seed,
                                        int threads);
 

@@ -96,7 +96,7 @@ def case_bad_input(tmp):
     base = ["score", "--space", "proxyless", "--sample", "2", "--resolution", "64", "--out", out]
     expect_error(mpirun(2, *base, "--batch-size", "8", "--data", "shards:" + os.path.join(tmp, "absent")), "index.h5")
     expect_error(mpirun(2, *base, "--batch-size", "8", "--data", "imagenet:" + os.path.join(tmp, "absent")), "train/")
-    expect_error(mpirun(1, *base, "--data", "imagenet:" + MINI, "--batch-size", "1000"), "fewer than one global batch")
+    expect_error(mpirun(1, *base, "--data", "imagenet:" + MINI, "--batch-size", "1000"), "60 train images, fewer than the 1000 asked for")
     check(not os.path.exists(out), "nothing written")
     # A corrupt JPEG: pack names it, or leaves it out with --skip-corrupt.
     damaged = os.path.join(tmp, "damaged")
