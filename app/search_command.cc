@@ -41,8 +41,7 @@ std::string SupernetDirectory(const SearchConfig& sc) { return (std::filesystem:
 
 // A search that trains its supernet: the [supernet] section must give one of the search's space
 // whose data and latency table load; a resumed search's supernet state is the checkpoint's.
-Status PrepareSupernetTraining(const Config& config, const std::string& run_id, const SearchCheckpoint* resumed,
-                               Prepared& prepared) {
+Status PrepareSupernetTraining(const Config& config, const SearchCheckpoint* resumed, Prepared& prepared) {
   HPCNAS_RETURN_IF_ERROR(LoadSupernetData(config.supernet).status().WithContext("the search's [supernet]"));
   HPCNAS_RETURN_IF_ERROR(LoadMatchingLatencyTable(config.supernet, SelectDevice()).status());
   if (resumed == nullptr) return Status::Ok();
@@ -52,9 +51,9 @@ Status PrepareSupernetTraining(const Config& config, const std::string& run_id, 
   }
   const std::string path = (std::filesystem::path(config.search.out_dir) / resumed->supernet_checkpoint).string();
   HPCNAS_ASSIGN_OR_RETURN(SupernetCheckpoint supernet, ReadSupernetCheckpoint(path));
-  if (supernet.run_id != run_id) {
+  if (supernet.run_id != resumed->run_id) {
     return Status::InvalidInput("supernet checkpoint '" + path + "' belongs to another run (" + supernet.run_id + ") than the search (" +
-                                run_id + ")");
+                                resumed->run_id + ")");
   }
   spdlog::info("the search's supernet: {} ({} epochs, {} weight steps done)", path, supernet.state.epochs_done,
                supernet.state.weight_steps);
@@ -154,9 +153,8 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
     HPCNAS_RETURN_IF_ERROR(prepared.truth.RequireEveryArchitecture(*space));
   }
   if (sc.evaluator == "supernet" && sc.supernet == kTrainSupernet) {
-    const std::string run_id = prepared.start.has_checkpoint ? prepared.start.run_id : std::string();
     HPCNAS_RETURN_IF_ERROR(
-        PrepareSupernetTraining(config, run_id, prepared.start.has_checkpoint ? &prepared.start.checkpoint : nullptr, prepared));
+        PrepareSupernetTraining(config, prepared.start.has_checkpoint ? &prepared.start.checkpoint : nullptr, prepared));
   } else if (sc.evaluator == "supernet") {
     HPCNAS_RETURN_IF_ERROR(ResolveSupernet(config));
   }
