@@ -77,6 +77,7 @@ const std::map<std::string, std::string>& ShortFlags() {
       {"search.selection", "--selection"}, {"search.prefilter", "--prefilter"}, {"search.explore", "--explore"}, {"search.out_dir", "--out"},
       {"search.keep_checkpoints", "--keep-checkpoints"}, {"search.evaluator", "--evaluator"},
       {"search.supernet", "--supernet"}, {"search.finetune_steps", "--finetune-steps"},
+      {"search.supernet_score", "--supernet-score"},
       {"search.supernet_epochs_per_generation", "--supernet-epochs-per-generation"},
       {"search.evaluate_command", "--evaluate-command"}, {"search.evaluate_timeout_s", "--evaluate-timeout"},
       {"search.max_mflops", "--max-mflops"}, {"search.max_latency_ms", "--max-latency-ms"},

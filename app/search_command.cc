@@ -101,9 +101,14 @@ StatusOr<HardwareCost> MakeHardwareCost(const ChainSpace& space, const Config& c
   return HardwareCost::Make(space, options, std::move(latency));
 }
 
+// search.supernet_score = "log_likelihood": the label is not a percentage.
+constexpr const char* kLogLikelihood = "log_likelihood";
+bool LabelIsPercent(const SearchConfig& sc) { return !(sc.evaluator == "supernet" && sc.supernet_score == kLogLikelihood); }
+const char* LabelUnit(const SearchConfig& sc) { return LabelIsPercent(sc) ? "%" : ""; }
+
 // The name of the accuracy the evaluator gives, for the results' column.
 std::string AccuracyColumn(const SearchConfig& sc) {
-  if (sc.evaluator == "supernet") return "supernet_valid_accuracy";
+  if (sc.evaluator == "supernet") return LabelIsPercent(sc) ? "supernet_valid_accuracy" : "supernet_valid_log_likelihood";
   if (sc.evaluator == "command") return "command_accuracy";
   return sc.truth_column;
 }
@@ -200,8 +205,8 @@ std::string GenerationLine(const SearchState& state, const Config& config, doubl
                            double queries_this_run, double checkpoint_seconds) {
   const GenerationRecord& r = state.generations.back();
   const SearchConfig& sc = config.search;
-  std::string line = fmt::format("generation {}/{} | {} queries | best {:.2f}% | {:.2f} s: ", r.generation + 1, sc.generations,
-                                 r.queries, r.best_accuracy, r.seconds_total + checkpoint_seconds);
+  std::string line = fmt::format("generation {}/{} | {} queries | best {:.2f}{} | {:.2f} s: ", r.generation + 1, sc.generations,
+                                 r.queries, r.best_accuracy, LabelUnit(sc), r.seconds_total + checkpoint_seconds);
   if (sc.evaluator == "supernet" && sc.supernet == kTrainSupernet) line += fmt::format("supernet {:.2f}, ", r.seconds_evaluator_training);
   line += fmt::format("epsilon {:.2f} ({} archs), predictor {:.2f}, ", r.seconds_score, r.newly_scored, r.seconds_predictor);
   // A table lookup takes no time worth a column; a real evaluation does.
@@ -235,6 +240,7 @@ std::unique_ptr<Evaluator> MakeEvaluator(Communicator& comm, const Config& confi
                                                sc.supernet_epochs_per_generation, supernet_latency, sc.finetune_steps, device,
                                                fault, comm.rank(), timeout);
     if (!made.ok()) comm.Abort("rank " + std::to_string(comm.rank()) + ": building the search's supernet: " + made.status().message(), 3);
+    (*made)->score_by_log_likelihood = sc.supernet_score == kLogLikelihood;
     return std::move(*made);
   }
   if (sc.evaluator == "supernet") {
@@ -243,6 +249,7 @@ std::unique_ptr<Evaluator> MakeEvaluator(Communicator& comm, const Config& confi
     auto made = SupernetEvaluator::Make(dynamic_cast<const ChainSpace&>(space), *checkpoint, sc.finetune_steps, device, fault,
                                         comm.rank(), timeout);
     if (!made.ok()) comm.Abort("rank " + std::to_string(comm.rank()) + ": setting up the supernet evaluator: " + made.status().message(), 3);
+    (*made)->score_by_log_likelihood = sc.supernet_score == kLogLikelihood;
     return std::move(*made);
   }
   return std::make_unique<TabularEvaluator>(space, truth ? std::optional<TruthTable>(std::move(*truth)) : std::nullopt, timeout);
@@ -414,7 +421,7 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
                                       static_cast<double>(s.queries.size()) - first_queries, checkpoint_seconds));
     const GenerationRecord& r = s.generations.back();
     if (r.best_query != shown_best_query) {
-      spdlog::info("best so far: {} ({:.2f}%, query {:.0f})", BestArchitecture(space, s, cost ? &*cost : nullptr), r.best_accuracy,
+      spdlog::info("best so far: {} ({:.2f}{}, query {:.0f})", BestArchitecture(space, s, cost ? &*cost : nullptr), r.best_accuracy, LabelUnit(sc),
                    r.best_query);
       shown_best_query = r.best_query;
     }
@@ -448,8 +455,8 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   if (comm.rank() == 0 && !state.queries.empty()) {
     const GenerationRecord& r = state.generations.back();
     PrintResult("best architecture{}: {}", budget.Limits() ? " within the budget" : "", BestArchitecture(space, state, cost ? &*cost : nullptr));
-    PrintResult("best accuracy: {:.2f}% ({}) after {} queries; results in {}/search.h5, generations.csv, queries.csv",
-                r.best_accuracy, AccuracyColumn(sc), static_cast<int64_t>(r.queries), sc.out_dir);
+    PrintResult("best accuracy: {:.2f}{} ({}) after {} queries; results in {}/search.h5, generations.csv, queries.csv",
+                r.best_accuracy, LabelUnit(sc), AccuracyColumn(sc), static_cast<int64_t>(r.queries), sc.out_dir);
   }
   return 0;
 }

@@ -13,8 +13,11 @@ method alone, under a 50 M FLOPs budget, 3 seeds, the same wall-clock budget for
   (e) (c) with the supernet trained inside the search (--supernet train): the same one-shot
       warm-up before generation 0, then one more epoch of uniformly sampled paths before each
       generation (up to 8), within the same wall-clock budget.
+  (f) (c) with each candidate labelled by its held-out log-likelihood (--supernet-score
+      log_likelihood, minus the cross-entropy) instead of its held-out accuracy: it ranks the
+      one-shot supernet's subnets better (experiments/supernet_ranking.py).
 
-(b)-(d) share one supernet per seed, trained one-shot (6 warm-up epochs of uniformly sampled
+(b)-(d) and (f) share one supernet per seed, trained one-shot (6 warm-up epochs of uniformly sampled
 paths + 1 epoch without architecture steps: its weights serve every subnet, none is favoured),
 then search with --max-mflops 50 until the row's budget is spent (SIGUSR1: the search stops
 after the current generation, its checkpoint written). Nothing in the search sees the benchmark
@@ -51,6 +54,7 @@ ROWS = {
     "c": "(b) + epsilon prefilter",
     "d": "random within budget + supernet evaluator",
     "e": "(c) + supernet trained inside the search",
+    "f": "(c) labelled by held-out log-likelihood",
 }
 
 
@@ -82,7 +86,9 @@ def search_cmd(args, row, seed, supernet, out):
               "--out", out]
     if row == "d":
         return common + ["--method", "random"]
-    prefilter = ["--prefilter", "epsilon", "--initial-pool", "200"] if row == "c" else ["--prefilter", "none", "--initial-pool", "10"]
+    if row == "f":
+        return search_cmd(args, "c", seed, supernet, out) + ["--supernet-score", "log_likelihood"]
+    prefilter = ["--prefilter", "epsilon", "--initial-pool", "200"] if row in "cf" else ["--prefilter", "none", "--initial-pool", "10"]
     return common + ["--method", "tnasp", "--candidates", "50", "--predictor-epochs", "50"] + prefilter
 
 
@@ -135,9 +141,10 @@ def run_jobs(jobs, parallel):
 
 def best_of_search(out, canonical):
     queries = list(csv.DictReader(open(os.path.join(out, "queries.csv"))))
-    scored = [q for q in queries if q["supernet_valid_accuracy"]]
-    best = max(scored, key=lambda q: float(q["supernet_valid_accuracy"]))  # the first of equals, as the search
-    return canonical[best["arch"]], float(best["supernet_valid_accuracy"]), len(queries)
+    label = "supernet_valid_accuracy" if "supernet_valid_accuracy" in queries[0] else "supernet_valid_log_likelihood"
+    scored = [q for q in queries if q[label]]
+    best = max(scored, key=lambda q: float(q[label]))  # the first of equals, as the search
+    return canonical[best["arch"]], float(best[label]), len(queries)
 
 
 def main():
@@ -150,7 +157,7 @@ def main():
     ap.add_argument("--oneshot-warmup", type=int, default=6, help="warm-up epochs of the one-shot supernet of (b)-(d)")
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--name", default="search_supernet_macro")
-    ap.add_argument("--rows", default="bcde", help="rows to run; the others are read from the recorded runs CSV")
+    ap.add_argument("--rows", default="bcdef", help="rows to run; the others are read from the recorded runs CSV")
     args = ap.parse_args()
     if not os.path.exists(args.data):
         print(f"skipped: the full CIFAR-10 prefix is not at {args.data}")
@@ -159,7 +166,7 @@ def main():
     row_a = recorded_row_a(args.budget)
     seeds = list(range(args.seeds))
     jobs = []
-    shared_rows = [row for row in "bcd" if row in args.rows]
+    shared_rows = [row for row in "bcdf" if row in args.rows]
     for seed in seeds:
         sn = os.path.join(args.work, f"supernet_s{seed}")
         train = Job(f"one-shot supernet, seed {seed}", supernet_cmd(args, seed, sn), sn)
@@ -186,7 +193,7 @@ def main():
         code, minutes = row_a[seed]
         runs.append({"row": "a", "method": ROWS["a"], "seed": seed, "arch": code, "mflops": round(nets[code][1], 3),
                      "true_accuracy": nets[code][0], "supernet_accuracy": "", "evaluations": "", "wall_minutes": minutes})
-        for row in "bcde":
+        for row in "bcdef":
             if row not in args.rows:
                 runs += [{**r, "seed": seed, "true_accuracy": float(r["true_accuracy"]), "mflops": float(r["mflops"]),
                           "evaluations": int(r["evaluations"]), "wall_minutes": float(r["wall_minutes"])}
@@ -208,7 +215,7 @@ def main():
         writer.writeheader()
         writer.writerows(runs)
     summary = []
-    for row in "abcde":
+    for row in "abcdef":
         mine = [r for r in runs if r["row"] == row]
         if not mine:
             continue

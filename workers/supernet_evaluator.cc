@@ -52,7 +52,7 @@ StatusOr<bool> SupernetEvaluator::Prepare(Communicator& comm, std::int32_t gener
 Evaluation SupernetEvaluator::EvaluateOne(const Architecture& arch) {
   StatusOr<SubnetEvaluation> result = trainer_->EvaluateSubnet(data_, arch, finetune_steps_, space_.CanonicalHash(arch));
   if (!result.ok()) throw std::runtime_error("evaluating " + space_.Format(arch) + ": " + result.status().message());
-  return {result->valid_accuracy, ""};
+  return {score_by_log_likelihood ? -result->valid_loss : result->valid_accuracy, ""};
 }
 
 }  // namespace hpcnas

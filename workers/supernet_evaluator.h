@@ -4,8 +4,9 @@
 // holds the supernet and the data of its [supernet] config; an architecture, on whichever rank
 // the protocol gives it to, is cut out of the supernet, optionally fine-tuned
 // (search.finetune_steps, batches keyed by its hash), its BatchNorm recalibrated on the first
-// recalibration_images train images, and evaluated on the held-out split: the same accuracy on
-// any rank and any number of ranks (at a fixed thread count per rank).
+// recalibration_images train images, and evaluated on the held-out split: the same label on any
+// rank and any number of ranks (at a fixed thread count per rank). The label is the held-out
+// accuracy, or with score_by_log_likelihood the held-out mean log-probability of the true class.
 //
 // The supernet is either a checkpoint of `hpcnas supernet` (Make), fixed for the whole search,
 // or trained inside the search (MakeTrained, search.supernet = "train"): Prepare runs its
@@ -46,6 +47,9 @@ class SupernetEvaluator : public SpreadEvaluator {
   SupernetTrainer* training() { return epochs_per_generation_ >= 0 ? trainer_.get() : nullptr; }
   // Called on every rank after each epoch Prepare finishes (rank 0 prints it).
   std::function<void(const SupernetEpoch&)> on_epoch;
+  // search.supernet_score = "log_likelihood": minus the held-out cross-entropy instead of the
+  // accuracy (ranks a weak supernet's subnets better: experiments/supernet_ranking.py).
+  bool score_by_log_likelihood = false;
 
  private:
   SupernetEvaluator(const ChainSpace& space, int finetune_steps, const FaultInjection& fault, int rank, Seconds timeout)

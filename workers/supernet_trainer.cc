@@ -442,13 +442,19 @@ StatusOr<SubnetEvaluation> SupernetTrainer::EvaluateSubnet(const SupernetData& d
   const std::int64_t recalibration = std::min(config_.recalibration_images, data.train_images.size(0));
   RecalibrateBatchNorm(*network, data.train_images.slice(0, 0, recalibration).to(device_), config_.batch_size);
   torch::NoGradGuard no_grad;
-  double correct = 0;
+  double correct = 0, loss_sum = 0;
   for (std::int64_t begin = 0; begin < data.valid_images.size(0); begin += config_.batch_size) {
     const std::int64_t end = std::min(begin + config_.batch_size, data.valid_images.size(0));
     const torch::Tensor logits = network->forward(data.valid_images.slice(0, begin, end).to(device_));
-    correct += Correct(logits, data.valid_labels.slice(0, begin, end).to(device_));
+    const torch::Tensor labels = data.valid_labels.slice(0, begin, end).to(device_);
+    correct += Correct(logits, labels);
+    loss_sum += torch::nn::functional::cross_entropy(
+                    logits.to(torch::kFloat64), labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .item<double>();
   }
-  result.valid_accuracy = 100 * correct / static_cast<double>(data.valid_images.size(0));
+  const auto valid = static_cast<double>(data.valid_images.size(0));
+  result.valid_accuracy = 100 * correct / valid;
+  result.valid_loss = loss_sum / valid;
   return result;
 }
 

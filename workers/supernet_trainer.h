@@ -62,6 +62,7 @@ struct StepReport {
 struct SubnetEvaluation {
   Architecture arch;
   double valid_accuracy = 0;  // %
+  double valid_loss = 0;      // mean cross-entropy on the held-out split (no label smoothing)
   double mflops = 0;
 };
 

@@ -244,6 +244,8 @@ const std::vector<KeySpec>& KeySpecs() {
       HPCNAS_KEY(search, supernet, "evaluator supernet: a checkpoint of hpcnas supernet, its output directory (the newest), or 'train': the search trains one of its [supernet] (warm-up before generation 0, more epochs between generations)")
           .Allowed("a file, a directory or 'train' (with evaluator = supernet)"),
       HPCNAS_KEY(search, supernet_epochs_per_generation, "supernet = 'train': epochs of the supernet's schedule before each generation after the first").In(0, 1000000),
+      HPCNAS_KEY(search, supernet_score, "evaluator supernet: a candidate's label, its held-out accuracy or its held-out log-likelihood (minus the cross-entropy: ranks better on a small held-out split)")
+          .OneOf({"accuracy", "log_likelihood"}),
       HPCNAS_KEY(search, finetune_steps, "evaluator supernet: SGD steps on each inherited subnet before its evaluation").In(0, 1000000),
       HPCNAS_KEY(search, evaluate_command, "evaluator command: /bin/sh command line with {arch} and {out}; prints the accuracy last")
           .Allowed("a command with {arch} (with evaluator = command)"),
@@ -386,6 +388,7 @@ Status ValidateSearch(const SearchConfig& s) {
     return Bad("search.evaluator", "is 'tabular' but space proxyless has no benchmark table; use 'supernet' or 'command'");
   }
   if (s.evaluator == "supernet" && s.space == "nb201") return Bad("search.evaluator", "'supernet' needs a chain space (macro, proxyless)");
+  if (s.evaluator != "supernet" && s.supernet_score != "accuracy") return Bad("search.supernet_score", "applies only with evaluator = 'supernet'");
   if (s.evaluator == "supernet" && s.supernet.empty()) return Bad("search.supernet", "must name a supernet checkpoint, or be 'train', with evaluator = 'supernet'");
   if (s.evaluator == "command" && s.evaluate_command.find("{arch}") == std::string::npos) {
     return Bad("search.evaluate_command", "must hold {arch} (the genotype string) with evaluator = 'command'");

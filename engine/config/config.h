@@ -135,6 +135,10 @@ struct SearchConfig {
   // generation (until its warmup_epochs + epochs are done), on all ranks, into OUT/supernet/.
   std::string supernet;
   int supernet_epochs_per_generation = 1;  // search.supernet = "train": >= 0
+  // evaluator supernet: a candidate's label, "accuracy" (held-out, %) or "log_likelihood" (the
+  // held-out mean log-probability of the true class, minus the cross-entropy: a finer ranking
+  // than the accuracy of a weak supernet on a small held-out split; experiments/supernet_ranking.py).
+  std::string supernet_score = "accuracy";
   int finetune_steps = 0;          // evaluator supernet: SGD steps on each inherited subnet first, >= 0
   // evaluator command: run by /bin/sh once per architecture, {arch} replaced by the genotype
   // string and {out} by a directory of its own (both quoted); the last line of standard output

@@ -4,6 +4,7 @@ exact resume (other rank counts, a damaged newest checkpoint), SIGUSR1/SIGTERM s
 worker, and bad input."""
 import csv
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -239,6 +240,9 @@ def case_bad_input(tmp):
         (["--truth", missing_truth], "missing", "15625"),
         (["--space", "proxyless"], "search.evaluator", "proxyless has no benchmark table"),
         (["--space", "macro", "--evaluator", "supernet"], "search.supernet", "must name a supernet checkpoint, or be 'train'"),
+        (["--supernet-score", "log_likelihood"], "search.supernet_score", "evaluator = 'supernet'"),
+        (["--space", "macro", "--evaluator", "supernet", "--supernet", "train", "--supernet-score", "loss"], "search.supernet_score",
+         "log_likelihood"),
         (["--space", "macro", "--evaluator", "supernet", "--supernet", "train", "--supernet.num_classes", "12"],
          "supernet.num_classes is 12", ""),
         (["--space", "macro", "--evaluator", "supernet", "--supernet", "train", "--supernet.train_images", "250"], "250", "[supernet]"),
@@ -449,6 +453,18 @@ def case_supernet_evaluator(tmp):
     check(len(accuracy) == 5 + 2 * 5 and all(abs(a * 64 / 100 - round(a * 64 / 100)) < 1e-9 for a in accuracy),
           f"accuracies should be counts of 64 held-out images: {accuracy}")
     check_within_budget(runs[1], 50)
+
+    # Labelled by the held-out log-likelihood instead: its own column, no percent sign.
+    ll = os.path.join(tmp, "log_likelihood")
+    proc = search(tmp, 2, ll, 3, *args, "--supernet-score", "log_likelihood")
+    check_ok(proc, "a search labelled by the log-likelihood")
+    check(re.search(r"best -\d+\.\d\d \|", proc.stderr) is not None, "the progress line shows the label without %" + show(proc))
+    with h5py.File(os.path.join(ll, "search.h5"), "r") as f:
+        label = f["queries/accuracy"][:]
+        check(f.attrs["accuracy_column"] == "supernet_valid_log_likelihood", "the log-likelihood column")
+    check(len(label) == 15 and all(-20 < x < 0 for x in label) and len(set(label)) > 1,
+          f"labels should be minus cross-entropies: {label}")
+    check_within_budget(ll, 50)
 
 
 def tomllib_value(text, key):

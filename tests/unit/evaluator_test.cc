@@ -361,6 +361,50 @@ TEST(SupernetEvaluator, GivesTheSameAccuraciesOnOneTwoAndThreeRanks) {
   }
 }
 
+TEST(SupernetEvaluator, TheLogLikelihoodScoreIsMinusTheHeldOutCrossEntropyOnAnyRankCount) {
+  const Config config = SmallSupernetConfig(4);
+  torch::set_num_threads(1);
+  SupernetCheckpoint checkpoint;
+  checkpoint.space = "macro";
+  checkpoint.config_toml = ToToml(config);
+  checkpoint.state = SupernetTrainer::Make(Macro(), config.supernet, torch::kCPU).value()->Export();
+  const std::vector<Architecture> archs = evolution::RandomArchitectures(Macro(), 1, 0, 5, {});
+  auto labels = [&](int ranks) {
+    std::vector<double> got(archs.size());
+    const auto errors = RunLocalRanks(ranks, [&](Communicator& comm) {
+      torch::set_num_threads(1);
+      auto evaluator = SupernetEvaluator::Make(Macro(), checkpoint, 0, torch::kCPU, FaultInjection{}, comm.rank(), Seconds(60));
+      ASSERT_TRUE(evaluator.ok()) << evaluator.status().message();
+      (*evaluator)->score_by_log_likelihood = true;
+      StatusOr<std::vector<Evaluation>> e = (*evaluator)->Evaluate(comm, archs);
+      ASSERT_TRUE(e.ok()) << e.status().message();
+      if (comm.rank() == 0) {
+        for (std::size_t i = 0; i < archs.size(); ++i) got[i] = (*e)[i].accuracy;
+      }
+    });
+    for (const std::string& e : errors) EXPECT_EQ(e, "");
+    return got;
+  };
+  const std::vector<double> one = labels(1);
+  EXPECT_EQ(labels(2), one);
+
+  // Each label is minus the cross-entropy of the subnet, recomputed here in one batch.
+  const SupernetData data = LoadSupernetData(config.supernet).value();
+  auto trainer = SupernetTrainer::Make(Macro(), config.supernet, torch::kCPU).value();
+  for (std::size_t i = 0; i < archs.size(); ++i) {
+    ChainNetwork network = trainer->net().ExtractNetwork(archs[i]).value();
+    RecalibrateBatchNorm(*network, data.train_images.slice(0, 0, config.supernet.recalibration_images),
+                         config.supernet.batch_size);
+    torch::NoGradGuard no_grad;
+    const double cross_entropy =
+        torch::nn::functional::cross_entropy(network->forward(data.valid_images).to(torch::kFloat64), data.valid_labels)
+            .item<double>();
+    EXPECT_GT(cross_entropy, 0);
+    EXPECT_NEAR(one[i], -cross_entropy, 1e-4) << Macro().Format(archs[i]);
+  }
+  EXPECT_NE(*std::min_element(one.begin(), one.end()), *std::max_element(one.begin(), one.end()));
+}
+
 TEST(SupernetEvaluator, TrainedInsideTheSearchFollowsItsScheduleTheSameOnOneAndTwoRanks) {
   Config config = SmallSupernetConfig(5);
   config.supernet.micro_batches = 2;
