@@ -398,11 +398,13 @@ int main(int argc, char** argv) {
       for (const CLI::Option* option : search->get_options()) {
         // Where it runs and how long may change; what it computes may not.
         const std::string name = option->get_name();
-        const bool changeable = name == "--resume" || name == "--search.generations" || name == "--help" ||
-                                name.rfind("--runtime.", 0) == 0;
+        const bool changeable = name == "--resume" || name == "--search.generations" || name == "--epsilon.images" ||
+                                name == "--supernet.data" || name == "--help" || name.rfind("--runtime.", 0) == 0;
         if (option->count() > 0 && !changeable) search_request.fixed_options_given.push_back(TypedFlag(LongFlags(*option), argc, argv));
       }
       search_request.generations_given = search->count("--search.generations") > 0;
+      search_request.epsilon_images_given = search->count("--epsilon.images") > 0;
+      search_request.supernet_data_given = search->count("--supernet.data") > 0;
       if (config_file_status.ok() && invalid_flags(*search, search_request.config, "search")) return 2;
       hpcnas::InstallStopSignalHandlers();
       return hpcnas::RunSearchCommand(comm, search_request, JoinArguments(argc, argv));
@@ -412,9 +414,11 @@ int main(int argc, char** argv) {
       supernet_request.config_file_status = config_file_status;
       for (const CLI::Option* option : supernet->get_options()) {
         const std::string name = option->get_name();
-        const bool changeable = name == "--resume" || name == "--help" || name.rfind("--runtime.", 0) == 0;
+        const bool changeable =
+            name == "--resume" || name == "--supernet.data" || name == "--help" || name.rfind("--runtime.", 0) == 0;
         if (option->count() > 0 && !changeable) supernet_request.fixed_options_given.push_back(TypedFlag(LongFlags(*option), argc, argv));
       }
+      supernet_request.data_given = supernet->count("--supernet.data") > 0;
       if (config_file_status.ok() && invalid_flags(*supernet, supernet_request.config, "supernet")) return 2;
       hpcnas::InstallStopSignalHandlers();
       return hpcnas::RunSupernetCommand(comm, supernet_request, JoinArguments(argc, argv));

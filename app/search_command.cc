@@ -14,6 +14,7 @@
 #include "hpcnas/build_config.h"
 #include "io/images/epsilon_images.h"
 #include "io/files.h"
+#include "io/image_bytes.h"
 #include "io/messages.h"
 #include "io/search_files.h"
 #include "io/latency_file.h"
@@ -33,6 +34,7 @@ struct Prepared {
   TruthTable truth;                   // rank 0's evaluator
   std::optional<DirectoryLock> lock;  // rank 0 holds the output directory for the whole run
   std::optional<SupernetTrainingState> supernet;  // a resumed search's supernet, when it trains one
+  std::optional<SupernetData> supernet_data;      // the supernet evaluator's images, checked here, used by rank 0
 };
 
 // search.supernet = "train": the supernet the search trains lives in OUT/supernet/.
@@ -40,9 +42,8 @@ constexpr const char* kTrainSupernet = "train";
 std::string SupernetDirectory(const SearchConfig& sc) { return (std::filesystem::path(sc.out_dir) / "supernet").string(); }
 
 // A search that trains its supernet: the [supernet] section must give one of the search's space
-// whose data and latency table load; a resumed search's supernet state is the checkpoint's.
+// whose latency table loads; a resumed search's supernet state is the checkpoint's.
 Status PrepareSupernetTraining(const Config& config, const SearchCheckpoint* resumed, Prepared& prepared) {
-  HPCNAS_RETURN_IF_ERROR(LoadSupernetData(config.supernet).status().WithContext("the search's [supernet]"));
   HPCNAS_RETURN_IF_ERROR(LoadMatchingLatencyTable(config.supernet, SelectDevice()).status());
   if (resumed == nullptr) return Status::Ok();
   if (resumed->supernet_checkpoint.empty()) {
@@ -62,8 +63,9 @@ Status PrepareSupernetTraining(const Config& config, const SearchCheckpoint* res
 }
 
 // search.supernet as the checkpoint file it names (a directory: its newest checkpoint), and the
-// [supernet] section as that checkpoint's, so that the search's networks are the supernet's.
-Status ResolveSupernet(Config& config) {
+// [supernet] section as that checkpoint's, so that the search's networks are the supernet's. A
+// resumed search keeps the section it took at its first start (its data may have moved since).
+Status ResolveSupernet(Config& config, bool resumed) {
   SearchConfig& sc = config.search;
   SupernetCheckpoint checkpoint;
   if (std::filesystem::is_directory(sc.supernet)) {
@@ -80,7 +82,7 @@ Status ResolveSupernet(Config& config) {
                                 "; the search's space is " + sc.space);
   }
   HPCNAS_ASSIGN_OR_RETURN(const Config trained, ConfigFromToml(checkpoint.config_toml, sc.supernet + " /config"));
-  config.supernet = trained.supernet;
+  if (!resumed) config.supernet = trained.supernet;
   spdlog::info("supernet {}: {} epochs, {} weight steps, derived {}", sc.supernet, checkpoint.state.epochs_done,
                checkpoint.state.weight_steps, checkpoint.state.history.empty() ? "-" : checkpoint.state.history.back().derived);
   return Status::Ok();
@@ -105,6 +107,7 @@ StatusOr<HardwareCost> MakeHardwareCost(const ChainSpace& space, const Config& c
 constexpr const char* kLogLikelihood = "log_likelihood";
 bool LabelIsPercent(const SearchConfig& sc) { return !(sc.evaluator == "supernet" && sc.supernet_score == kLogLikelihood); }
 const char* LabelUnit(const SearchConfig& sc) { return LabelIsPercent(sc) ? "%" : ""; }
+const char* LabelName(const SearchConfig& sc) { return LabelIsPercent(sc) ? "accuracy" : "log-likelihood"; }
 
 // The name of the accuracy the evaluator gives, for the results' column.
 std::string AccuracyColumn(const SearchConfig& sc) {
@@ -119,7 +122,8 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
   Prepared prepared;
   Config config = request.config;
   if (!request.resume_dir.empty()) {
-    HPCNAS_RETURN_IF_ERROR(RefuseFixedOptionsOnResume(request.fixed_options_given, "--generations and the runtime options"));
+    HPCNAS_RETURN_IF_ERROR(RefuseFixedOptionsOnResume(request.fixed_options_given,
+                                                      "--generations, --epsilon.images, --supernet.data and the runtime options"));
     HPCNAS_ASSIGN_OR_RETURN(FoundCheckpoint found, LoadNewestCheckpoint(request.resume_dir));
     for (const std::string& warning : found.warnings) {
       spdlog::warn("hpcnas: warning: skipping {}", warning);
@@ -130,9 +134,11 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
                                   "' but its config says search.space = '" + config.search.space + "'");
     }
     if (request.generations_given) config.search.generations = request.config.search.generations;
+    if (request.epsilon_images_given) config.epsilon.images = request.config.epsilon.images;
     config.runtime = request.config.runtime;  // where it runs now, not what it computes
     config.search.out_dir = request.resume_dir;
-    spdlog::info("resuming from {} (generation {} done)", found.path, found.checkpoint.state.next_generation - 1);
+    const std::int32_t done = found.checkpoint.state.next_generation - 1;
+    spdlog::info("resuming from {} ({})", found.path, done < 0 ? "in the supernet's warm-up" : fmt::format("generation {} done", done));
     prepared.start.has_checkpoint = true;
     prepared.start.run_id = found.checkpoint.run_id;
     prepared.start.checkpoint = std::move(found.checkpoint);
@@ -161,7 +167,15 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
     HPCNAS_RETURN_IF_ERROR(
         PrepareSupernetTraining(config, prepared.start.has_checkpoint ? &prepared.start.checkpoint : nullptr, prepared));
   } else if (sc.evaluator == "supernet") {
-    HPCNAS_RETURN_IF_ERROR(ResolveSupernet(config));
+    HPCNAS_RETURN_IF_ERROR(ResolveSupernet(config, prepared.start.has_checkpoint));
+  }
+  if (sc.evaluator == "supernet") {
+    if (request.supernet_data_given) config.supernet.data = request.config.supernet.data;
+    StatusOr<SupernetData> data = LoadSupernetData(config.supernet);
+    if (!data.ok()) return data.status().WithContext(sc.supernet == kTrainSupernet ? "the search's [supernet]" : "the supernet's data");
+    HPCNAS_RETURN_IF_ERROR(RecordOrCheckFingerprint(config.supernet.data_fingerprint, data->fingerprint, "supernet.data_fingerprint",
+                                                    config.supernet.data));
+    prepared.supernet_data = std::move(*data);
   }
   if (const auto* chain = dynamic_cast<const ChainSpace*>(space.get())) {
     HPCNAS_RETURN_IF_ERROR(MakeHardwareCost(*chain, config).status().WithContext("the search's budget"));
@@ -175,6 +189,8 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
     HPCNAS_ASSIGN_OR_RETURN(const int64_t input_size, EpsilonInputSize(*space, EpsilonScorerOptionsFromConfig(config.epsilon)));
     HPCNAS_ASSIGN_OR_RETURN(prepared.start.images, LoadEpsilonImages(config.epsilon.images, config.epsilon.batch_size, input_size,
                                                                      sc.seed, ChooseThreadCount(config.runtime.threads)));
+    HPCNAS_RETURN_IF_ERROR(RecordOrCheckFingerprint(config.epsilon.images_fingerprint, Fingerprint(prepared.start.images),
+                                                    "epsilon.images_fingerprint", config.epsilon.images));
   }
   // Last, so that bad input leaves no directory behind.
   HPCNAS_ASSIGN_OR_RETURN(DirectoryLock lock, DirectoryLock::Acquire(sc.out_dir));
@@ -223,10 +239,12 @@ std::string GenerationLine(const SearchState& state, const Config& config, doubl
 }
 
 // Step 7's evaluator, on every rank (`truth`: rank 0's table, for the tabular one;
+// `supernet_data`: rank 0's images of the supernet evaluator, the other ranks load theirs;
 // `supernet_latency`: the table of the [supernet] a search trains, may be null). Errors abort the
 // job: rank 0 checked what the user gave in Prepare.
 std::unique_ptr<Evaluator> MakeEvaluator(Communicator& comm, const Config& config, const SearchSpace& space, torch::Device device,
-                                         const FaultInjection& fault, TruthTable* truth, const LatencyTable* supernet_latency) {
+                                         const FaultInjection& fault, TruthTable* truth, std::optional<SupernetData> supernet_data,
+                                         const LatencyTable* supernet_latency) {
   const SearchConfig& sc = config.search;
   const Seconds timeout(config.runtime.timeout_s);
   if (sc.evaluator == "command") {
@@ -235,20 +253,30 @@ std::unique_ptr<Evaluator> MakeEvaluator(Communicator& comm, const Config& confi
                                               (std::filesystem::path(sc.out_dir) / "evaluations").string(), fault, comm.rank(),
                                               timeout + Seconds(sc.evaluate_timeout_s));
   }
+  const std::string rank = "rank " + std::to_string(comm.rank()) + ": ";
+  if (sc.evaluator == "supernet" && !supernet_data) {
+    StatusOr<SupernetData> loaded = LoadSupernetData(config.supernet);
+    if (!loaded.ok()) comm.Abort(rank + "loading the supernet's data: " + loaded.status().message(), 3);
+    std::string recorded = config.supernet.data_fingerprint;  // rank 0's
+    if (Status s = RecordOrCheckFingerprint(recorded, loaded->fingerprint, "supernet.data_fingerprint", config.supernet.data); !s.ok()) {
+      comm.Abort(rank + s.message(), 3);
+    }
+    supernet_data = std::move(*loaded);
+  }
   if (sc.evaluator == "supernet" && sc.supernet == kTrainSupernet) {
-    auto made = SupernetEvaluator::MakeTrained(dynamic_cast<const ChainSpace&>(space), config.supernet,
+    auto made = SupernetEvaluator::MakeTrained(dynamic_cast<const ChainSpace&>(space), config.supernet, std::move(*supernet_data),
                                                sc.supernet_epochs_per_generation, supernet_latency, sc.finetune_steps, device,
                                                fault, comm.rank(), timeout);
-    if (!made.ok()) comm.Abort("rank " + std::to_string(comm.rank()) + ": building the search's supernet: " + made.status().message(), 3);
+    if (!made.ok()) comm.Abort(rank + "building the search's supernet: " + made.status().message(), 3);
     (*made)->score_by_log_likelihood = sc.supernet_score == kLogLikelihood;
     return std::move(*made);
   }
   if (sc.evaluator == "supernet") {
     StatusOr<SupernetCheckpoint> checkpoint = ReadSupernetCheckpoint(sc.supernet);
-    if (!checkpoint.ok()) comm.Abort("rank " + std::to_string(comm.rank()) + ": " + checkpoint.status().message(), 3);
-    auto made = SupernetEvaluator::Make(dynamic_cast<const ChainSpace&>(space), *checkpoint, sc.finetune_steps, device, fault,
-                                        comm.rank(), timeout);
-    if (!made.ok()) comm.Abort("rank " + std::to_string(comm.rank()) + ": setting up the supernet evaluator: " + made.status().message(), 3);
+    if (!checkpoint.ok()) comm.Abort(rank + checkpoint.status().message(), 3);
+    auto made = SupernetEvaluator::Make(dynamic_cast<const ChainSpace&>(space), *checkpoint, std::move(*supernet_data),
+                                        sc.finetune_steps, device, fault, comm.rank(), timeout);
+    if (!made.ok()) comm.Abort(rank + "setting up the supernet evaluator: " + made.status().message(), 3);
     (*made)->score_by_log_likelihood = sc.supernet_score == kLogLikelihood;
     return std::move(*made);
   }
@@ -317,6 +345,7 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
       scorer = std::move(*made);
     }
     evaluator = MakeEvaluator(comm, *config, space, device, *fault, comm.rank() == 0 ? &prepared->truth : nullptr,
+                              comm.rank() == 0 ? std::move(prepared->supernet_data) : std::nullopt,
                               supernet_latency ? &*supernet_latency : nullptr);
     supernet_evaluator = dynamic_cast<SupernetEvaluator*>(evaluator.get());
     supernet = supernet_evaluator != nullptr ? supernet_evaluator->training() : nullptr;
@@ -441,22 +470,18 @@ int RunSearchCommand(Communicator& comm, const SearchRequest& request, const std
   }
 
   if (*end == SearchEnd::kStopped) {
-    if (comm.rank() == 0 && state.next_generation == 0) {
-      // Stopped in the supernet's warm-up: no generation, no checkpoint (the Slurm templates
-      // start such a job again from the beginning).
-      spdlog::warn("hpcnas: stopped by a signal during the supernet's warm-up, before generation 1: nothing to resume; "
-                   "start the search again");
-    } else if (comm.rank() == 0) {
-      spdlog::warn("hpcnas: stopped by a signal after generation {}; checkpoint {} written; continue with: hpcnas search --resume {}",
-                   state.next_generation - 1, CheckpointPath(sc.out_dir, state.next_generation - 1), sc.out_dir);
+    if (comm.rank() == 0) {
+      spdlog::warn("hpcnas: stopped by a signal {}; checkpoint {} written; continue with: hpcnas search --resume {}",
+                   state.next_generation == 0 ? "during the supernet's warm-up" : fmt::format("after generation {}", state.next_generation - 1),
+                   CheckpointPath(sc.out_dir, state.next_generation - 1), sc.out_dir);
     }
     return kExitStoppedBySignal;
   }
   if (comm.rank() == 0 && !state.queries.empty()) {
     const GenerationRecord& r = state.generations.back();
     PrintResult("best architecture{}: {}", budget.Limits() ? " within the budget" : "", BestArchitecture(space, state, cost ? &*cost : nullptr));
-    PrintResult("best accuracy: {:.2f}{} ({}) after {} queries; results in {}/search.h5, generations.csv, queries.csv",
-                r.best_accuracy, LabelUnit(sc), AccuracyColumn(sc), static_cast<int64_t>(r.queries), sc.out_dir);
+    PrintResult("best {}: {:.2f}{} ({}) after {} queries; results in {}/search.h5, generations.csv, queries.csv",
+                LabelName(sc), r.best_accuracy, LabelUnit(sc), AccuracyColumn(sc), static_cast<int64_t>(r.queries), sc.out_dir);
   }
   return 0;
 }

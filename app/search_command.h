@@ -16,6 +16,9 @@ struct SearchRequest {
   Status config_file_status;  // rank 0: why --config could not be read, if it could not
   std::string resume_dir;  // --resume DIR: continue the search in DIR from its newest valid checkpoint
   bool generations_given = false;  // with --resume: --generations extends (or shortens) the run
+  // With --resume: --epsilon.images and --supernet.data say where the run's data are now (with a
+  // supernet checkpoint, also on a first start). Their fingerprints check that they are the same.
+  bool epsilon_images_given = false, supernet_data_given = false;
   // Options given that a resumed search cannot change (it keeps the checkpoint's config).
   std::vector<std::string> fixed_options_given;
 };

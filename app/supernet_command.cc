@@ -79,6 +79,7 @@ struct Prepared {
   std::string config_toml, run_id;
   std::optional<SupernetCheckpoint> checkpoint;
   std::optional<DirectoryLock> lock;  // rank 0 holds the output directory for the whole run
+  std::optional<SupernetData> data;   // loaded once to check it, then trained on (decoding JPEGs is slow)
 };
 
 // Rank 0: everything that can fail because of the user's input fails here, before any work.
@@ -87,7 +88,7 @@ StatusOr<Prepared> Prepare(const SupernetRequest& request) {
   Prepared prepared;
   Config config = request.config;
   if (!request.resume_dir.empty()) {
-    HPCNAS_RETURN_IF_ERROR(RefuseFixedOptionsOnResume(request.fixed_options_given, "the runtime options"));
+    HPCNAS_RETURN_IF_ERROR(RefuseFixedOptionsOnResume(request.fixed_options_given, "--supernet.data and the runtime options"));
     std::vector<std::string> warnings;
     HPCNAS_ASSIGN_OR_RETURN(auto found, LoadNewestSupernetCheckpoint(request.resume_dir, warnings));
     for (const std::string& warning : warnings) spdlog::warn("hpcnas: warning: skipping {}", warning);
@@ -98,6 +99,7 @@ StatusOr<Prepared> Prepare(const SupernetRequest& request) {
     }
     config.runtime = request.config.runtime;  // where it runs now, not what it computes
     config.supernet.out_dir = request.resume_dir;
+    if (request.data_given) config.supernet.data = request.config.supernet.data;  // checked against its fingerprint below
     spdlog::info("resuming from {} ({} epochs and {} weight steps done)", found.second, found.first.state.epochs_done,
                  found.first.state.weight_steps);
     prepared.run_id = found.first.run_id;
@@ -110,7 +112,9 @@ StatusOr<Prepared> Prepare(const SupernetRequest& request) {
     return Status::InvalidInput("output directory '" + sc.out_dir + "' already holds a supernet run's checkpoints; continue it with --resume " +
                                 sc.out_dir + " or choose another --out");
   }
-  HPCNAS_RETURN_IF_ERROR(LoadSupernetData(sc).status());
+  HPCNAS_ASSIGN_OR_RETURN(SupernetData data, LoadSupernetData(sc));
+  HPCNAS_RETURN_IF_ERROR(RecordOrCheckFingerprint(config.supernet.data_fingerprint, data.fingerprint, "supernet.data_fingerprint", sc.data));
+  prepared.data.emplace(std::move(data));
   HPCNAS_RETURN_IF_ERROR(LoadMatchingLatencyTable(sc, SelectDevice()).status());
   // Last, so that bad input leaves no directory behind.
   HPCNAS_ASSIGN_OR_RETURN(DirectoryLock lock, DirectoryLock::Acquire(sc.out_dir));
@@ -158,8 +162,12 @@ int RunSupernetCommand(Communicator& comm, const SupernetRequest& request, const
   if (!made_space.ok()) comm.Abort("config from rank 0 is invalid: " + made_space.status().message(), 3);
   const auto* space = dynamic_cast<const ChainSpace*>(made_space->get());
   if (space == nullptr) comm.Abort("config from rank 0 is invalid: supernet.space is not a chain space", 3);
-  StatusOr<SupernetData> data = LoadSupernetData(sc);
+  StatusOr<SupernetData> data = comm.rank() == 0 ? std::move(*prepared->data) : LoadSupernetData(sc);
   if (!data.ok()) comm.Abort("loading the data: " + data.status().message(), 3);
+  std::string recorded = sc.data_fingerprint;  // rank 0's
+  if (Status s = RecordOrCheckFingerprint(recorded, data->fingerprint, "supernet.data_fingerprint", sc.data); !s.ok()) {
+    comm.Abort("rank " + std::to_string(comm.rank()) + ": " + s.message(), 3);
+  }
   StatusOr<std::optional<LatencyTable>> latency = LoadMatchingLatencyTable(sc, device);
   if (!latency.ok()) comm.Abort("loading the latency table: " + latency.status().message(), 3);
   StatusOr<std::unique_ptr<SupernetTrainer>> made = SupernetTrainer::Make(*space, sc, device, *latency ? &**latency : nullptr);

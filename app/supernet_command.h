@@ -22,6 +22,7 @@ struct SupernetRequest {
   Config config;              // from --config and the command line
   Status config_file_status;  // rank 0: why --config could not be read, if it could not
   std::string resume_dir;     // --resume DIR: continue the run in DIR from its newest valid checkpoint
+  bool data_given = false;    // with --resume: --supernet.data says where the run's data are now
   // Options given that a resumed run cannot change (it keeps the checkpoint's config).
   std::vector<std::string> fixed_options_given;
 };

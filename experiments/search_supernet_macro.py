@@ -192,7 +192,7 @@ def main():
     for seed in seeds:
         code, minutes = row_a[seed]
         runs.append({"row": "a", "method": ROWS["a"], "seed": seed, "arch": code, "mflops": round(nets[code][1], 3),
-                     "true_accuracy": nets[code][0], "supernet_accuracy": "", "evaluations": "", "wall_minutes": minutes})
+                     "true_accuracy": nets[code][0], "supernet_label": "", "evaluations": "", "wall_minutes": minutes})
         for row in "bcdef":
             if row not in args.rows:
                 runs += [{**r, "seed": seed, "true_accuracy": float(r["true_accuracy"]), "mflops": float(r["mflops"]),
@@ -205,7 +205,7 @@ def main():
             if row != "e":  # the shared one-shot supernet's training is part of the row's time
                 seconds += next(j for j in jobs if j.out.endswith(f"supernet_s{seed}")).seconds()
             runs.append({"row": row, "method": ROWS[row], "seed": seed, "arch": code, "mflops": round(nets[code][1], 3),
-                         "true_accuracy": nets[code][0], "supernet_accuracy": sn_acc, "evaluations": queries,
+                         "true_accuracy": nets[code][0], "supernet_label": sn_acc, "evaluations": queries,
                          "wall_minutes": round(seconds / 60, 1)})
     for r in runs:
         print(f"({r['row']}) seed {r['seed']}: {r['arch']} {r['mflops']:6.2f} M  true {r['true_accuracy']:6.2f}%  "

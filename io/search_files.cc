@@ -276,7 +276,7 @@ std::vector<std::string> ListCheckpoints(const std::string& out_dir) {
   const fs::path dir = fs::path(out_dir) / "checkpoints";
   std::error_code error;
   if (!fs::is_directory(dir, error)) return paths;
-  static const std::regex pattern("checkpoint_g[0-9]{6}\\.h5");
+  static const std::regex pattern("checkpoint_g([0-9]{6}|-00001)\\.h5");
   for (const auto& entry : fs::directory_iterator(dir, error)) {
     if (std::regex_match(entry.path().filename().string(), pattern)) paths.push_back(entry.path().string());
   }

@@ -1,6 +1,7 @@
 #pragma once
 // The files of `hpcnas search` in its output directory (layout in io/README.md):
-//   checkpoints/checkpoint_gNNNNNN.h5  the whole search after generation NNNNNN (the last K kept)
+//   checkpoints/checkpoint_gNNNNNN.h5  the whole search after generation NNNNNN (the last K kept);
+//                                      checkpoint_g-00001.h5: stopped in the supernet's warm-up
 //   search.h5                          results: every query, every generation's row, the config
 //   generations.csv, queries.csv       the same tables for pandas
 // Every file is written to a temporary name and renamed when complete. A checkpoint carries a
@@ -44,6 +45,8 @@ struct SearchCheckpoint {
 // The checksum written into a checkpoint: FNV-1a over every stored value in a fixed order.
 std::uint64_t CheckpointChecksum(const SearchCheckpoint& checkpoint);
 
+// generation -1: before generation 0 (a search stopped in its supernet's warm-up); the name
+// sorts before every other, as the oldest.
 std::string CheckpointPath(const std::string& out_dir, std::int32_t generation);
 Status WriteSearchCheckpoint(const std::string& path, const SearchCheckpoint& checkpoint);
 // Checks kind, schema version, the space, every array's shape, every architecture (valid and

@@ -128,7 +128,14 @@ StatusOr<SearchEnd> RunSearch(Communicator& comm, const Config& config, SearchSt
     HPCNAS_ASSIGN_OR_RETURN(const bool ready, Guarded("training the evaluator", [&] {
                               return services.evaluator->Prepare(comm, g, hooks.stop_requested);
                             }));
-    if (!ready) return SearchEnd::kStopped;
+    if (!ready) {
+      // Stopped inside that training: the checkpoint of the last generation again, now with what
+      // the evaluator has trained since (the supernet's warm-up may take hours).
+      Status saved = Status::Ok();
+      if (comm.rank() == 0 && hooks.checkpoint) saved = Guarded("writing the checkpoint", [&] { return hooks.checkpoint(state); });
+      HPCNAS_RETURN_IF_ERROR(AgreeOnStatus(comm, saved, timeout));
+      return SearchEnd::kStopped;
+    }
     record.seconds_evaluator_training = SecondsSince(phase_start);
 
     // Step 1.

@@ -95,7 +95,9 @@ class Evaluator {
 };
 
 struct SearchHooks {
-  std::function<Status(const SearchState&)> checkpoint;  // rank 0, end of every generation
+  // Rank 0, at the end of every generation, and when a stop ends the evaluator's training (the
+  // state is then the last generation's, next_generation 0 before the first).
+  std::function<Status(const SearchState&)> checkpoint;
   std::function<void(const SearchState&)> on_generation;  // rank 0, after the checkpoint
   std::function<bool()> stop_requested;                    // this rank was asked to stop
 };

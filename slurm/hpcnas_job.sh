@@ -14,7 +14,8 @@
 # hpcnas on PATH),
 # HPCNAS_LAUNCHER (mpirun, the default, or srun), HPCNAS_NO_REQUEUE=1 to leave a stopped job stopped,
 # HPCNAS_STAGE_SHARDS=DIR to copy `hpcnas pack` shards to node-local disk first (below) and read
-# them there (--epsilon.images, --supernet.data; a requeued job keeps its copy: same job id).
+# them there (--epsilon.images, --supernet.data; a requeued job keeps its copy: same job id; a
+# job resumed under another id reads its own copy: hpcnas checks the data's fingerprint).
 HPCNAS_STOPPED=75
 
 # hpcnas_stage_shards SHARDS_DIR: copies the shards of `hpcnas pack` to node-local disk
@@ -48,19 +49,21 @@ hpcnas_run_job() {
   local exe=${HPCNAS:-${SLURM_SUBMIT_DIR:-.}/build/app/hpcnas}
   # An installed hpcnas (cmake --install) when there is no build tree here.
   if [ -z "${HPCNAS:-}" ] && [ ! -x "$exe" ] && command -v hpcnas >/dev/null 2>&1; then exe=$(command -v hpcnas); fi
-  local args
+  # Where the data are: given on a first start and on every resume (a staged copy may sit
+  # elsewhere under another job id; hpcnas checks that it holds the same data).
+  local args data_options=()
   if [ -n "${HPCNAS_STAGE_SHARDS:-}" ]; then
     local staged
     staged=$(hpcnas_stage_shards "$HPCNAS_STAGE_SHARDS") || return $?
     # Epsilon's batch and the supernet's images (a search that trains one, or hpcnas supernet).
-    if [ "$command" = search ]; then set -- "$@" --epsilon.images "shards:$staged"; fi
-    set -- "$@" --supernet.data "shards:$staged"
+    if [ "$command" = search ]; then data_options+=(--epsilon.images "shards:$staged"); fi
+    data_options+=(--supernet.data "shards:$staged")
   fi
   if ls "$out"/checkpoints/"$checkpoint_prefix"*.h5 >/dev/null 2>&1; then
     echo "hpcnas job: resuming $out (restart ${SLURM_RESTART_COUNT:-0})"
-    args=("$command" --resume "$out")
+    args=("$command" --resume "$out" ${data_options[@]+"${data_options[@]}"})
   else
-    args=("$command" --config "$config" --out "$out" "$@")
+    args=("$command" --config "$config" --out "$out" "$@" ${data_options[@]+"${data_options[@]}"})
   fi
   if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
   export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}

@@ -60,9 +60,20 @@ struct RunOutcome {
   int wait_status = 0;
 };
 
+// The rank that started the evaluations, for their watchers (set before fork, read after).
+pid_t rank_pid = 0;
+
+// A watcher's SIGTERM: from the kernel when the rank has died (PR_SET_PDEATHSIG), or sent to the
+// whole group at a timeout. Only the first kills the group: everything the run started dies with
+// the rank, grandchildren too (a shell killed alone leaves its children running).
+void KillGroupIfOrphaned(int) {
+  if (::getppid() != rank_pid) ::kill(0, SIGKILL);
+}
+
 // Runs `command` with /bin/sh in a process group of its own, output to the two files; kills
-// the group at the deadline. Everything the child needs is prepared before fork (the parent
-// has threads: the child may only make async-signal-safe calls).
+// the group at the deadline. The group's leader is a watcher that forks the shell, waits for it
+// and exits as it did, and kills the group when the rank dies. Everything the children need is
+// prepared before fork (the parent has threads: they may only make async-signal-safe calls).
 StatusOr<RunOutcome> RunShell(const std::string& command, const std::vector<std::string>& extra_env,
                               const std::string& stdout_path, const std::string& stderr_path, Seconds timeout) {
   std::vector<std::string> env_strings(extra_env);
@@ -77,16 +88,39 @@ StatusOr<RunOutcome> RunShell(const std::string& command, const std::vector<std:
     if (err >= 0) ::close(err);
     return Status::Io("cannot create '" + stdout_path + "' or its stderr.log beside it");
   }
+  rank_pid = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // a rank that dies takes its run's shell with it
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(err, STDERR_FILENO);
-    const int null_in = ::open("/dev/null", O_RDONLY);
-    if (null_in >= 0) ::dup2(null_in, STDIN_FILENO);
-    ::execle("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr), envp.data());
-    ::_exit(127);
+    struct sigaction watch {};
+    watch.sa_handler = KillGroupIfOrphaned;
+    ::sigaction(SIGTERM, &watch, nullptr);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != rank_pid) ::kill(0, SIGKILL);  // the rank died before prctl
+    const pid_t shell = ::fork();
+    if (shell == 0) {
+      struct sigaction default_action {};
+      default_action.sa_handler = SIG_DFL;
+      ::sigaction(SIGTERM, &default_action, nullptr);
+      ::dup2(out, STDOUT_FILENO);
+      ::dup2(err, STDERR_FILENO);
+      const int null_in = ::open("/dev/null", O_RDONLY);
+      if (null_in >= 0) ::dup2(null_in, STDIN_FILENO);
+      ::execle("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr), envp.data());
+      ::_exit(127);
+    }
+    if (shell < 0) ::_exit(127);
+    int status = 0;
+    while (::waitpid(shell, &status, 0) < 0) {
+      if (errno != EINTR) ::_exit(127);
+    }
+    if (WIFEXITED(status)) ::_exit(WEXITSTATUS(status));
+    // Killed by a signal: the watcher dies of the same one, so that the rank reports it.
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    ::sigaction(WTERMSIG(status), &default_action, nullptr);
+    ::kill(::getpid(), WTERMSIG(status));
+    ::_exit(128 + WTERMSIG(status));
   }
   ::close(out);
   ::close(err);

@@ -5,7 +5,8 @@
 //   /bin/sh -c COMMAND   with {arch} -> the genotype string, {out} -> RUNS/<hash>, both
 //                        single-quoted; HPCNAS_ARCH, HPCNAS_OUT and HPCNAS_RANK in the environment;
 //                        standard output to RUNS/<hash>/stdout.log, standard error to stderr.log;
-//                        its own process group, so a timeout kills everything it started.
+//                        its own process group, so a timeout kills everything it started, and
+//                        so does the death of the rank (a watcher leads the group).
 //
 // The last non-empty line of standard output is the accuracy (%): a number, or a JSON object
 // with an "accuracy" number. A non-zero exit, a signal, a timeout (search.evaluate_timeout_s:

@@ -7,7 +7,7 @@
 namespace hpcnas {
 
 StatusOr<std::unique_ptr<SupernetEvaluator>> SupernetEvaluator::Make(const ChainSpace& space, const SupernetCheckpoint& checkpoint,
-                                                                     int finetune_steps, torch::Device device,
+                                                                     SupernetData data, int finetune_steps, torch::Device device,
                                                                      const FaultInjection& fault, int rank, Seconds timeout) {
   if (checkpoint.space != space.name()) {
     return Status::InvalidInput("the supernet checkpoint is of space " + checkpoint.space + ", the search's is " +
@@ -15,19 +15,19 @@ StatusOr<std::unique_ptr<SupernetEvaluator>> SupernetEvaluator::Make(const Chain
   }
   HPCNAS_ASSIGN_OR_RETURN(const Config config, ConfigFromToml(checkpoint.config_toml, "the supernet checkpoint's /config"));
   HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SupernetEvaluator> evaluator,
-                          MakeTrained(space, config.supernet, 0, nullptr, finetune_steps, device, fault, rank, timeout));
+                          MakeTrained(space, config.supernet, std::move(data), 0, nullptr, finetune_steps, device, fault, rank, timeout));
   evaluator->epochs_per_generation_ = -1;
   HPCNAS_RETURN_IF_ERROR(evaluator->trainer_->Import(checkpoint.state).WithContext("the supernet checkpoint's weights"));
   return evaluator;
 }
 
 StatusOr<std::unique_ptr<SupernetEvaluator>> SupernetEvaluator::MakeTrained(const ChainSpace& space, const SupernetConfig& config,
-                                                                            int epochs_per_generation, const LatencyTable* latency,
+                                                                            SupernetData data, int epochs_per_generation, const LatencyTable* latency,
                                                                             int finetune_steps, torch::Device device,
                                                                             const FaultInjection& fault, int rank, Seconds timeout) {
   std::unique_ptr<SupernetEvaluator> evaluator(new SupernetEvaluator(space, finetune_steps, fault, rank, timeout));
   evaluator->epochs_per_generation_ = epochs_per_generation;
-  HPCNAS_ASSIGN_OR_RETURN(evaluator->data_, LoadSupernetData(config));
+  evaluator->data_ = std::move(data);
   HPCNAS_ASSIGN_OR_RETURN(evaluator->trainer_, SupernetTrainer::Make(space, config, device, latency));
   return evaluator;
 }

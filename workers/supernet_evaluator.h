@@ -30,15 +30,16 @@ namespace hpcnas {
 
 class SupernetEvaluator : public SpreadEvaluator {
  public:
-  // Errors: a checkpoint of another space or whose weights do not fit, unreadable data.
+  // `data`: LoadSupernetData of the checkpoint's [supernet] (the caller loads it, once per
+  // process). Errors: a checkpoint of another space or whose weights do not fit.
   static StatusOr<std::unique_ptr<SupernetEvaluator>> Make(const ChainSpace& space, const SupernetCheckpoint& checkpoint,
-                                                           int finetune_steps, torch::Device device, const FaultInjection& fault,
-                                                           int rank, Seconds timeout);
-  // A new supernet of `config`, trained by Prepare; `latency` (may be null) as for
-  // SupernetTrainer::Make. Errors: unreadable data, a latency table without a block.
+                                                           SupernetData data, int finetune_steps, torch::Device device,
+                                                           const FaultInjection& fault, int rank, Seconds timeout);
+  // A new supernet of `config` trained on `data` (LoadSupernetData(config)) by Prepare; `latency`
+  // (may be null) as for SupernetTrainer::Make. Errors: a latency table without a block.
   static StatusOr<std::unique_ptr<SupernetEvaluator>> MakeTrained(const ChainSpace& space, const SupernetConfig& config,
-                                                                  int epochs_per_generation, const LatencyTable* latency,
-                                                                  int finetune_steps, torch::Device device,
+                                                                  SupernetData data, int epochs_per_generation,
+                                                                  const LatencyTable* latency, int finetune_steps, torch::Device device,
                                                                   const FaultInjection& fault, int rank, Seconds timeout);
 
   StatusOr<bool> Prepare(Communicator& comm, std::int32_t generation, const std::function<bool()>& stop_requested) override;

@@ -7,6 +7,7 @@
 #include "engine/core/rng.h"
 #include "engine/metric/epsilon.h"  // CifarImagesToTensor
 #include "io/cifar.h"
+#include "io/files.h"  // Checksum
 #include "io/images/epsilon_images.h"
 #include "workers/runtime.h"  // ImageBytesToTensor
 
@@ -52,17 +53,20 @@ StatusOr<SupernetData> LoadSupernetData(const SupernetConfig& config) {
   torch::Tensor all;
   std::vector<std::int64_t> labels;
   std::int64_t classes = 10;
+  Checksum fingerprint;
   if (IsImageSourceSpec(config.data)) {
     StatusOr<LabelledImages> subset = LoadImageSubset(config.data, needed, static_cast<int>(config.resolution), config.seed,
                                                       torch::get_num_threads());
     if (!subset.ok()) return Status::InvalidInput("supernet.data: " + subset.status().message() + " (" + counts + ")");
     all = ImageBytesToTensor(subset->images);
     labels.assign(subset->labels.begin(), subset->labels.end());
+    fingerprint.Add(Fingerprint(subset->images));
     classes = subset->num_classes;
   } else {
     StatusOr<CifarImages> images = LoadCifarImages(config.data, needed);
     if (!images.ok()) return Status::InvalidInput(images.status().message() + " (" + counts + " records needed)");
     all = CifarImagesToTensor(images->pixels.data(), needed);
+    fingerprint.Add(images->pixels);
     if (config.resolution != 32) {
       all = torch::nn::functional::interpolate(
           all, torch::nn::functional::InterpolateFuncOptions()
@@ -82,6 +86,8 @@ StatusOr<SupernetData> LoadSupernetData(const SupernetConfig& config) {
   data.train_labels = all_labels.slice(0, 0, config.train_images).contiguous();
   data.valid_images = all.slice(0, config.train_images, needed).contiguous();
   data.valid_labels = all_labels.slice(0, config.train_images, needed).contiguous();
+  fingerprint.Add(labels);
+  data.fingerprint = Hex64(fingerprint.value());
   return data;
 }
 

@@ -48,6 +48,8 @@ namespace hpcnas {
 struct SupernetData {
   torch::Tensor train_images, train_labels;
   torch::Tensor valid_images, valid_labels;
+  // A hash of the records read (pixels as stored, labels): supernet.data_fingerprint.
+  std::string fingerprint;
 };
 // The first train_images records of supernet.data train, the next valid_images are held out.
 StatusOr<SupernetData> LoadSupernetData(const SupernetConfig& config);

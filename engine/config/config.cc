@@ -177,6 +177,7 @@ const std::vector<KeySpec>& KeySpecs() {
       HPCNAS_KEY(epsilon, batch_size, "images in the one unlabelled batch").In(2, 50000),
       HPCNAS_KEY(epsilon, images, "embedded (the epsinas reference batch), a CIFAR-10 binary file (its first batch_size records), or imagenet:DIR / shards:DIR (JPEGs, centre crop at the network's input size)")
           .NonEmpty(),
+      HPCNAS_KEY(epsilon, images_fingerprint, "hash of the batch read from images: recorded at the first start when empty, then checked (a resume may move images, not change them)"),
       HPCNAS_KEY(epsilon, path, "fast: the one-channel network; full: the whole network in LibTorch (the reference)")
           .OneOf({"fast", "full"}),
       HPCNAS_KEY(epsilon, nan_policy, "NaN scores: keep (the paper), exact (also exact arithmetic), rank (also a finite ranking key); nb201, fast path")
@@ -253,8 +254,9 @@ const std::vector<KeySpec>& KeySpecs() {
       HPCNAS_KEY(search, max_mflops, "budget: millions of FLOPs (multiply-accumulates) an architecture may cost; 0 = none").Above(0).OrZero(),
       HPCNAS_KEY(search, max_latency_ms, "budget: predicted latency (search.latency_table) an architecture may have; 0 = none").Above(0).OrZero(),
       HPCNAS_KEY(search, latency_table, "latency lookup table of hpcnas latency (HDF5) for the search's networks"),
-      HPCNAS_KEY(supernet, space, "chain space of the supernet").OneOf({"macro", "proxyless"}, "unknown chain space"),
+      HPCNAS_KEY(supernet, space, "chain space of the supernet (a search with supernet = 'train' sets it to search.space)").OneOf({"macro", "proxyless"}, "unknown chain space"),
       HPCNAS_KEY(supernet, data, "embedded (256 CIFAR-10 training images), a CIFAR-10 binary file, or imagenet:DIR / shards:DIR (a seeded draw from every class, held in memory)").NonEmpty(),
+      HPCNAS_KEY(supernet, data_fingerprint, "hash of the images and labels read from data: recorded at the first start when empty, then checked (a resume may move data, not change it)"),
       HPCNAS_KEY(supernet, num_classes, "classes of supernet.data (CIFAR-10: 10; Tiny-ImageNet: 200; ImageNet: 1000)").In(2, 1000000),
       HPCNAS_KEY(supernet, train_images, "first records: weight steps").Allowed("batch_size..records - valid_images"),
       HPCNAS_KEY(supernet, valid_images, "next records: architecture steps and evaluation").Allowed("batch_size..records - train_images"),
@@ -283,7 +285,7 @@ const std::vector<KeySpec>& KeySpecs() {
       HPCNAS_KEY(supernet, cost_alpha, "mul#log: a").Above(0),
       HPCNAS_KEY(supernet, cost_beta, "mul#log: b").AtLeast(0),
       HPCNAS_KEY(supernet, cost_lambda, "add#linear: l").AtLeast(0),
-      HPCNAS_KEY(supernet, out_dir, "results, CSV, plots and checkpoints/").NonEmpty(),
+      HPCNAS_KEY(supernet, out_dir, "results, CSV, plots and checkpoints/ (a search with supernet = 'train' uses search.out_dir/supernet)").NonEmpty(),
       HPCNAS_KEY(supernet, keep_checkpoints, "newest checkpoints kept").In(1, 1000000),
       HPCNAS_KEY(runtime, threads, "intra-op threads per rank; 0 = cores / ranks on the node").In(0, 1024),
       HPCNAS_KEY(runtime, timeout_s, "seconds a rank may stay silent before the job is aborted").Above(0),

@@ -22,6 +22,10 @@ struct EpsilonConfig {
   // binary file whose first batch_size records form the batch, or JPEGs: "imagenet:DIR" (a folder
   // per class) or "shards:DIR" (hpcnas pack output), io/images/epsilon_images.h.
   std::string images = "embedded";
+  // A hash of the batch read from `images`, recorded at the first start when empty and checked
+  // against the batch every time after: a resumed search may find its images at another place
+  // (--epsilon.images), but they must be the same images.
+  std::string images_fingerprint;
   // Scorer: "fast" (the one-channel network, float32: the same scores to float rounding) or
   // "full" (the reference: the whole network in LibTorch, as the original code runs it).
   std::string path = "fast";
@@ -164,6 +168,8 @@ struct SupernetConfig {
   // train_images + valid_images from every class of the train split, decoded once (resize and
   // centre crop to `resolution`) and held in memory, split the same way.
   std::string data = "embedded";
+  // As epsilon.images_fingerprint, for the images and labels read from `data`.
+  std::string data_fingerprint;
   int64_t num_classes = 10;      // of supernet.data (CIFAR-10: 10): the classifier's outputs
   int64_t train_images = 192;    // >= batch_size
   int64_t valid_images = 64;     // >= batch_size

@@ -14,7 +14,7 @@ import time
 import h5py
 import numpy as np
 
-from cli_common import SKIP, SMALL_SEARCH_CONFIG, Failure, check, hpcnas, mpirun, run, run_cases, show
+from cli_common import REPO, SKIP, SMALL_SEARCH_CONFIG, Failure, check, hpcnas, mpirun, run, run_cases, show
 
 STOPPED = 75  # app/search_command.h kExitStoppedBySignal
 
@@ -143,9 +143,12 @@ def case_signal(tmp):
     check_ok(resume(2, out, 8), "resume after SIGUSR1")
     check_same_outcome(out, straight, "stopped by SIGUSR1 and resumed vs straight")
 
-    # SIGTERM to a process running alone (world size 1).
+    # SIGTERM to a process running alone (world size 1), its epsilon batch read from a copy of the
+    # embedded one (the same images: the same search).
     alone = os.path.join(tmp, "alone")
-    proc = subprocess.Popen([hpcnas(), "search", "--config", config_file(tmp), "--out", alone, "--generations", "8"],
+    images = os.path.join(tmp, "batch.bin")
+    shutil.copy(os.path.join(REPO, "data", "cifar10_epsilon_batch_256.bin"), images)
+    proc = subprocess.Popen([hpcnas(), "search", "--config", config_file(tmp), "--out", alone, "--generations", "8", "--images", images],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while not os.path.exists(os.path.join(alone, "checkpoints", "checkpoint_g000000.h5")):
         check(proc.poll() is None and time.monotonic() < deadline + 300, "the lone run ended before generation 0")
@@ -153,8 +156,24 @@ def case_signal(tmp):
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=300)
     check(proc.returncode == STOPPED, f"SIGTERM should stop with exit code {STOPPED}, got {proc.returncode}\n{stderr}")
-    check_ok(run([hpcnas(), "search", "--resume", alone, "--generations", "8"]), "resume after SIGTERM")
-    check_same_outcome(alone, straight, "stopped by SIGTERM on 1 rank and resumed vs straight on 2")
+    # The images moved: the resume finds them where --epsilon.images says, and refuses other images.
+    moved = os.path.join(tmp, "moved.bin")
+    os.rename(images, moved)
+    checkpoints = sorted(os.listdir(os.path.join(alone, "checkpoints")))
+    proc = run([hpcnas(), "search", "--resume", alone, "--generations", "8"])
+    check(proc.returncode == 2 and images in proc.stderr, "a resume without its images names them" + show(proc))
+    other = os.path.join(tmp, "other.bin")
+    with open(moved, "rb") as f, open(other, "wb") as g:
+        records = [f.read(3073) for _ in range(256)]
+        g.write(b"".join(reversed(records)))
+    proc = run([hpcnas(), "search", "--resume", alone, "--generations", "8", "--epsilon.images", other])
+    check(proc.returncode == 2 and "epsilon.images_fingerprint" in proc.stderr and other in proc.stderr,
+          "other images are refused" + show(proc))
+    check(sorted(os.listdir(os.path.join(alone, "checkpoints"))) == checkpoints, "a refused resume writes nothing")
+    check_ok(run([hpcnas(), "search", "--resume", alone, "--generations", "8", "--images", moved]), "resume after SIGTERM")
+    check_same_outcome(alone, straight, "stopped by SIGTERM on 1 rank and resumed (images moved) vs straight on 2")
+    with h5py.File(os.path.join(alone, "search.h5"), "r") as f:
+        check(f"images = '{moved}'" in f.attrs["config"], "the results name where the images are now")
 
 
 def case_fault_kill(tmp):
@@ -406,12 +425,12 @@ seed = 0
 """
 
 
-def train_supernet(tmp):
+def train_supernet(tmp, data="embedded", out="sn"):
     """A small macro supernet on the bundled CIFAR-10 images (seconds)."""
-    path = os.path.join(tmp, "supernet.toml")
+    path = os.path.join(tmp, out + ".toml")
     with open(path, "w") as f:
-        f.write(SUPERNET_CONFIG)
-    out = os.path.join(tmp, "sn")
+        f.write(SUPERNET_CONFIG.replace('data = "embedded"', f'data = "{data}"'))
+    out = os.path.join(tmp, out)
     check_ok(mpirun(2, "supernet", "--config", path, "--out", out, "--threads", "1", timeout=300), "training a supernet")
     return out
 
@@ -459,12 +478,40 @@ def case_supernet_evaluator(tmp):
     proc = search(tmp, 2, ll, 3, *args, "--supernet-score", "log_likelihood")
     check_ok(proc, "a search labelled by the log-likelihood")
     check(re.search(r"best -\d+\.\d\d \|", proc.stderr) is not None, "the progress line shows the label without %" + show(proc))
+    check(re.search(r"^best log-likelihood: -\d+\.\d\d \(supernet_valid_log_likelihood\)", proc.stdout, re.M) is not None,
+          "the result names the log-likelihood" + show(proc))
     with h5py.File(os.path.join(ll, "search.h5"), "r") as f:
         label = f["queries/accuracy"][:]
         check(f.attrs["accuracy_column"] == "supernet_valid_log_likelihood", "the log-likelihood column")
     check(len(label) == 15 and all(-20 < x < 0 for x in label) and len(set(label)) > 1,
           f"labels should be minus cross-entropies: {label}")
     check_within_budget(ll, 50)
+
+    # A supernet whose training images have moved since: rank 0 says so before anything is written.
+    images = os.path.join(tmp, "moved.bin")
+    shutil.copyfile(os.path.join(REPO, "data", "cifar10_epsilon_batch_256.bin"), images)
+    moved = train_supernet(tmp, data=images, out="sn_moved")
+    os.remove(images)
+    never = os.path.join(tmp, "never")
+    proc = search(tmp, 2, never, 3, "--space", "macro", "--evaluator", "supernet", "--supernet", moved, "--threads", "1")
+    errors = [l for l in proc.stderr.splitlines() if l.startswith("hpcnas: error:")]
+    check(proc.returncode in (2, 3) and len(errors) == 1 and "moved.bin" in errors[0] and "the supernet's data" in errors[0],
+          "a supernet whose images are gone: one error line naming them" + show(proc))
+    check(not os.path.exists(never), "nothing written for a supernet whose images are gone")
+    # --supernet.data says where they are now; other images are refused by their fingerprint.
+    other = os.path.join(tmp, "other.bin")
+    with open(os.path.join(REPO, "data", "cifar10_epsilon_batch_256.bin"), "rb") as f, open(other, "wb") as g:
+        g.write(b"".join(reversed([f.read(3073) for _ in range(256)])))
+    proc = search(tmp, 1, never, 1, "--space", "macro", "--evaluator", "supernet", "--supernet", moved, "--threads", "1",
+                  "--supernet.data", other)
+    check(proc.returncode == 2 and "supernet.data_fingerprint" in proc.stderr and not os.path.exists(never),
+          "a supernet's search on other images is refused" + show(proc))
+    found = os.path.join(REPO, "data", "cifar10_epsilon_batch_256.bin")
+    proc = search(tmp, 2, never, 1, "--space", "macro", "--evaluator", "supernet", "--supernet", moved, "--threads", "1",
+                  "--supernet.data", found)
+    check_ok(proc, "a supernet's search on its images at another place")
+    with h5py.File(os.path.join(never, "search.h5"), "r") as f:
+        check(f"data = '{found}'" in f.attrs["config"], "the search records where the images were")
 
 
 def tomllib_value(text, key):
@@ -544,6 +591,31 @@ def case_supernet_trained(tmp):
     check(ours.keys() == theirs.keys() and len(ours) > 10, f"the supernet checkpoints' contents: {sorted(ours)[:5]}")
     for key in ours:
         check(np.array_equal(ours[key], theirs[key]), f"the resumed search's supernet differs in {key}")
+
+    # SIGUSR1 as the warm-up starts: what it trained is kept (checkpoint_g-00001.h5) and the
+    # resumed search ends as the straight one.
+    warm = os.path.join(tmp, "warm")
+    cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2", hpcnas(), "search", "--config", config_file(tmp),
+           "--out", warm, "--generations", "4", *args]
+    job = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in job.stderr:
+        seen.append(line)
+        if "the search trains its supernet" in line:
+            job.send_signal(signal.SIGUSR1)
+            break
+    stdout, rest = job.communicate(timeout=300)
+    stderr = "".join(seen) + rest
+    check(job.returncode == STOPPED and "stopped by a signal during the supernet's warm-up" in stderr,
+          f"a signal in the warm-up should stop with {STOPPED}\n{stdout}\n{stderr}")
+    check(os.path.exists(os.path.join(warm, "checkpoints", "checkpoint_g-00001.h5")), "the warm-up's checkpoint")
+    proc = resume(2, warm, 4)
+    check_ok(proc, "resume from the warm-up")
+    check("in the supernet's warm-up" in proc.stderr, "the resume says where it starts" + show(proc))
+    check_same_outcome(warm, straight, "stopped in the warm-up and resumed vs straight")
+    ours = supernet_state(warm)
+    for key in theirs:
+        check(np.array_equal(ours[key], theirs[key]), f"the supernet resumed from its warm-up differs in {key}")
 
     # A search whose supernet checkpoint is gone cannot resume: one error naming it.
     broken = os.path.join(tmp, "broken")
@@ -644,6 +716,26 @@ def case_command_evaluator(tmp):
     check(not again, f"finished evaluations ran again after the resume: {again}")
     check(len(finished - before) >= 2, "evaluations of the killed generation had finished")
     check_same_outcome(out, straight, "killed mid-generation and resumed vs straight")
+
+    # A job killed while its commands run takes their whole process groups with it, the shell's
+    # own children too (here a nested shell and its sleep, which a killed shell would orphan).
+    sleeping = ["pgrep", "-f", r"^sleep 987\.654"]
+    cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2", hpcnas(), "search", "--config", config_file(tmp),
+           "--out", os.path.join(tmp, "orphans"), "--generations", "2", "--space", "macro", "--evaluator", "command",
+           "--evaluate-command", "sh -c 'sleep 987.654; echo 90' {arch} {out}", "--evaluate-timeout", "3600"]
+    job = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not subprocess.run(sleeping, capture_output=True).stdout:
+        check(job.poll() is None and time.monotonic() < deadline, "the commands should have started")
+        time.sleep(0.05)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.communicate(timeout=60)
+    deadline = time.monotonic() + 10
+    while subprocess.run(sleeping, capture_output=True).stdout and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = subprocess.run(sleeping, capture_output=True, text=True).stdout.split()
+    subprocess.run(["pkill", "-KILL", "-f", sleeping[-1]])
+    check(not left, f"the commands of a killed job outlived it: pids {left}")
 
 
 CASES = {

@@ -5,12 +5,13 @@ files open with h5py and csv; bad input is one error line, exit 2, nothing writt
 on JPEGs (the bundled Tiny-ImageNet sample) is the same from the folder and from its shards."""
 import csv
 import os
+import shutil
 import sys
 
 import h5py
 import numpy as np
 
-from cli_common import check, mpirun, run, hpcnas, run_cases, show
+from cli_common import REPO, check, mpirun, run, hpcnas, run_cases, show
 
 SMALL_RUN = {"--space": "macro", "--resolution": "16", "--train-images": "48", "--valid-images": "24",
              "--batch-size": "8", "--micro-batches": "3", "--warmup-epochs": "1", "--epochs": "2",
@@ -69,8 +70,11 @@ def case_resume(tmp):
     log = proc.stdout + proc.stderr
     check("epoch 3/3 (search)" in log and "img/s" in log and "ETA" in log, show(proc))
 
+    # The stopped run reads a copy of the embedded images (the same images: the same run).
     parts = os.path.join(tmp, "parts")
-    stopped = mpirun(2, "supernet", *SMALL, "--out", parts, "--fault", "0:signal:9")
+    data = os.path.join(tmp, "cifar.bin")
+    shutil.copy(os.path.join(REPO, "data", "cifar10_epsilon_batch_256.bin"), data)
+    stopped = mpirun(2, "supernet", *small(data=data), "--out", parts, "--fault", "0:signal:9")
     check(stopped.returncode == 75, "SIGUSR1 -> checkpoint -> exit 75" + show(stopped))
     check("--resume " + parts in stopped.stdout + stopped.stderr, "the stop says how to continue" + show(stopped))
     with h5py.File(newest_checkpoint(parts), "r") as f:
@@ -79,7 +83,19 @@ def case_resume(tmp):
     # counters: epochs done, step in epoch, weight steps, architecture steps (one per 2 weight steps).
     check(9 <= steps[2] < 12 and steps[1] != 0 and steps[3] == steps[1] // 2, f"counters {steps}")
     check(len(os.listdir(os.path.join(parts, "checkpoints"))) == 2, "two checkpoints kept")
-    resumed = mpirun(3, "supernet", "--resume", parts, "--threads", "1")
+    # The data moved: the resume reads them where --data says, and refuses other data.
+    moved = os.path.join(tmp, "moved.bin")
+    os.rename(data, moved)
+    refused = run([hpcnas(), "supernet", "--resume", parts, "--data", os.path.join(REPO, "data", "nb201.csv")])
+    check(refused.returncode == 2 and "nb201.csv" in refused.stderr, "a resume on a non-CIFAR file" + show(refused))
+    other = os.path.join(tmp, "other.bin")
+    with open(moved, "rb") as f, open(other, "wb") as g:  # the records reversed
+        g.write(b"".join(reversed([f.read(3073) for _ in range(256)])))
+    refused = run([hpcnas(), "supernet", "--resume", parts, "--supernet.data", other])
+    check(refused.returncode == 2 and "supernet.data_fingerprint" in refused.stderr and other in refused.stderr,
+          "other data are refused" + show(refused))
+    check(len(os.listdir(os.path.join(parts, "checkpoints"))) == 2, "a refused resume writes nothing")
+    resumed = mpirun(3, "supernet", "--resume", parts, "--threads", "1", "--data", moved)
     check(resumed.returncode == 0, show(resumed))
     check("resuming from" in resumed.stdout + resumed.stderr, show(resumed))
 

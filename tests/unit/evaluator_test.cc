@@ -18,6 +18,7 @@
 #include "engine/policy/evolution.h"
 #include "engine/policy/search_policy.h"
 #include "engine/space/hardware_cost.h"
+#include "io/search_files.h"
 #include "scheduler/search_loop.h"
 #include "tests/unit/temp_dir.h"
 #include "workers/command_evaluator.h"
@@ -188,20 +189,25 @@ TEST(SearchLoop, AFailedEvaluationStaysAQueryButIsNeverAParentNorTheBest) {
   EXPECT_FALSE(std::isnan(state.generations.back().best_accuracy));
 }
 
-// Trains before every generation; a stop asked for while it trains for generation 2 cuts it short.
+// Trains before every generation; a stop asked for while it trains for generation
+// `stoppable` cuts it short.
 class TrainingEvaluator : public RecordingEvaluator {
  public:
+  explicit TrainingEvaluator(std::int32_t stoppable) : stoppable_(stoppable) {}
   StatusOr<bool> Prepare(Communicator&, std::int32_t generation, const std::function<bool()>& stop_requested) override {
     prepared.push_back(generation);
-    return !(generation == 2 && stop_requested && stop_requested());
+    return !(generation == stoppable_ && stop_requested && stop_requested());
   }
   std::vector<std::int32_t> prepared;
+
+ private:
+  std::int32_t stoppable_;
 };
 
-TEST(SearchLoop, TheEvaluatorTrainsBeforeEachGenerationAndAStopThereWritesNoCheckpoint) {
+TEST(SearchLoop, TheEvaluatorTrainsBeforeEachGenerationAndAStopThereCheckpointsTheLastGenerationAgain) {
   const Config config = MacroEvolution();
   auto policy = MakeSearchPolicy(Macro(), config.search, 0.5).value();
-  TrainingEvaluator evaluator;
+  TrainingEvaluator evaluator(2);
   SearchState state;
   std::vector<std::int32_t> checkpoints;
   SearchHooks hooks;
@@ -216,10 +222,35 @@ TEST(SearchLoop, TheEvaluatorTrainsBeforeEachGenerationAndAStopThereWritesNoChec
     EXPECT_EQ(*end, SearchEnd::kStopped);
   });
   EXPECT_EQ(evaluator.prepared, (std::vector<std::int32_t>{0, 1, 2}));
-  EXPECT_EQ(checkpoints, (std::vector<std::int32_t>{0, 1}));
+  // Generation 1's checkpoint once more, now with what the evaluator trained since.
+  EXPECT_EQ(checkpoints, (std::vector<std::int32_t>{0, 1, 1}));
   EXPECT_EQ(state.next_generation, 2);
   ASSERT_EQ(state.generations.size(), 2u);
   for (const GenerationRecord& r : state.generations) EXPECT_GE(r.seconds_evaluator_training, 0.0);
+}
+
+TEST(SearchLoop, AStopInTheTrainingBeforeGenerationZeroWritesACheckpointOfNoGeneration) {
+  const Config config = MacroEvolution();
+  auto policy = MakeSearchPolicy(Macro(), config.search, 0.5).value();
+  TrainingEvaluator evaluator(0);
+  SearchState state;
+  std::vector<SearchState> checkpoints;
+  SearchHooks hooks;
+  hooks.checkpoint = [&](const SearchState& s) {
+    checkpoints.push_back(s);
+    return Status::Ok();
+  };
+  hooks.stop_requested = [] { return true; };
+  RunLocalRanks(1, [&](Communicator& comm) {
+    const StatusOr<SearchEnd> end = RunSearch(comm, config, state, {policy.get(), &evaluator, nullptr, nullptr}, hooks);
+    ASSERT_TRUE(end.ok()) << end.status().message();
+    EXPECT_EQ(*end, SearchEnd::kStopped);
+  });
+  ASSERT_EQ(checkpoints.size(), 1u);
+  EXPECT_EQ(checkpoints[0].next_generation, 0);
+  EXPECT_TRUE(checkpoints[0].queries.empty());
+  EXPECT_TRUE(checkpoints[0].generations.empty());
+  EXPECT_EQ(CheckpointPath("out", checkpoints[0].next_generation - 1), "out/checkpoints/checkpoint_g-00001.h5");
 }
 
 // ---- The command evaluator -------------------------------------------------------------------
@@ -313,20 +344,29 @@ Config SmallSupernetConfig(std::uint64_t seed) {
   return config;
 }
 
-TEST(SupernetEvaluator, GivesTheSameAccuraciesOnOneTwoAndThreeRanks) {
-  const Config config = SmallSupernetConfig(3);
-  torch::set_num_threads(1);
+// A checkpoint of config's supernet as initialised (no training needed to test the evaluation).
+SupernetCheckpoint UntrainedCheckpoint(const Config& config) {
   SupernetCheckpoint checkpoint;
   checkpoint.space = "macro";
   checkpoint.config_toml = ToToml(config);
   checkpoint.state = SupernetTrainer::Make(Macro(), config.supernet, torch::kCPU).value()->Export();
+  return checkpoint;
+}
+
+SupernetData Data(const Config& config) { return LoadSupernetData(config.supernet).value(); }
+
+TEST(SupernetEvaluator, GivesTheSameAccuraciesOnOneTwoAndThreeRanks) {
+  const Config config = SmallSupernetConfig(3);
+  torch::set_num_threads(1);
+  const SupernetCheckpoint checkpoint = UntrainedCheckpoint(config);
   const std::vector<Architecture> archs = evolution::RandomArchitectures(Macro(), 1, 0, 7, {});
 
   auto evaluate = [&](int ranks, int finetune_steps) {
     std::vector<std::vector<Evaluation>> got(ranks);
     const auto errors = RunLocalRanks(ranks, [&](Communicator& comm) {
       torch::set_num_threads(1);
-      auto evaluator = SupernetEvaluator::Make(Macro(), checkpoint, finetune_steps, torch::kCPU, FaultInjection{}, comm.rank(), Seconds(60));
+      auto evaluator = SupernetEvaluator::Make(Macro(), checkpoint, Data(config), finetune_steps, torch::kCPU, FaultInjection{},
+                                               comm.rank(), Seconds(60));
       ASSERT_TRUE(evaluator.ok()) << evaluator.status().message();
       StatusOr<std::vector<Evaluation>> e = (*evaluator)->Evaluate(comm, archs);
       ASSERT_TRUE(e.ok()) << e.status().message();
@@ -364,16 +404,13 @@ TEST(SupernetEvaluator, GivesTheSameAccuraciesOnOneTwoAndThreeRanks) {
 TEST(SupernetEvaluator, TheLogLikelihoodScoreIsMinusTheHeldOutCrossEntropyOnAnyRankCount) {
   const Config config = SmallSupernetConfig(4);
   torch::set_num_threads(1);
-  SupernetCheckpoint checkpoint;
-  checkpoint.space = "macro";
-  checkpoint.config_toml = ToToml(config);
-  checkpoint.state = SupernetTrainer::Make(Macro(), config.supernet, torch::kCPU).value()->Export();
+  const SupernetCheckpoint checkpoint = UntrainedCheckpoint(config);
   const std::vector<Architecture> archs = evolution::RandomArchitectures(Macro(), 1, 0, 5, {});
   auto labels = [&](int ranks) {
     std::vector<double> got(archs.size());
     const auto errors = RunLocalRanks(ranks, [&](Communicator& comm) {
       torch::set_num_threads(1);
-      auto evaluator = SupernetEvaluator::Make(Macro(), checkpoint, 0, torch::kCPU, FaultInjection{}, comm.rank(), Seconds(60));
+      auto evaluator = SupernetEvaluator::Make(Macro(), checkpoint, Data(config), 0, torch::kCPU, FaultInjection{}, comm.rank(), Seconds(60));
       ASSERT_TRUE(evaluator.ok()) << evaluator.status().message();
       (*evaluator)->score_by_log_likelihood = true;
       StatusOr<std::vector<Evaluation>> e = (*evaluator)->Evaluate(comm, archs);
@@ -422,8 +459,8 @@ TEST(SupernetEvaluator, TrainedInsideTheSearchFollowsItsScheduleTheSameOnOneAndT
     std::vector<Outcome> got(ranks);
     const auto errors = RunLocalRanks(ranks, [&](Communicator& comm) {
       torch::set_num_threads(1);
-      auto made = SupernetEvaluator::MakeTrained(Macro(), config.supernet, 1, nullptr, 0, torch::kCPU, FaultInjection{},
-                                                 comm.rank(), Seconds(60));
+      auto made = SupernetEvaluator::MakeTrained(Macro(), config.supernet, Data(config), 1, nullptr, 0, torch::kCPU,
+                                                 FaultInjection{}, comm.rank(), Seconds(60));
       ASSERT_TRUE(made.ok()) << made.status().message();
       SupernetEvaluator& evaluator = **made;
       ASSERT_NE(evaluator.training(), nullptr);
@@ -432,8 +469,8 @@ TEST(SupernetEvaluator, TrainedInsideTheSearchFollowsItsScheduleTheSameOnOneAndT
       ASSERT_TRUE(stopped.ok()) << stopped.status().message();
       EXPECT_FALSE(*stopped);
       EXPECT_EQ(evaluator.training()->state().epochs_done, 0);
-      made = SupernetEvaluator::MakeTrained(Macro(), config.supernet, 1, nullptr, 0, torch::kCPU, FaultInjection{}, comm.rank(),
-                                            Seconds(60));
+      made = SupernetEvaluator::MakeTrained(Macro(), config.supernet, Data(config), 1, nullptr, 0, torch::kCPU, FaultInjection{},
+                                            comm.rank(), Seconds(60));
       ASSERT_TRUE(made.ok());
       int epochs_seen = 0;
       (*made)->on_epoch = [&](const SupernetEpoch&) { ++epochs_seen; };
@@ -471,12 +508,9 @@ TEST(SupernetEvaluator, TrainedInsideTheSearchFollowsItsScheduleTheSameOnOneAndT
 
 TEST(SupernetEvaluator, AFixedCheckpointIsNeverTrained) {
   const Config config = SmallSupernetConfig(0);
-  SupernetCheckpoint checkpoint;
-  checkpoint.space = "macro";
-  checkpoint.config_toml = ToToml(config);
-  checkpoint.state = SupernetTrainer::Make(Macro(), config.supernet, torch::kCPU).value()->Export();
+  const SupernetCheckpoint checkpoint = UntrainedCheckpoint(config);
   const auto errors = RunLocalRanks(1, [&](Communicator& comm) {
-    auto made = SupernetEvaluator::Make(Macro(), checkpoint, 0, torch::kCPU, FaultInjection{}, 0, Seconds(10));
+    auto made = SupernetEvaluator::Make(Macro(), checkpoint, Data(config), 0, torch::kCPU, FaultInjection{}, 0, Seconds(10));
     ASSERT_TRUE(made.ok()) << made.status().message();
     EXPECT_EQ((*made)->training(), nullptr);
     StatusOr<bool> ready = (*made)->Prepare(comm, 3, nullptr);
@@ -490,7 +524,7 @@ TEST(SupernetEvaluator, RefusesACheckpointOfAnotherSpace) {
   SupernetCheckpoint checkpoint;
   checkpoint.space = "proxyless";
   StatusOr<std::unique_ptr<SupernetEvaluator>> made =
-      SupernetEvaluator::Make(Macro(), checkpoint, 0, torch::kCPU, FaultInjection{}, 0, Seconds(1));
+      SupernetEvaluator::Make(Macro(), checkpoint, SupernetData{}, 0, torch::kCPU, FaultInjection{}, 0, Seconds(1));
   ASSERT_FALSE(made.ok());
   EXPECT_NE(made.status().message().find("proxyless"), std::string::npos);
 }

@@ -492,6 +492,26 @@ TEST_F(SearchFiles, CheckpointRoundTripsExactly) {
   EXPECT_NE(CheckpointChecksum(other), CheckpointChecksum(cp));
 }
 
+TEST_F(SearchFiles, ACheckpointOfNoGenerationRoundTripsAndIsTheOldest) {
+  SearchCheckpoint warm_up;  // stopped in the supernet's warm-up: nothing searched yet
+  warm_up.space = "nb201";
+  warm_up.config_toml = "[search]\nseed = 3\n";
+  warm_up.supernet_checkpoint = "supernet/checkpoints/checkpoint_s000000003.h5";
+  const std::string path = CheckpointPath(dir_.string(), -1);
+  ASSERT_TRUE(WriteSearchCheckpoint(path, warm_up).ok());
+  StatusOr<FoundCheckpoint> found = LoadNewestCheckpoint(dir_.string());
+  ASSERT_TRUE(found.ok()) << found.status().message();
+  EXPECT_EQ(found->path, path);
+  EXPECT_EQ(found->checkpoint.state.next_generation, 0);
+  EXPECT_TRUE(found->checkpoint.state.queries.empty());
+  EXPECT_EQ(found->checkpoint.supernet_checkpoint, warm_up.supernet_checkpoint);
+
+  ASSERT_TRUE(WriteSearchCheckpoint(CheckpointPath(dir_.string(), 0), SomeCheckpoint(0)).ok());
+  EXPECT_EQ(ListCheckpoints(dir_.string()), (std::vector<std::string>{CheckpointPath(dir_.string(), 0), path}));
+  ASSERT_TRUE(PruneCheckpoints(dir_.string(), 1).ok());
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
 TEST_F(SearchFiles, DamagedNewestCheckpointFallsBackToThePreviousWithAWarning) {
   for (int g = 0; g < 3; ++g) ASSERT_TRUE(WriteSearchCheckpoint(CheckpointPath(dir_.string(), g), SomeCheckpoint(g)).ok());
   // Truncate the newest, alter one byte of data in the middle one.

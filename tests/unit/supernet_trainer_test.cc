@@ -159,6 +159,19 @@ TEST(SupernetTrainer, TooFewImagesForTheSplitIsBadInput) {
   EXPECT_NE(data.status().message().find("supernet.train_images 250"), std::string::npos) << data.status().message();
 }
 
+// The fingerprint names the records read, not where they were read from.
+TEST(SupernetTrainer, TheDataFingerprintFollowsTheImagesNotTheirPlace) {
+  SupernetConfig c = SmallRun();
+  const std::string embedded = LoadSupernetData(c).value().fingerprint;
+  c.data = std::string(HPCNAS_SOURCE_DIR) + "/data/cifar10_epsilon_batch_256.bin";  // the embedded batch's file
+  EXPECT_EQ(LoadSupernetData(c).value().fingerprint, embedded);
+  c.data = "imagenet:" + std::string(HPCNAS_SOURCE_DIR) + "/data/tiny_imagenet_mini";
+  const std::string folder = LoadSupernetData(c).value().fingerprint;
+  EXPECT_NE(folder, embedded);
+  c.seed += 1;  // another draw of the same folder
+  EXPECT_NE(LoadSupernetData(c).value().fingerprint, folder);
+}
+
 TEST(SupernetTrainer, ACutOutSubnetIsTheSupernetPathAndRecalibrationMatchesItsBatch) {
   const auto space = MakeMacroSpace();
   ChainNetworkOptions options;
