@@ -40,16 +40,6 @@ Status RefuseFixedOptionsOnResume(const std::vector<std::string>& given, const s
                               allowed + " can)");
 }
 
-Status RecordOrCheckFingerprint(std::string& recorded, const std::string& actual, const std::string& key, const std::string& source) {
-  if (recorded.empty()) {
-    recorded = actual;
-    return Status::Ok();
-  }
-  if (recorded == actual) return Status::Ok();
-  return Status::InvalidInput("'" + source + "' holds other images than the run started with (their " + key + " is " + actual +
-                              ", the run's " + recorded + "): a run may read its data from another place, but they must be the same images");
-}
-
 std::string UtcNow() {
   const std::time_t t = std::time(nullptr);
   char buffer[32];

@@ -35,11 +35,6 @@ void LogError(const std::string& message);
 // An error naming the options given with --resume that would change what the run computes;
 // `allowed` says which ones may be given. Ok when there are none.
 Status RefuseFixedOptionsOnResume(const std::vector<std::string>& given, const std::string& allowed);
-// A data fingerprint (epsilon.images_fingerprint, supernet.data_fingerprint): records `actual` in
-// `recorded` when that is empty (a first start), else refuses data that differ from the data the
-// run began with, naming `key` and `source` (a resumed run may find its data elsewhere, but it must
-// be the same data).
-Status RecordOrCheckFingerprint(std::string& recorded, const std::string& actual, const std::string& key, const std::string& source);
 // The current time as ISO 8601 UTC, for provenance attributes.
 std::string UtcNow();
 // The provenance of a file this run writes: command line, version, git commit, time, host and

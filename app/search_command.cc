@@ -173,8 +173,7 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
     if (request.supernet_data_given) config.supernet.data = request.config.supernet.data;
     StatusOr<SupernetData> data = LoadSupernetData(config.supernet);
     if (!data.ok()) return data.status().WithContext(sc.supernet == kTrainSupernet ? "the search's [supernet]" : "the supernet's data");
-    HPCNAS_RETURN_IF_ERROR(RecordOrCheckFingerprint(config.supernet.data_fingerprint, data->fingerprint, "supernet.data_fingerprint",
-                                                    config.supernet.data));
+    config.supernet.data_fingerprint = data->fingerprint;  // recorded at the first start, checked by the load after
     prepared.supernet_data = std::move(*data);
   }
   if (const auto* chain = dynamic_cast<const ChainSpace*>(space.get())) {
@@ -189,8 +188,9 @@ StatusOr<Prepared> Prepare(const SearchRequest& request) {
     HPCNAS_ASSIGN_OR_RETURN(const int64_t input_size, EpsilonInputSize(*space, EpsilonScorerOptionsFromConfig(config.epsilon)));
     HPCNAS_ASSIGN_OR_RETURN(prepared.start.images, LoadEpsilonImages(config.epsilon.images, config.epsilon.batch_size, input_size,
                                                                      sc.seed, ChooseThreadCount(config.runtime.threads)));
-    HPCNAS_RETURN_IF_ERROR(RecordOrCheckFingerprint(config.epsilon.images_fingerprint, Fingerprint(prepared.start.images),
-                                                    "epsilon.images_fingerprint", config.epsilon.images));
+    const std::string fingerprint = Fingerprint(prepared.start.images);
+    HPCNAS_RETURN_IF_ERROR(CheckFingerprint(config.epsilon.images_fingerprint, fingerprint, "epsilon.images_fingerprint", config.epsilon.images));
+    config.epsilon.images_fingerprint = fingerprint;
   }
   // Last, so that bad input leaves no directory behind.
   HPCNAS_ASSIGN_OR_RETURN(DirectoryLock lock, DirectoryLock::Acquire(sc.out_dir));
@@ -257,10 +257,6 @@ std::unique_ptr<Evaluator> MakeEvaluator(Communicator& comm, const Config& confi
   if (sc.evaluator == "supernet" && !supernet_data) {
     StatusOr<SupernetData> loaded = LoadSupernetData(config.supernet);
     if (!loaded.ok()) comm.Abort(rank + "loading the supernet's data: " + loaded.status().message(), 3);
-    std::string recorded = config.supernet.data_fingerprint;  // rank 0's
-    if (Status s = RecordOrCheckFingerprint(recorded, loaded->fingerprint, "supernet.data_fingerprint", config.supernet.data); !s.ok()) {
-      comm.Abort(rank + s.message(), 3);
-    }
     supernet_data = std::move(*loaded);
   }
   if (sc.evaluator == "supernet" && sc.supernet == kTrainSupernet) {

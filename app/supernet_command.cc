@@ -113,7 +113,7 @@ StatusOr<Prepared> Prepare(const SupernetRequest& request) {
                                 sc.out_dir + " or choose another --out");
   }
   HPCNAS_ASSIGN_OR_RETURN(SupernetData data, LoadSupernetData(sc));
-  HPCNAS_RETURN_IF_ERROR(RecordOrCheckFingerprint(config.supernet.data_fingerprint, data.fingerprint, "supernet.data_fingerprint", sc.data));
+  config.supernet.data_fingerprint = data.fingerprint;  // recorded at the first start, checked by the load after
   prepared.data.emplace(std::move(data));
   HPCNAS_RETURN_IF_ERROR(LoadMatchingLatencyTable(sc, SelectDevice()).status());
   // Last, so that bad input leaves no directory behind.
@@ -163,11 +163,7 @@ int RunSupernetCommand(Communicator& comm, const SupernetRequest& request, const
   const auto* space = dynamic_cast<const ChainSpace*>(made_space->get());
   if (space == nullptr) comm.Abort("config from rank 0 is invalid: supernet.space is not a chain space", 3);
   StatusOr<SupernetData> data = comm.rank() == 0 ? std::move(*prepared->data) : LoadSupernetData(sc);
-  if (!data.ok()) comm.Abort("loading the data: " + data.status().message(), 3);
-  std::string recorded = sc.data_fingerprint;  // rank 0's
-  if (Status s = RecordOrCheckFingerprint(recorded, data->fingerprint, "supernet.data_fingerprint", sc.data); !s.ok()) {
-    comm.Abort("rank " + std::to_string(comm.rank()) + ": " + s.message(), 3);
-  }
+  if (!data.ok()) comm.Abort("rank " + std::to_string(comm.rank()) + ": loading the data: " + data.status().message(), 3);
   StatusOr<std::optional<LatencyTable>> latency = LoadMatchingLatencyTable(sc, device);
   if (!latency.ok()) comm.Abort("loading the latency table: " + latency.status().message(), 3);
   StatusOr<std::unique_ptr<SupernetTrainer>> made = SupernetTrainer::Make(*space, sc, device, *latency ? &**latency : nullptr);

@@ -156,6 +156,12 @@ std::string Hex64(std::uint64_t value) {
   return buffer;
 }
 
+Status CheckFingerprint(const std::string& recorded, const std::string& actual, const std::string& key, const std::string& source) {
+  if (recorded.empty() || recorded == actual) return Status::Ok();
+  return Status::InvalidInput("'" + source + "' holds other images than the run started with (their " + key + " is " + actual +
+                              ", the run's " + recorded + "): a run may read its data from another place, but they must be the same images");
+}
+
 std::string ReplaceExtension(const std::string& path, std::string_view extension) {
   const std::size_t slash = path.find_last_of('/');
   const std::size_t dot = path.find_last_of('.');

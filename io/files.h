@@ -92,6 +92,11 @@ class Checksum {
   std::uint64_t hash_ = kFnv1a64Offset;
 };
 
+// A data fingerprint (epsilon.images_fingerprint, supernet.data_fingerprint): ok when `recorded`
+// is empty (a first start) or equals `actual`; else an error naming `source` and `key` (a resumed
+// run may read its data from another place, but they must be the same images).
+Status CheckFingerprint(const std::string& recorded, const std::string& actual, const std::string& key, const std::string& source);
+
 // "scores.h5" -> "scores.csv"
 std::string ReplaceExtension(const std::string& path, std::string_view extension);
 

@@ -88,6 +88,7 @@ StatusOr<SupernetData> LoadSupernetData(const SupernetConfig& config) {
   data.valid_labels = all_labels.slice(0, config.train_images, needed).contiguous();
   fingerprint.Add(labels);
   data.fingerprint = Hex64(fingerprint.value());
+  HPCNAS_RETURN_IF_ERROR(CheckFingerprint(config.data_fingerprint, data.fingerprint, "supernet.data_fingerprint", config.data));
   return data;
 }
 

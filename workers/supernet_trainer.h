@@ -52,6 +52,7 @@ struct SupernetData {
   std::string fingerprint;
 };
 // The first train_images records of supernet.data train, the next valid_images are held out.
+// Other records than supernet.data_fingerprint names (when it is set) are bad input.
 StatusOr<SupernetData> LoadSupernetData(const SupernetConfig& config);
 
 // What a step reports for the progress line.
