@@ -88,7 +88,7 @@ const std::map<std::string, std::string>& ShortFlags() {
       {"supernet.micro_batches", "--micro-batches"}, {"supernet.learning_rate", "--lr"},
       {"supernet.gate_mode", "--gate-mode,--mode"}, {"supernet.target_mflops", "--target-mflops"},
       {"supernet.target_latency_ms", "--target-latency-ms"}, {"supernet.latency_table", "--latency-table"},
-      {"supernet.cost_loss", "--cost-loss"}, {"supernet.resolution", "--resolution"},
+      {"supernet.cost_loss", "--cost-loss"}, {"supernet.derive", "--derive"}, {"supernet.resolution", "--resolution"},
       {"supernet.width_multiplier", "--width-multiplier"}, {"supernet.out_dir", "--out"},
       {"runtime.threads", "--threads"}, {"runtime.timeout_s", "--timeout"}, {"runtime.progress_s", "--progress-interval"},
       {"runtime.fault", "--fault"},

@@ -44,7 +44,8 @@ std::string SupernetDirectory(const SearchConfig& sc) { return (std::filesystem:
 // A search that trains its supernet: the [supernet] section must give one of the search's space
 // whose latency table loads; a resumed search's supernet state is the checkpoint's.
 Status PrepareSupernetTraining(const Config& config, const SearchCheckpoint* resumed, Prepared& prepared) {
-  HPCNAS_RETURN_IF_ERROR(LoadMatchingLatencyTable(config.supernet, SelectDevice()).status());
+  HPCNAS_ASSIGN_OR_RETURN(const std::optional<LatencyTable> latency, LoadMatchingLatencyTable(config.supernet, SelectDevice()));
+  HPCNAS_RETURN_IF_ERROR(CheckDeriveTarget(config.supernet, latency));
   if (resumed == nullptr) return Status::Ok();
   if (resumed->supernet_checkpoint.empty()) {
     return Status::InvalidInput("the newest checkpoint in '" + config.search.out_dir +

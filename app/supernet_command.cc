@@ -51,6 +51,16 @@ StatusOr<std::optional<LatencyTable>> LoadMatchingLatencyTable(const SupernetCon
   return std::optional<LatencyTable>(std::move(table));
 }
 
+Status CheckDeriveTarget(const SupernetConfig& sc, const std::optional<LatencyTable>& latency) {
+  if (sc.derive != "target") return Status::Ok();
+  // Whether a network meets the band does not depend on training; the trainer checks it when it
+  // is made, so make one (on the CPU, thrown away).
+  HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(sc.space));
+  const auto* chain = dynamic_cast<const ChainSpace*>(space.get());
+  if (chain == nullptr) return Status::InvalidInput("supernet.space '" + sc.space + "' is not a chain space");
+  return SupernetTrainer::Make(*chain, sc, torch::kCPU, latency ? &*latency : nullptr).status();
+}
+
 std::string EpochLine(const SupernetEpoch& e, int total_epochs, double elapsed, double eta) {
   std::string line = fmt::format("epoch {}/{} ({}) | train loss {:.3f} acc {:.1f}%", e.epoch, total_epochs,
                                  e.warmup ? "warm-up" : "search", e.train_loss, e.train_accuracy);
@@ -115,7 +125,8 @@ StatusOr<Prepared> Prepare(const SupernetRequest& request) {
   HPCNAS_ASSIGN_OR_RETURN(SupernetData data, LoadSupernetData(sc));
   config.supernet.data_fingerprint = data.fingerprint;  // recorded at the first start, checked by the load after
   prepared.data.emplace(std::move(data));
-  HPCNAS_RETURN_IF_ERROR(LoadMatchingLatencyTable(sc, SelectDevice()).status());
+  HPCNAS_ASSIGN_OR_RETURN(const std::optional<LatencyTable> latency, LoadMatchingLatencyTable(sc, SelectDevice()));
+  HPCNAS_RETURN_IF_ERROR(CheckDeriveTarget(sc, latency));
   // Last, so that bad input leaves no directory behind.
   HPCNAS_ASSIGN_OR_RETURN(DirectoryLock lock, DirectoryLock::Acquire(sc.out_dir));
   if (!lock.held()) spdlog::warn("the file system of '{}' has no locks: nothing stops a second job writing there", sc.out_dir);

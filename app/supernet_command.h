@@ -34,6 +34,9 @@ int RunSupernetCommand(Communicator& comm, const SupernetRequest& request, const
 // The table of supernet.latency_table (none when the key is empty), refused unless it was
 // measured for this space, resolution, width and kind of device and prices every block.
 StatusOr<std::optional<LatencyTable>> LoadMatchingLatencyTable(const SupernetConfig& sc, torch::Device device);
+// supernet.derive = "target" with a target that no network of the space meets (within 10 %) is
+// bad input before anything is written; `latency`: the table of LoadMatchingLatencyTable.
+Status CheckDeriveTarget(const SupernetConfig& sc, const std::optional<LatencyTable>& latency);
 // An epoch's progress line: "epoch 3/8 (search) | train loss … | derived … | 310.2 img/s | … ETA 2m".
 std::string EpochLine(const SupernetEpoch& e, int total_epochs, double elapsed, double eta);
 // The names of every position's candidate operations, for the results' heat map.

@@ -13,6 +13,11 @@ namespace hpcnas {
 
 inline constexpr int64_t kCifarRecordBytes = 3073;
 inline constexpr int64_t kCifarImageBytes = 3072;
+// epsinas's CIFAR-10 normalisation of x / 255, computed in double and stored as float32 as torch does.
+inline constexpr float kCifarMean[3] = {static_cast<float>(125.3 / 255), static_cast<float>(123.0 / 255),
+                                        static_cast<float>(113.9 / 255)};
+inline constexpr float kCifarStd[3] = {static_cast<float>(63.0 / 255), static_cast<float>(62.1 / 255),
+                                       static_cast<float>(66.7 / 255)};
 
 struct CifarImages {
   int64_t count = 0;

@@ -4,12 +4,13 @@
 #include <cmath>
 #include <limits>
 
+#include <spdlog/fmt/fmt.h>
+
 #include "engine/core/rng.h"
-#include "engine/metric/epsilon.h"  // CifarImagesToTensor
+#include "engine/metric/epsilon.h"  // ImageBytesToTensor
 #include "io/cifar.h"
 #include "io/files.h"  // Checksum
 #include "io/images/epsilon_images.h"
-#include "workers/runtime.h"  // ImageBytesToTensor
 
 namespace hpcnas {
 namespace {
@@ -26,7 +27,7 @@ std::vector<float> Flat(const torch::Tensor& t) {
   return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
 }
 
-// Rows [first, first + count) of `images` under `order`, as one batch on `device`.
+// Rows `indices` of `source`, as one tensor on `device`.
 torch::Tensor Gather(const torch::Tensor& source, const std::vector<std::int64_t>& indices, torch::Device device) {
   return source.index_select(0, torch::tensor(indices, torch::kLong)).to(device);
 }
@@ -46,11 +47,25 @@ double Correct(const torch::Tensor& logits, const torch::Tensor& labels) {
 
 }  // namespace
 
+torch::Tensor SupernetData::Inputs(const torch::Tensor& pixels) const {
+  const torch::Tensor bytes = pixels.contiguous();
+  const std::int64_t size = bytes.size(2);
+  torch::Tensor x = ImageBytesToTensor(bytes.data_ptr<std::uint8_t>(), bytes.size(0), size, mean.data(), stddev.data());
+  if (size == resolution) return x;
+  return torch::nn::functional::interpolate(x, torch::nn::functional::InterpolateFuncOptions()
+                                                   .size(std::vector<std::int64_t>{resolution, resolution})
+                                                   .mode(torch::kBilinear)
+                                                   .align_corners(false));
+}
+
 StatusOr<SupernetData> LoadSupernetData(const SupernetConfig& config) {
   const std::int64_t needed = config.train_images + config.valid_images;
   const std::string counts = "supernet.train_images " + std::to_string(config.train_images) + " + supernet.valid_images " +
                              std::to_string(config.valid_images);
-  torch::Tensor all;
+  SupernetData data;
+  data.resolution = config.resolution;
+  std::vector<std::uint8_t> pixels;
+  std::int64_t size = 32;
   std::vector<std::int64_t> labels;
   std::int64_t classes = 10;
   Checksum fingerprint;
@@ -58,33 +73,31 @@ StatusOr<SupernetData> LoadSupernetData(const SupernetConfig& config) {
     StatusOr<LabelledImages> subset = LoadImageSubset(config.data, needed, static_cast<int>(config.resolution), config.seed,
                                                       torch::get_num_threads());
     if (!subset.ok()) return Status::InvalidInput("supernet.data: " + subset.status().message() + " (" + counts + ")");
-    all = ImageBytesToTensor(subset->images);
-    labels.assign(subset->labels.begin(), subset->labels.end());
     fingerprint.Add(Fingerprint(subset->images));
+    pixels = std::move(subset->images.pixels);
+    size = subset->images.size;
+    data.mean = subset->images.mean;
+    data.stddev = subset->images.stddev;
+    labels.assign(subset->labels.begin(), subset->labels.end());
     classes = subset->num_classes;
   } else {
     StatusOr<CifarImages> images = LoadCifarImages(config.data, needed);
     if (!images.ok()) return Status::InvalidInput(images.status().message() + " (" + counts + " records needed)");
-    all = CifarImagesToTensor(images->pixels.data(), needed);
     fingerprint.Add(images->pixels);
-    if (config.resolution != 32) {
-      all = torch::nn::functional::interpolate(
-          all, torch::nn::functional::InterpolateFuncOptions()
-                   .size(std::vector<std::int64_t>{config.resolution, config.resolution})
-                   .mode(torch::kBilinear)
-                   .align_corners(false));
-    }
+    pixels = std::move(images->pixels);
+    data.mean.assign(kCifarMean, kCifarMean + 3);
+    data.stddev.assign(kCifarStd, kCifarStd + 3);
     labels.assign(images->labels.begin(), images->labels.end());
   }
   if (classes != config.num_classes) {
     return Status::InvalidInput("supernet.data '" + config.data + "' has " + std::to_string(classes) +
                                 " classes but supernet.num_classes is " + std::to_string(config.num_classes));
   }
+  const torch::Tensor all = torch::from_blob(pixels.data(), {needed, 3, size, size}, torch::kUInt8);
   const torch::Tensor all_labels = torch::tensor(labels, torch::kLong);
-  SupernetData data;
-  data.train_images = all.slice(0, 0, config.train_images).contiguous();
+  data.train_pixels = all.slice(0, 0, config.train_images).clone();
   data.train_labels = all_labels.slice(0, 0, config.train_images).contiguous();
-  data.valid_images = all.slice(0, config.train_images, needed).contiguous();
+  data.valid_pixels = all.slice(0, config.train_images, needed).clone();
   data.valid_labels = all_labels.slice(0, config.train_images, needed).contiguous();
   fingerprint.Add(labels);
   data.fingerprint = Hex64(fingerprint.value());
@@ -143,7 +156,43 @@ StatusOr<std::unique_ptr<SupernetTrainer>> SupernetTrainer::Make(const ChainSpac
     t->state_.adam_first.insert(t->state_.adam_first.end(), m->size(), 0.0);
     t->state_.adam_second.insert(t->state_.adam_second.end(), m->size(), 0.0);
   }
+  if (config.derive == "target") {
+    // Whether an architecture lies in the band does not depend on alpha: check it once, here.
+    const DeriveBand band = t->TargetBand();
+    std::vector<std::vector<double>> even;
+    for (const std::vector<double>& costs : band.model->candidate) even.emplace_back(costs.size(), 0.0);
+    if (!MostProbableWithinCost(even, band.model->candidate, band.low, band.high)) {
+      const bool flops = config.target_mflops > 0;
+      return Status::InvalidInput(fmt::format("supernet.derive = 'target': no architecture of space {} has {} within 10 % of "
+                                              "supernet.{} {:g}", space.name(), flops ? "FLOPs" : "a latency",
+                                              flops ? "target_mflops" : "target_latency_ms",
+                                              flops ? config.target_mflops : config.target_latency_ms));
+    }
+  }
   return t;
+}
+
+SupernetTrainer::DeriveBand SupernetTrainer::TargetBand() const {
+  const bool flops = config_.target_mflops > 0;
+  const CostModel& model = flops ? flops_ : *latency_;
+  const double target = flops ? config_.target_mflops : config_.target_latency_ms;
+  // model total = scale * (fixed + sum) + offset, in [0.9, 1.1] x target.
+  const auto sum_at = [&](double total) { return (total - model.offset) / model.scale - model.fixed; };
+  return {&model, sum_at(0.9 * target), sum_at(1.1 * target)};
+}
+
+Architecture SupernetTrainer::Derive() {
+  if (config_.derive != "target") return net_->Derive();
+  const DeriveBand band = TargetBand();
+  std::vector<std::vector<double>> log_p;
+  for (MixedOp& m : net_->mixed_ops()) {
+    const torch::Tensor p = m->Probabilities();
+    std::vector<double> row;
+    for (std::int64_t k = 0; k < p.numel(); ++k) row.push_back(std::log(p[k].item<double>()));
+    log_p.push_back(std::move(row));
+  }
+  const std::optional<std::vector<int>> choice = MostProbableWithinCost(log_p, band.model->candidate, band.low, band.high);
+  return choice ? net_->FromCandidates(*choice) : net_->Derive();  // Make checked that the band holds one
 }
 
 double SupernetTrainer::LearningRate() const {
@@ -195,21 +244,21 @@ Status SupernetTrainer::WeightStep(Communicator& comm, const SupernetData& data,
   for (int m = comm.rank(); m < config_.micro_batches; m += comm.size()) {
     const std::int64_t begin = state_.step_in_epoch * batch + m * batch / config_.micro_batches;
     const std::int64_t end = state_.step_in_epoch * batch + (m + 1) * batch / config_.micro_batches;
+    const std::vector<std::int64_t> ids(order.begin() + begin, order.begin() + end);
+    const torch::Tensor normalised = data.Inputs(Gather(data.train_pixels, ids, torch::kCPU));
+    const std::int64_t size = data.resolution;
     std::vector<torch::Tensor> images;
-    std::vector<std::int64_t> label_index;
-    for (std::int64_t i = begin; i < end; ++i) {
+    for (std::int64_t i = 0; i < normalised.size(0); ++i) {
       // Random crop (zero padding 4, i.e. the mean colour after normalisation) and flip.
-      const std::int64_t id = order[i];
-      CounterRng rng(config_.seed, {kAugmentKey, static_cast<std::uint64_t>(state_.epochs_done), static_cast<std::uint64_t>(id)});
-      const std::int64_t size = data.train_images.size(2);
+      const auto id = static_cast<std::uint64_t>(ids[static_cast<std::size_t>(i)]);
+      CounterRng rng(config_.seed, {kAugmentKey, static_cast<std::uint64_t>(state_.epochs_done), id});
       const std::int64_t dy = static_cast<std::int64_t>(rng.NextBelow(9)), dx = static_cast<std::int64_t>(rng.NextBelow(9));
-      torch::Tensor image = torch::constant_pad_nd(data.train_images[id], {4, 4, 4, 4}).narrow(1, dy, size).narrow(2, dx, size);
+      torch::Tensor image = torch::constant_pad_nd(normalised[i], {4, 4, 4, 4}).narrow(1, dy, size).narrow(2, dx, size);
       if (rng.NextBelow(2) == 1) image = image.flip({2});
       images.push_back(image);
-      label_index.push_back(id);
     }
     const torch::Tensor x = torch::stack(images).to(device_);
-    const torch::Tensor y = Gather(data.train_labels, label_index, device_);
+    const torch::Tensor y = Gather(data.train_labels, ids, device_);
     for (torch::Tensor& w : weights_) w.mutable_grad() = torch::Tensor();
     const torch::Tensor logits = net_->forward(x);
     const torch::Tensor loss_sum = SmoothedCrossEntropySum(logits, y, config_.label_smoothing);
@@ -269,7 +318,7 @@ Status SupernetTrainer::ArchitectureStep(Communicator& comm, const SupernetData&
   const std::int64_t batch = config_.batch_size;
   net_->Binarize(mode_, 2 * static_cast<std::uint64_t>(state_.arch_steps) + 1, true);
   CounterRng pick(config_.seed, {kArchBatchKey, static_cast<std::uint64_t>(state_.arch_steps)});
-  const std::vector<std::int64_t> chosen = SampleWithoutReplacement(pick, data.valid_images.size(0), batch);
+  const std::vector<std::int64_t> chosen = SampleWithoutReplacement(pick, data.valid_size(), batch);
   std::vector<MixedOp>& mixed = net_->mixed_ops();
   std::size_t slot = 2;
   for (MixedOp& m : mixed) slot += static_cast<std::size_t>(m->size());
@@ -280,7 +329,7 @@ Status SupernetTrainer::ArchitectureStep(Communicator& comm, const SupernetData&
   for (int mb = comm.rank(); mb < config_.micro_batches; mb += comm.size()) {
     const std::vector<std::int64_t> part(chosen.begin() + mb * batch / config_.micro_batches,
                                          chosen.begin() + (mb + 1) * batch / config_.micro_batches);
-    const torch::Tensor x = Gather(data.valid_images, part, device_);
+    const torch::Tensor x = data.Inputs(Gather(data.valid_pixels, part, torch::kCPU)).to(device_);
     const torch::Tensor y = Gather(data.valid_labels, part, device_);
     for (MixedOp& m : mixed) m->SetGateGradient(torch::Tensor());
     const torch::Tensor logits = net_->forward(x);
@@ -374,7 +423,7 @@ StatusOr<bool> SupernetTrainer::RunEpoch(Communicator& comm, const SupernetData&
                                          const std::function<bool()>& stop_requested,
                                          const std::function<void(const StepReport&)>& on_step) {
   stop_requested_ = stop_requested;
-  const std::int64_t n = data.train_images.size(0);
+  const std::int64_t n = data.train_size();
   const std::int64_t steps = n / config_.batch_size;
   CounterRng order_rng(config_.seed, {kEpochOrderKey, static_cast<std::uint64_t>(state_.epochs_done)});
   const std::vector<std::int64_t> order = SampleWithoutReplacement(order_rng, n, n);
@@ -435,7 +484,7 @@ const SupernetEpoch& SupernetTrainer::FinishEpoch(const SupernetData& data, doub
 }
 
 SubnetEvaluation SupernetTrainer::EvaluateDerived(const SupernetData& data) {
-  StatusOr<SubnetEvaluation> derived = EvaluateSubnet(data, net_->Derive(), 0, 0);
+  StatusOr<SubnetEvaluation> derived = EvaluateSubnet(data, Derive(), 0, 0);
   return derived.ok() ? *derived : SubnetEvaluation{};  // cannot fail: the derived path is the supernet's own
 }
 
@@ -446,20 +495,20 @@ StatusOr<SubnetEvaluation> SupernetTrainer::EvaluateSubnet(const SupernetData& d
   HPCNAS_ASSIGN_OR_RETURN(ChainNetwork network, net_->ExtractNetwork(arch));
   result.mflops = static_cast<double>(network->plan().Flops()) / 1e6;
   if (finetune_steps > 0) FineTune(*network, data, finetune_steps, finetune_key);
-  const std::int64_t recalibration = std::min(config_.recalibration_images, data.train_images.size(0));
-  RecalibrateBatchNorm(*network, data.train_images.slice(0, 0, recalibration).to(device_), config_.batch_size);
+  const std::int64_t recalibration = std::min(config_.recalibration_images, data.train_size());
+  RecalibrateBatchNorm(*network, data.Inputs(data.train_pixels.slice(0, 0, recalibration)).to(device_), config_.batch_size);
   torch::NoGradGuard no_grad;
   double correct = 0, loss_sum = 0;
-  for (std::int64_t begin = 0; begin < data.valid_images.size(0); begin += config_.batch_size) {
-    const std::int64_t end = std::min(begin + config_.batch_size, data.valid_images.size(0));
-    const torch::Tensor logits = network->forward(data.valid_images.slice(0, begin, end).to(device_));
+  for (std::int64_t begin = 0; begin < data.valid_size(); begin += config_.batch_size) {
+    const std::int64_t end = std::min(begin + config_.batch_size, data.valid_size());
+    const torch::Tensor logits = network->forward(data.Inputs(data.valid_pixels.slice(0, begin, end)).to(device_));
     const torch::Tensor labels = data.valid_labels.slice(0, begin, end).to(device_);
     correct += Correct(logits, labels);
     loss_sum += torch::nn::functional::cross_entropy(
                     logits.to(torch::kFloat64), labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .item<double>();
   }
-  const auto valid = static_cast<double>(data.valid_images.size(0));
+  const auto valid = static_cast<double>(data.valid_size());
   result.valid_accuracy = 100 * correct / valid;
   result.valid_loss = loss_sum / valid;
   return result;
@@ -475,14 +524,14 @@ void SupernetTrainer::FineTune(ChainNetworkImpl& network, const SupernetData& da
                                         .nesterov(config_.momentum > 0)
                                         .weight_decay(config_.weight_decay));
   network.train();
-  const std::int64_t batch = std::min<std::int64_t>(config_.batch_size, data.train_images.size(0));
+  const std::int64_t batch = std::min<std::int64_t>(config_.batch_size, data.train_size());
   for (int step = 0; step < steps; ++step) {
     const double lr = 0.5 * config_.learning_rate * (1 + std::cos(M_PI * step / steps));
     for (auto& group : sgd.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
     CounterRng pick(config_.seed, {kFineTuneKey, key, static_cast<std::uint64_t>(step)});
-    const std::vector<std::int64_t> chosen = SampleWithoutReplacement(pick, data.train_images.size(0), batch);
+    const std::vector<std::int64_t> chosen = SampleWithoutReplacement(pick, data.train_size(), batch);
     sgd.zero_grad();
-    const torch::Tensor logits = network.forward(Gather(data.train_images, chosen, device_));
+    const torch::Tensor logits = network.forward(data.Inputs(Gather(data.train_pixels, chosen, torch::kCPU)).to(device_));
     const torch::Tensor loss = SmoothedCrossEntropySum(logits, Gather(data.train_labels, chosen, device_), config_.label_smoothing) /
                                static_cast<double>(batch);
     loss.backward();

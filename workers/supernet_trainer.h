@@ -44,12 +44,22 @@
 
 namespace hpcnas {
 
-// The train and held-out splits, normalised float32 [N, 3, R, R], labels int64 [N].
+// The train and held-out splits as read: pixels uint8 [N, 3, S, S], labels int64 [N]. Bytes,
+// not floats, for a quarter of the memory on every rank (150 KB an image at 224 x 224 instead of
+// 600 KB); Inputs() normalises the rows a step takes.
 struct SupernetData {
-  torch::Tensor train_images, train_labels;
-  torch::Tensor valid_images, valid_labels;
+  torch::Tensor train_pixels, train_labels;
+  torch::Tensor valid_pixels, valid_labels;
+  std::vector<float> mean, stddev;  // per channel, of x / 255
+  std::int64_t resolution = 32;     // of the network's input; CIFAR records are resized to it
   // A hash of the records read (pixels as stored, labels): supernet.data_fingerprint.
   std::string fingerprint;
+
+  // Rows of train_pixels or valid_pixels as the network takes them: float32 [n, 3, resolution,
+  // resolution] on the CPU, (x / 255 - mean) / stddev, then bilinearly resized if S differs.
+  torch::Tensor Inputs(const torch::Tensor& pixels) const;
+  std::int64_t train_size() const { return train_labels.size(0); }
+  std::int64_t valid_size() const { return valid_labels.size(0); }
 };
 // The first train_images records of supernet.data train, the next valid_images are held out.
 // Other records than supernet.data_fingerprint names (when it is set) are bad input.
@@ -87,6 +97,10 @@ class SupernetTrainer {
   const SupernetEpoch& FinishEpoch(const SupernetData& data, double seconds,
                                    const std::function<double(const Architecture&)>& benchmark);
   SubnetEvaluation EvaluateDerived(const SupernetData& data);
+  // The architecture the run reports under supernet.derive: the argmax per position, or
+  // ("target") the most probable one whose cost under the target's model (FLOPs, or the
+  // calibrated latency table) is within 10 % of the target; Make checks that one exists.
+  Architecture Derive();
   // `arch` cut out of the supernet with its inherited weights (the replica is not changed),
   // fine-tuned for `finetune_steps` (batches keyed by `finetune_key`), its BatchNorm
   // recalibrated on the first recalibration_images train images, evaluated on the held-out
@@ -116,6 +130,12 @@ class SupernetTrainer {
     double fixed = 0, scale = 1, offset = 0;
   };
   torch::Tensor Expected(const CostModel& model);  // differentiable in alpha, float64 on the CPU
+  // supernet.derive = "target": the model of the target and the bounds of its sum over positions.
+  struct DeriveBand {
+    const CostModel* model;
+    double low, high;
+  };
+  DeriveBand TargetBand() const;
   SupernetTrainer(const ChainSpace& space, const SupernetConfig& config, torch::Device device);
   Status WeightStep(Communicator& comm, const SupernetData& data, const std::vector<std::int64_t>& order,
                     Seconds timeout, bool& stop);

@@ -144,7 +144,7 @@ template <typename Access>
 KeySpec Key(const char* section, const char* name, Access access, const char* doc) {
   using T = std::remove_reference_t<decltype(access(std::declval<Config&>()))>;
   KeySpec spec;
-  spec.key = {section, name, "", "", doc};
+  spec.key = {section, name, "", "", doc, ""};
   if constexpr (std::is_same_v<T, std::string>) {
     spec.type = KeyType::kString;
     spec.string_field = access;
@@ -285,6 +285,8 @@ const std::vector<KeySpec>& KeySpecs() {
       HPCNAS_KEY(supernet, cost_alpha, "mul#log: a").Above(0),
       HPCNAS_KEY(supernet, cost_beta, "mul#log: b").AtLeast(0),
       HPCNAS_KEY(supernet, cost_lambda, "add#linear: l").AtLeast(0),
+      HPCNAS_KEY(supernet, derive, "the reported architecture: argmax (the most probable operation per position, official) or target (the most probable architecture whose cost is within 10 % of the target)")
+          .OneOf({"argmax", "target"}),
       HPCNAS_KEY(supernet, out_dir, "results, CSV, plots and checkpoints/ (a search with supernet = 'train' uses search.out_dir/supernet)").NonEmpty(),
       HPCNAS_KEY(supernet, keep_checkpoints, "newest checkpoints kept").In(1, 1000000),
       HPCNAS_KEY(runtime, threads, "intra-op threads per rank; 0 = cores / ranks on the node").In(0, 1024),
@@ -430,6 +432,9 @@ Status ValidateSupernet(const SupernetConfig& s) {
                "must be above 1 with supernet.cost_loss = 'mul#log' (log T divides); use 'add#linear' for smaller targets");
   }
   if (s.target_latency_ms > 0 && s.latency_table.empty()) return Bad("supernet.latency_table", "must name a table when supernet.target_latency_ms is set");
+  if (s.derive == "target" && s.target_mflops == 0 && s.target_latency_ms == 0) {
+    return Bad("supernet.derive", "is 'target' but there is none: set supernet.target_mflops or supernet.target_latency_ms");
+  }
   return Status::Ok();
 }
 

@@ -198,6 +198,10 @@ struct SupernetConfig {
   std::string latency_table;  // HDF5 file of `hpcnas latency`; needed by target_latency_ms, reported when given
   std::string cost_loss = "mul#log";  // "mul#log": a CE (log E / log T)^b; "add#linear": CE + l (E - T) / T
   double cost_alpha = 0.2, cost_beta = 0.3, cost_lambda = 0.1;
+  // The architecture a run reports: "argmax", the most probable operation per position (the
+  // official rule), or "target", the most probable architecture whose cost is within 10 % of
+  // the target (argmax of nearly even probabilities can land far from the expected cost).
+  std::string derive = "argmax";
   std::string out_dir = "supernet_out";  // results, CSV, plots and checkpoints/
   int keep_checkpoints = 2;       // newest checkpoints kept, >= 1
 };

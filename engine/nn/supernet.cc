@@ -150,6 +150,12 @@ Architecture SupernetImpl::Derive() const {
   return arch;
 }
 
+Architecture SupernetImpl::FromCandidates(const std::vector<int>& choice) const {
+  Architecture arch;
+  for (std::size_t p = 0; p < mixed_.size(); ++p) arch.choices.push_back(static_cast<std::uint8_t>(mixed_[p]->ops()[choice[p]]));
+  return arch;
+}
+
 Architecture SupernetImpl::Active() const {
   Architecture arch;
   for (const MixedOp& m : mixed_) arch.choices.push_back(static_cast<std::uint8_t>(m->active_op()));
@@ -209,6 +215,46 @@ std::vector<torch::Tensor> SupernetImpl::ArchitectureParameters() {
   std::vector<torch::Tensor> alphas;
   for (MixedOp& m : mixed_) alphas.push_back(m->alpha());
   return alphas;
+}
+
+std::optional<std::vector<int>> MostProbableWithinCost(const std::vector<std::vector<double>>& log_p,
+                                                       const std::vector<std::vector<double>>& cost, double low, double high) {
+  if (high < 0 || !(high > low)) return std::nullopt;
+  const double width = std::max((high - low) / 1000, high / 1e6);  // at most a million bins
+  const auto bins = static_cast<std::size_t>(high / width) + 1;
+  struct Cell {
+    bool reached = false;
+    double log_p = 0, cost = 0;
+    int choice = -1;
+    std::size_t from = 0;  // the bin of the previous position
+  };
+  std::vector<std::vector<Cell>> table(log_p.size() + 1, std::vector<Cell>(bins));
+  table[0][0].reached = true;
+  for (std::size_t p = 0; p < log_p.size(); ++p) {
+    for (std::size_t b = 0; b < bins; ++b) {
+      const Cell& at = table[p][b];
+      if (!at.reached) continue;
+      for (std::size_t k = 0; k < log_p[p].size(); ++k) {
+        const double c = at.cost + cost[p][k];
+        if (c > high) continue;
+        Cell& next = table[p + 1][std::min(bins - 1, static_cast<std::size_t>(c / width))];
+        const double l = at.log_p + log_p[p][k];
+        if (!next.reached || l > next.log_p) next = {true, l, c, static_cast<int>(k), b};
+      }
+    }
+  }
+  const std::vector<Cell>& last = table.back();
+  std::optional<std::size_t> best;
+  for (std::size_t b = 0; b < bins; ++b) {
+    if (last[b].reached && last[b].cost >= low && (!best || last[b].log_p > last[*best].log_p)) best = b;
+  }
+  if (!best) return std::nullopt;
+  std::vector<int> choice(log_p.size());
+  for (std::size_t p = log_p.size(), b = *best; p > 0; --p) {
+    choice[p - 1] = table[p][b].choice;
+    b = table[p][b].from;
+  }
+  return choice;
 }
 
 }  // namespace hpcnas

@@ -16,6 +16,7 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "engine/core/status.h"
@@ -43,6 +44,8 @@ class SupernetImpl : public torch::nn::Module {
   void RescaleAfterStep();
   // The argmax operation of every position.
   Architecture Derive() const;
+  // `choice`: a candidate index per position, as an architecture (each position's operation).
+  Architecture FromCandidates(const std::vector<int>& choice) const;
   // The sampled path as an architecture.
   Architecture Active() const;
   // sum over positions of sum_j p_j cost[position][j] under p = softmax(alpha), a differentiable
@@ -75,5 +78,13 @@ class SupernetImpl : public torch::nn::Module {
   std::int64_t fixed_flops_ = 0;
   torch::nn::Linear classifier_{nullptr};
 };
+
+// A candidate index per position with the largest sum of log_p[position][index] among the
+// choices whose sum of cost[position][index] (each >= 0) lies in [low, high], low < high; nullopt
+// when none does. Dynamic programming over the positions with partial costs in bins of (high - low) / 1000:
+// of two partial choices in one bin only the more probable is kept, so the answer is the most
+// probable but for choices that differ from it in cost by less than a bin at the band's edges.
+std::optional<std::vector<int>> MostProbableWithinCost(const std::vector<std::vector<double>>& log_p,
+                                                       const std::vector<std::vector<double>>& cost, double low, double high);
 
 }  // namespace hpcnas

@@ -57,9 +57,8 @@ StatusOr<ImageBytes> LoadEpsilonImages(const std::string& images, int64_t count,
     HPCNAS_ASSIGN_OR_RETURN(CifarImages cifar, LoadCifarImages(images, count));
     batch.count = cifar.count;
     batch.size = 32;
-    // epsinas's CIFAR-10 constants, computed in double and stored as float32 as torch does.
-    batch.mean = {static_cast<float>(125.3 / 255), static_cast<float>(123.0 / 255), static_cast<float>(113.9 / 255)};
-    batch.stddev = {static_cast<float>(63.0 / 255), static_cast<float>(62.1 / 255), static_cast<float>(66.7 / 255)};
+    batch.mean.assign(kCifarMean, kCifarMean + 3);
+    batch.stddev.assign(kCifarStd, kCifarStd + 3);
     batch.pixels = std::move(cifar.pixels);
     return batch;
   }

@@ -140,6 +140,13 @@ def case_outputs(tmp):
     check(png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 100, "a PNG heat-map")
     check(not any(name.endswith(".tmp") for name in os.listdir(out)), "no temporary files left")
 
+    # --derive target: every epoch's network within 10 % of the 15 M target, whatever argmax says.
+    out = os.path.join(tmp, "target")
+    proc = run([hpcnas(), "supernet", *small(derive="target", epochs="1"), "--out", out])
+    check(proc.returncode == 0, show(proc))
+    mflops = [float(r["derived_mflops"]) for r in csv.DictReader(open(os.path.join(out, "epochs.csv")))]
+    check(len(mflops) == 2 and all(13.5 <= m <= 16.5 for m in mflops), f"derived MFLOPs {mflops}")
+
 
 def case_bad_input(tmp):
     cases = [
@@ -154,6 +161,8 @@ def case_bad_input(tmp):
         (small(num_classes="12"), "supernet.num_classes is 12"),
         (imagenet_run(train_images="60"), "60 train images, fewer than the 76"),
         (imagenet_run(num_classes="200"), "has 10 classes"),
+        (small(target_mflops="0", derive="target"), "supernet.derive"),
+        (small(target_mflops="300", derive="target"), "no architecture of space macro has FLOPs within 10 %"),
     ]
     for args, needle in cases:
         out = os.path.join(tmp, "out")

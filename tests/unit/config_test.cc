@@ -167,6 +167,13 @@ TEST(Config, ValidateNamesTheKeyAndTheAllowedValues) {
   c = Config{};
   c.runtime.timeout_s = 0;
   ExpectError(Validate(c), "'runtime.timeout_s' is 0; allowed: > 0");
+  c = Config{};
+  c.supernet.derive = "target";
+  ExpectError(Validate(c), "'supernet.derive' is 'target' but there is none");
+  c.supernet.target_mflops = 50;
+  EXPECT_TRUE(Validate(c).ok());
+  c.supernet.derive = "closest";
+  ExpectError(Validate(c), "'supernet.derive' is 'closest'; allowed: argmax, target");
 }
 
 TEST(Config, FaultInjectionSyntax) {

@@ -430,11 +430,11 @@ TEST(SupernetEvaluator, TheLogLikelihoodScoreIsMinusTheHeldOutCrossEntropyOnAnyR
   auto trainer = SupernetTrainer::Make(Macro(), config.supernet, torch::kCPU).value();
   for (std::size_t i = 0; i < archs.size(); ++i) {
     ChainNetwork network = trainer->net().ExtractNetwork(archs[i]).value();
-    RecalibrateBatchNorm(*network, data.train_images.slice(0, 0, config.supernet.recalibration_images),
+    RecalibrateBatchNorm(*network, data.Inputs(data.train_pixels.slice(0, 0, config.supernet.recalibration_images)),
                          config.supernet.batch_size);
     torch::NoGradGuard no_grad;
     const double cross_entropy =
-        torch::nn::functional::cross_entropy(network->forward(data.valid_images).to(torch::kFloat64), data.valid_labels)
+        torch::nn::functional::cross_entropy(network->forward(data.Inputs(data.valid_pixels)).to(torch::kFloat64), data.valid_labels)
             .item<double>();
     EXPECT_GT(cross_entropy, 0);
     EXPECT_NEAR(one[i], -cross_entropy, 1e-4) << Macro().Format(archs[i]);

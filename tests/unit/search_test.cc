@@ -252,7 +252,7 @@ RunResult RunOnRanks(int ranks, const Config& config, const SearchCheckpoint* re
     }
     SearchHooks hooks;
     hooks.checkpoint = [&](const SearchState& s) {
-      mine.checkpoints.push_back({config.search.space, ToToml(config), "run", s, predictor.Export(), {}});
+      mine.checkpoints.push_back({config.search.space, ToToml(config), "run", s, predictor.Export(), {}, {}});
       return Status::Ok();
     };
     const bool tnasp = config.search.method == "tnasp";

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <random>
+
 #include "engine/nn/supernet.h"
 
 namespace hpcnas {
@@ -193,6 +195,63 @@ TEST(Supernet, ADerivedSubnetIsTheStandAloneNetwork) {
     }
     EXPECT_FALSE(net->SetArchitecture(Architecture{{1, 2}}).ok());
   }
+}
+
+// supernet.derive = "target": the most probable choice within a cost band, against every
+// choice of 8 positions x 3 candidates, and against random in-band choices of 21 x 7.
+TEST(Supernet, MostProbableWithinCostIsTheBestChoiceInTheBand) {
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> unit(0, 1);
+  const auto draw = [&](int positions, int candidates, std::vector<std::vector<double>>& log_p,
+                        std::vector<std::vector<double>>& cost) {
+    log_p.assign(positions, {});
+    cost.assign(positions, {});
+    for (int p = 0; p < positions; ++p) {
+      for (int k = 0; k < candidates; ++k) {
+        log_p[p].push_back(std::log(0.05 + unit(rng)));
+        cost[p].push_back(k == 0 ? 0.0 : 2 + 13 * unit(rng));  // like identity, MB3, MB6 in MFLOPs
+      }
+    }
+  };
+  const auto sums = [](const std::vector<std::vector<double>>& table, const std::vector<int>& choice) {
+    double total = 0;
+    for (std::size_t p = 0; p < choice.size(); ++p) total += table[p][static_cast<std::size_t>(choice[p])];
+    return total;
+  };
+  std::vector<std::vector<double>> log_p, cost;
+  for (int trial = 0; trial < 20; ++trial) {
+    draw(8, 3, log_p, cost);
+    const double low = 40 + trial, high = low * 1.1 / 0.9;
+    double best = -1e300;
+    for (int code = 0; code < 6561; ++code) {
+      std::vector<int> choice;
+      for (int p = 0, c = code; p < 8; ++p, c /= 3) choice.push_back(c % 3);
+      const double c = sums(cost, choice);
+      if (c >= low && c <= high) best = std::max(best, sums(log_p, choice));
+    }
+    const std::optional<std::vector<int>> found = MostProbableWithinCost(log_p, cost, low, high);
+    ASSERT_TRUE(found.has_value()) << trial;
+    EXPECT_GE(sums(cost, *found), low);
+    EXPECT_LE(sums(cost, *found), high);
+    EXPECT_NEAR(sums(log_p, *found), best, 1e-12) << "trial " << trial;
+  }
+  EXPECT_FALSE(MostProbableWithinCost(log_p, cost, 1000, 1100).has_value());  // above every choice
+
+  draw(21, 7, log_p, cost);
+  const std::optional<std::vector<int>> found = MostProbableWithinCost(log_p, cost, 90, 110);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_GE(sums(cost, *found), 90);
+  EXPECT_LE(sums(cost, *found), 110);
+  int in_band = 0;
+  for (int sample = 0; sample < 20000; ++sample) {
+    std::vector<int> choice;
+    for (int p = 0; p < 21; ++p) choice.push_back(static_cast<int>(rng() % 7));
+    const double c = sums(cost, choice);
+    if (c < 90 || c > 110) continue;
+    ++in_band;
+    EXPECT_LE(sums(log_p, choice), sums(log_p, *found) + 1e-12);
+  }
+  EXPECT_GT(in_band, 100);
 }
 
 }  // namespace

@@ -9,7 +9,9 @@
 #include <filesystem>
 
 #include "engine/comm/local_communicator.h"
+#include "engine/metric/epsilon.h"
 #include "engine/nn/latency_measure.h"
+#include "io/cifar.h"
 #include "io/latency_file.h"
 #include "tests/unit/temp_dir.h"
 #include "workers/supernet_trainer.h"
@@ -157,6 +159,54 @@ TEST(SupernetTrainer, TooFewImagesForTheSplitIsBadInput) {
   ASSERT_FALSE(data.ok());
   EXPECT_EQ(data.status().kind(), ErrorKind::kInvalidInput);
   EXPECT_NE(data.status().message().find("supernet.train_images 250"), std::string::npos) << data.status().message();
+}
+
+// The splits stay bytes; Inputs() gives what the network takes: the CIFAR records normalised
+// as the epsilon batch is, resized to the supernet's resolution when it is not 32.
+TEST(SupernetTrainer, TheDataAreKeptAsBytesAndNormalisedPerBatch) {
+  SupernetConfig c = SmallRun();
+  c.resolution = 32;
+  const SupernetData data = LoadSupernetData(c).value();
+  ASSERT_EQ(data.train_pixels.scalar_type(), torch::kUInt8);
+  EXPECT_EQ(data.train_pixels.sizes(), (std::vector<std::int64_t>{c.train_images, 3, 32, 32}));
+  EXPECT_EQ(data.valid_size(), c.valid_images);
+  const CifarImages records = LoadCifarImages("embedded", c.train_images + c.valid_images).value();
+  const torch::Tensor reference = CifarImagesToTensor(records.pixels.data(), c.train_images + c.valid_images);
+  EXPECT_TRUE(torch::equal(data.Inputs(data.train_pixels), reference.slice(0, 0, c.train_images)));
+  EXPECT_TRUE(torch::equal(data.Inputs(data.valid_pixels.slice(0, 3, 7)), reference.slice(0, c.train_images + 3, c.train_images + 7)));
+  EXPECT_EQ(data.valid_labels[2].item<std::int64_t>(), records.labels[static_cast<std::size_t>(c.train_images + 2)]);
+
+  c.resolution = 16;
+  const SupernetData small = LoadSupernetData(c).value();
+  EXPECT_TRUE(torch::equal(small.train_pixels, data.train_pixels));
+  const torch::Tensor resized = small.Inputs(small.train_pixels.slice(0, 0, 4));
+  EXPECT_EQ(resized.sizes(), (std::vector<std::int64_t>{4, 3, 16, 16}));
+  // Two by two averages of the normalised pixels (bilinear at exactly half the size).
+  EXPECT_NEAR(resized[1][2][0][0].item<float>(),
+              reference[1][2].slice(0, 0, 2).slice(1, 0, 2).mean().item<float>(), 1e-5);
+}
+
+// supernet.derive: argmax is the supernet's own argmax; "target" a network within 10 % of the
+// FLOPs target, and a target no network of the space meets is bad input before any training.
+TEST(SupernetTrainer, DerivingUnderTheTargetLandsWithinTenPercentOfIt) {
+  SupernetConfig c = SmallRun();
+  const auto space = MakeMacroSpace();
+  auto argmax = SupernetTrainer::Make(*space, c, torch::kCPU).value();
+  EXPECT_EQ(argmax->Derive(), argmax->net().Derive());
+  c.derive = "target";
+  for (const double target : {6.0, 12.0, 20.0}) {
+    c.target_mflops = target;
+    auto trainer = SupernetTrainer::Make(*space, c, torch::kCPU).value();
+    const Architecture arch = trainer->Derive();
+    const double mflops = static_cast<double>(trainer->net().ExtractNetwork(arch).value()->plan().Flops()) / 1e6;
+    EXPECT_GE(mflops, 0.9 * target) << space->Format(arch);
+    EXPECT_LE(mflops, 1.1 * target) << space->Format(arch);
+  }
+  c.target_mflops = 1000;
+  const auto none = SupernetTrainer::Make(*space, c, torch::kCPU);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().kind(), ErrorKind::kInvalidInput);
+  EXPECT_NE(none.status().message().find("supernet.derive = 'target'"), std::string::npos) << none.status().message();
 }
 
 // The fingerprint names the records read, not where they were read from.
