@@ -92,16 +92,12 @@ Status ResolveSupernet(Config& config, bool resumed) {
 // The cost of the search's networks: built as [supernet] says (resolution, width, 10 classes),
 // latency from search.latency_table when given.
 StatusOr<HardwareCost> MakeHardwareCost(const ChainSpace& space, const Config& config) {
-  ChainNetworkOptions options;
-  options.resolution = config.supernet.resolution;
-  options.num_classes = config.supernet.num_classes;
-  if (space.name() == "proxyless") options.width_multiplier = config.supernet.width_multiplier;
   std::optional<LatencyTable> latency;
   if (!config.search.latency_table.empty()) {
     HPCNAS_ASSIGN_OR_RETURN(LatencyTable table, ReadLatencyFile(config.search.latency_table));
     latency = std::move(table);
   }
-  return HardwareCost::Make(space, options, std::move(latency));
+  return HardwareCost::Make(space, SupernetNetworkOptions(space, config.supernet), std::move(latency));
 }
 
 // search.supernet_score = "log_likelihood": the label is not a percentage.
@@ -233,9 +229,8 @@ std::string GenerationLine(const SearchState& state, const Config& config, doubl
   if (sc.max_mflops > 0) line += fmt::format(" | population {:.1f} MFLOPs", r.population_mflops_mean);
   if (sc.max_latency_ms > 0) line += fmt::format(" | population {:.2f} ms", r.population_latency_ms_mean);
   if (!std::isnan(r.predictor_tau_population)) line += fmt::format(" | tau {:.3f}", r.predictor_tau_population);
-  const double per_generation = elapsed / std::max(1, generations_this_run);
   line += fmt::format(" | {:.1f} queries/s | ETA {}", queries_this_run / std::max(elapsed, 1e-9),
-                      FormatDuration(per_generation * (config.search.generations - state.next_generation)));
+                      FormatDuration(SecondsLeft(state, sc.generations, generations_this_run, checkpoint_seconds)));
   return line;
 }
 

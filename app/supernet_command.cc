@@ -34,31 +34,17 @@ StatusOr<std::optional<LatencyTable>> LoadMatchingLatencyTable(const SupernetCon
   }
   // Every block of the supernet must be priced: a missing key is bad input now, not later.
   HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(sc.space));
-  const auto* chain = dynamic_cast<const ChainSpace*>(space.get());
-  ChainNetworkOptions options;
-  options.resolution = sc.resolution;
-  options.num_classes = sc.num_classes;
-  if (sc.space == "proxyless") options.width_multiplier = sc.width_multiplier;
-  for (int p = 0; p < chain->num_positions(); ++p) {
-    for (int op = 0; op < chain->num_operations(); ++op) {
-      Architecture arch{std::vector<std::uint8_t>(chain->num_positions(), 1)};
-      arch.choices[p] = static_cast<std::uint8_t>(op);
-      if (!chain->Validate(arch).ok()) continue;
-      HPCNAS_ASSIGN_OR_RETURN(const NetworkPlan plan, chain->Plan(arch, options));
-      HPCNAS_RETURN_IF_ERROR(table.SumOfBlocks(plan).status().WithContext("latency table '" + sc.latency_table + "'"));
-    }
-  }
+  const auto& chain = dynamic_cast<const ChainSpace&>(*space);
+  HPCNAS_ASSIGN_OR_RETURN(const SupernetPlan plan, PlanSupernet(chain, SupernetNetworkOptions(chain, sc)));
+  HPCNAS_RETURN_IF_ERROR(PriceSupernet(plan, &table).status().WithContext("latency table '" + sc.latency_table + "'"));
   return std::optional<LatencyTable>(std::move(table));
 }
 
 Status CheckDeriveTarget(const SupernetConfig& sc, const std::optional<LatencyTable>& latency) {
-  if (sc.derive != "target") return Status::Ok();
-  // Whether a network meets the band does not depend on training; the trainer checks it when it
-  // is made, so make one (on the CPU, thrown away).
   HPCNAS_ASSIGN_OR_RETURN(std::unique_ptr<SearchSpace> space, MakeSearchSpace(sc.space));
   const auto* chain = dynamic_cast<const ChainSpace*>(space.get());
   if (chain == nullptr) return Status::InvalidInput("supernet.space '" + sc.space + "' is not a chain space");
-  return SupernetTrainer::Make(*chain, sc, torch::kCPU, latency ? &*latency : nullptr).status();
+  return CheckDeriveTarget(*chain, sc, latency ? &*latency : nullptr);
 }
 
 std::string EpochLine(const SupernetEpoch& e, int total_epochs, double elapsed, double eta) {

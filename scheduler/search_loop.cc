@@ -110,6 +110,16 @@ Status CheckServices(const SearchServices& services, const SearchConfig& config)
 
 }  // namespace
 
+double SecondsLeft(const SearchState& state, std::int32_t generations, int generations_this_run, double checkpoint_seconds) {
+  const int counted = std::min(generations_this_run, static_cast<int>(state.generations.size()));
+  if (counted <= 0) return 0;
+  double seconds = 0;
+  for (auto it = state.generations.end() - counted; it != state.generations.end(); ++it) {
+    seconds += it->seconds_total - (it->generation == 0 ? it->seconds_evaluator_training : 0) + checkpoint_seconds;
+  }
+  return seconds / counted * std::max(0, generations - state.next_generation);
+}
+
 StatusOr<SearchEnd> RunSearch(Communicator& comm, const Config& config, SearchState& state,
                               const SearchServices& services, const SearchHooks& hooks) {
   const SearchConfig& sc = config.search;

@@ -112,6 +112,11 @@ struct SearchServices {
   const HardwareCost* cost = nullptr;    // the population's cost per generation, when the space has a cost model
 };
 
+// The seconds that generations state.next_generation .. generations - 1 will take: the mean of the
+// last `generations_this_run` (each plus `checkpoint_seconds`), without generation 0's evaluator
+// training (a supernet's warm-up happens once and may outlast every generation after it).
+double SecondsLeft(const SearchState& state, std::int32_t generations, int generations_this_run, double checkpoint_seconds);
+
 // Runs generations state.next_generation .. config.search.generations - 1 (collective).
 StatusOr<SearchEnd> RunSearch(Communicator& comm, const Config& config, SearchState& state,
                               const SearchServices& services, const SearchHooks& hooks);

@@ -60,7 +60,8 @@ struct RunOutcome {
   int wait_status = 0;
 };
 
-// The rank that started the evaluations, for their watchers (set before fork, read after).
+// A watcher's rank, for its signal handler: written only in the watcher, after fork (so ranks
+// running several evaluations at once never race on it).
 pid_t rank_pid = 0;
 
 // A watcher's SIGTERM: from the kernel when the rank has died (PR_SET_PDEATHSIG), or sent to the
@@ -88,9 +89,10 @@ StatusOr<RunOutcome> RunShell(const std::string& command, const std::vector<std:
     if (err >= 0) ::close(err);
     return Status::Io("cannot create '" + stdout_path + "' or its stderr.log beside it");
   }
-  rank_pid = ::getpid();
+  const pid_t rank = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
+    rank_pid = rank;
     ::setpgid(0, 0);
     struct sigaction watch {};
     watch.sa_handler = KillGroupIfOrphaned;

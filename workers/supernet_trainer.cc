@@ -105,85 +105,112 @@ StatusOr<SupernetData> LoadSupernetData(const SupernetConfig& config) {
   return data;
 }
 
-SupernetTrainer::SupernetTrainer(const ChainSpace& space, const SupernetConfig& config, torch::Device device)
-    : space_(space), config_(config), device_(device) {}
+StatusOr<SupernetCosts> PriceSupernet(const SupernetPlan& plan, const LatencyTable* latency) {
+  SupernetCosts costs;
+  costs.mflops.fixed = static_cast<double>(plan.FixedFlops()) / 1e6;
+  if (latency) {
+    CostModel& ms = costs.latency_ms.emplace();
+    ms.scale = latency->calibration_scale;
+    ms.offset = latency->calibration_offset_ms;
+    for (const BlockPlan& block : plan.base.blocks) {
+      if (block.position >= 0) continue;
+      HPCNAS_ASSIGN_OR_RETURN(const double value, latency->Lookup(BlockLatencyKey(block)));
+      ms.fixed += value;
+    }
+    HPCNAS_ASSIGN_OR_RETURN(const double classifier,
+                            latency->Lookup(ClassifierLatencyKey(plan.base.classifier_in, plan.base.classifier_out)));
+    ms.fixed += classifier;
+  }
+  for (const std::vector<BlockPlan>& position : plan.candidates) {
+    std::vector<double> mflops, ms;
+    for (const BlockPlan& block : position) {
+      mflops.push_back(static_cast<double>(block.Flops()) / 1e6);
+      if (latency) {
+        HPCNAS_ASSIGN_OR_RETURN(const double value, latency->Lookup(BlockLatencyKey(block)));
+        ms.push_back(value);
+      }
+    }
+    costs.mflops.candidate.push_back(std::move(mflops));
+    if (latency) costs.latency_ms->candidate.push_back(std::move(ms));
+  }
+  return costs;
+}
 
-StatusOr<std::unique_ptr<SupernetTrainer>> SupernetTrainer::Make(const ChainSpace& space, const SupernetConfig& config,
-                                                                 torch::Device device, const LatencyTable* latency) {
-  std::unique_ptr<SupernetTrainer> t(new SupernetTrainer(space, config, device));
-  t->latency_table_ = latency;
-  HPCNAS_ASSIGN_OR_RETURN(t->mode_, ParseGateMode(config.gate_mode));
+ChainNetworkOptions SupernetNetworkOptions(const ChainSpace& space, const SupernetConfig& config) {
   ChainNetworkOptions options;
   options.resolution = config.resolution;
   options.num_classes = config.num_classes;
   if (space.name() == "proxyless") options.width_multiplier = config.width_multiplier;
-  HPCNAS_ASSIGN_OR_RETURN(t->net_, SupernetImpl::Make(space, options, config.seed));
-  t->net_->to(device);
-  t->net_->train();
-  t->weights_ = t->net_->WeightParameters();
-  t->momentum_.resize(t->weights_.size());
-  // The cost models: FLOPs from the plans; latency from the table, where there is one.
-  const Architecture base{std::vector<std::uint8_t>(space.num_positions(), 1)};
-  HPCNAS_ASSIGN_OR_RETURN(const NetworkPlan base_plan, space.Plan(base, options));
-  t->flops_.fixed = static_cast<double>(t->net_->FixedFlops()) / 1e6;
-  if (latency) {
-    t->latency_.emplace();
-    t->latency_->scale = latency->calibration_scale;
-    t->latency_->offset = latency->calibration_offset_ms;
-    for (const BlockPlan& block : base_plan.blocks) {
-      if (block.position >= 0) continue;
-      HPCNAS_ASSIGN_OR_RETURN(const double ms, latency->Lookup(BlockLatencyKey(block)));
-      t->latency_->fixed += ms;
-    }
-    HPCNAS_ASSIGN_OR_RETURN(const double classifier,
-                            latency->Lookup(ClassifierLatencyKey(base_plan.classifier_in, base_plan.classifier_out)));
-    t->latency_->fixed += classifier;
-  }
-  for (MixedOp& m : t->net_->mixed_ops()) {
-    std::vector<double> flops, ms;
-    for (int k = 0; k < m->size(); ++k) {
-      const BlockPlan& plan = m->candidate(k)->plan();
-      flops.push_back(static_cast<double>(plan.Flops()) / 1e6);
-      if (latency) {
-        HPCNAS_ASSIGN_OR_RETURN(const double value, latency->Lookup(BlockLatencyKey(plan)));
-        ms.push_back(value);
-      }
-    }
-    t->flops_.candidate.push_back(std::move(flops));
-    if (latency) t->latency_->candidate.push_back(std::move(ms));
-    t->state_.candidates.push_back(m->size());
-    t->state_.adam_steps.push_back(0);
-    t->state_.adam_first.insert(t->state_.adam_first.end(), m->size(), 0.0);
-    t->state_.adam_second.insert(t->state_.adam_second.end(), m->size(), 0.0);
-  }
-  if (config.derive == "target") {
-    // Whether an architecture lies in the band does not depend on alpha: check it once, here.
-    const DeriveBand band = t->TargetBand();
-    std::vector<std::vector<double>> even;
-    for (const std::vector<double>& costs : band.model->candidate) even.emplace_back(costs.size(), 0.0);
-    if (!MostProbableWithinCost(even, band.model->candidate, band.low, band.high)) {
-      const bool flops = config.target_mflops > 0;
-      return Status::InvalidInput(fmt::format("supernet.derive = 'target': no architecture of space {} has {} within 10 % of "
-                                              "supernet.{} {:g}", space.name(), flops ? "FLOPs" : "a latency",
-                                              flops ? "target_mflops" : "target_latency_ms",
-                                              flops ? config.target_mflops : config.target_latency_ms));
-    }
-  }
-  return t;
+  return options;
 }
 
-SupernetTrainer::DeriveBand SupernetTrainer::TargetBand() const {
-  const bool flops = config_.target_mflops > 0;
-  const CostModel& model = flops ? flops_ : *latency_;
-  const double target = flops ? config_.target_mflops : config_.target_latency_ms;
+namespace {
+
+// supernet.derive = "target": the model of the target and the bounds of its sum over positions.
+struct DeriveBand {
+  const CostModel* model;
+  double low, high;
+};
+
+DeriveBand TargetBand(const SupernetConfig& config, const SupernetCosts& costs) {
+  const bool flops = config.target_mflops > 0;
+  const CostModel& model = flops ? costs.mflops : *costs.latency_ms;
+  const double target = flops ? config.target_mflops : config.target_latency_ms;
   // model total = scale * (fixed + sum) + offset, in [0.9, 1.1] x target.
   const auto sum_at = [&](double total) { return (total - model.offset) / model.scale - model.fixed; };
   return {&model, sum_at(0.9 * target), sum_at(1.1 * target)};
 }
 
+}  // namespace
+
+Status CheckDeriveTarget(const ChainSpace& space, const SupernetConfig& config, const LatencyTable* latency) {
+  if (config.derive != "target") return Status::Ok();
+  if (config.target_mflops <= 0 && (config.target_latency_ms <= 0 || latency == nullptr)) {
+    return Status::InvalidInput("supernet.derive = 'target' needs supernet.target_mflops, or supernet.target_latency_ms "
+                                "with supernet.latency_table");
+  }
+  HPCNAS_ASSIGN_OR_RETURN(const SupernetPlan plan, PlanSupernet(space, SupernetNetworkOptions(space, config)));
+  HPCNAS_ASSIGN_OR_RETURN(const SupernetCosts costs, PriceSupernet(plan, latency));
+  const DeriveBand band = TargetBand(config, costs);
+  std::vector<std::vector<double>> even;  // whether an architecture lies in the band does not depend on p
+  for (const std::vector<double>& position : band.model->candidate) even.emplace_back(position.size(), 0.0);
+  if (MostProbableWithinCost(even, band.model->candidate, band.low, band.high)) return Status::Ok();
+  const bool flops = config.target_mflops > 0;
+  return Status::InvalidInput(fmt::format("supernet.derive = 'target': no architecture of space {} has {} within 10 % of "
+                                          "supernet.{} {:g}", space.name(), flops ? "FLOPs" : "a latency",
+                                          flops ? "target_mflops" : "target_latency_ms",
+                                          flops ? config.target_mflops : config.target_latency_ms));
+}
+
+SupernetTrainer::SupernetTrainer(const ChainSpace& space, const SupernetConfig& config, torch::Device device)
+    : space_(space), config_(config), device_(device) {}
+
+StatusOr<std::unique_ptr<SupernetTrainer>> SupernetTrainer::Make(const ChainSpace& space, const SupernetConfig& config,
+                                                                 torch::Device device, const LatencyTable* latency) {
+  HPCNAS_RETURN_IF_ERROR(CheckDeriveTarget(space, config, latency));
+  std::unique_ptr<SupernetTrainer> t(new SupernetTrainer(space, config, device));
+  t->latency_table_ = latency;
+  HPCNAS_ASSIGN_OR_RETURN(t->mode_, ParseGateMode(config.gate_mode));
+  const ChainNetworkOptions options = SupernetNetworkOptions(space, config);
+  HPCNAS_ASSIGN_OR_RETURN(t->net_, SupernetImpl::Make(space, options, config.seed));
+  t->net_->to(device);
+  t->net_->train();
+  t->weights_ = t->net_->WeightParameters();
+  t->momentum_.resize(t->weights_.size());
+  HPCNAS_ASSIGN_OR_RETURN(const SupernetPlan plan, PlanSupernet(space, options));
+  HPCNAS_ASSIGN_OR_RETURN(t->costs_, PriceSupernet(plan, latency));
+  for (MixedOp& m : t->net_->mixed_ops()) {
+    t->state_.candidates.push_back(m->size());
+    t->state_.adam_steps.push_back(0);
+    t->state_.adam_first.insert(t->state_.adam_first.end(), m->size(), 0.0);
+    t->state_.adam_second.insert(t->state_.adam_second.end(), m->size(), 0.0);
+  }
+  return t;
+}
+
 Architecture SupernetTrainer::Derive() {
   if (config_.derive != "target") return net_->Derive();
-  const DeriveBand band = TargetBand();
+  const DeriveBand band = TargetBand(config_, costs_);
   std::vector<std::vector<double>> log_p;
   for (MixedOp& m : net_->mixed_ops()) {
     const torch::Tensor p = m->Probabilities();
@@ -361,7 +388,7 @@ Status SupernetTrainer::ArchitectureStep(Communicator& comm, const SupernetData&
   for (MixedOp& m : mixed) m->alpha().mutable_grad() = torch::Tensor();
   if (config_.target_mflops > 0 || config_.target_latency_ms > 0) {
     const bool by_latency = config_.target_latency_ms > 0;
-    torch::Tensor expected = Expected(by_latency ? *latency_ : flops_);
+    torch::Tensor expected = Expected(by_latency ? *costs_.latency_ms : costs_.mflops);
     const double e = expected.item<double>(), target = by_latency ? config_.target_latency_ms : config_.target_mflops;
     double cost_scale = 0;  // dLoss / dE
     if (config_.cost_loss == "mul#log") {

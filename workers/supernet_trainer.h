@@ -79,6 +79,25 @@ struct SubnetEvaluation {
   double mflops = 0;
 };
 
+// A cost of a supernet's architectures: every candidate's, the fixed layers', and a
+// calibration; an architecture costs scale * (fixed + sum over positions of its choice's) + offset.
+struct CostModel {
+  std::vector<std::vector<double>> candidate;  // [position][k]
+  double fixed = 0, scale = 1, offset = 0;
+};
+// The models of supernet.target_*, from the plans: FLOPs (millions), and latency (ms, with the
+// table's calibration) where a table is given; a block the table lacks is an error.
+struct SupernetCosts {
+  CostModel mflops;
+  std::optional<CostModel> latency_ms;
+};
+StatusOr<SupernetCosts> PriceSupernet(const SupernetPlan& plan, const LatencyTable* latency);
+// The network a supernet of `space` is built as under `config` (resolution, classes, width).
+ChainNetworkOptions SupernetNetworkOptions(const ChainSpace& space, const SupernetConfig& config);
+// supernet.derive = "target" with a target that no architecture of the space meets within 10 %
+// is bad input; priced from the plans, no network is made. Ok for the argmax rule.
+Status CheckDeriveTarget(const ChainSpace& space, const SupernetConfig& config, const LatencyTable* latency);
+
 class SupernetTrainer {
  public:
   // `latency` (may be null) prices every candidate for target_latency_ms and the reports; a
@@ -118,24 +137,12 @@ class SupernetTrainer {
   SupernetTrainingState Export() const;
   Status Import(const SupernetTrainingState& state);
   SupernetImpl& net() { return *net_; }
-  double ExpectedMflops() { return Expected(flops_).item<double>(); }
+  double ExpectedMflops() { return Expected(costs_.mflops).item<double>(); }
   // NaN without a latency table.
-  double ExpectedLatencyMs() { return latency_ ? Expected(*latency_).item<double>() : std::nan(""); }
+  double ExpectedLatencyMs() { return costs_.latency_ms ? Expected(*costs_.latency_ms).item<double>() : std::nan(""); }
 
  private:
-  // Every candidate's cost and the fixed layers', and the calibration: expected cost =
-  // scale * (fixed + sum_p sum_j p_j candidate[p][j]) + offset.
-  struct CostModel {
-    std::vector<std::vector<double>> candidate;
-    double fixed = 0, scale = 1, offset = 0;
-  };
   torch::Tensor Expected(const CostModel& model);  // differentiable in alpha, float64 on the CPU
-  // supernet.derive = "target": the model of the target and the bounds of its sum over positions.
-  struct DeriveBand {
-    const CostModel* model;
-    double low, high;
-  };
-  DeriveBand TargetBand() const;
   SupernetTrainer(const ChainSpace& space, const SupernetConfig& config, torch::Device device);
   Status WeightStep(Communicator& comm, const SupernetData& data, const std::vector<std::int64_t>& order,
                     Seconds timeout, bool& stop);
@@ -155,8 +162,7 @@ class SupernetTrainer {
   std::vector<torch::Tensor> weights_;  // every weight, in WeightParameters order
   SupernetTrainingState state_;         // counters, optimiser state, epoch sums
   std::vector<torch::Tensor> momentum_;  // per weight; undefined until its first step
-  CostModel flops_;                      // MFLOPs
-  std::optional<CostModel> latency_;     // ms, with a latency table
+  SupernetCosts costs_;
   const LatencyTable* latency_table_ = nullptr;
   std::function<bool()> stop_requested_;
 };

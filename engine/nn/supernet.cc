@@ -42,57 +42,74 @@ void InitializeWeights(torch::nn::Module& net, std::uint64_t seed) {
 
 }  // namespace
 
-StatusOr<std::shared_ptr<SupernetImpl>> SupernetImpl::Make(const ChainSpace& space, const ChainNetworkOptions& options,
-                                                           std::uint64_t seed) {
-  // A base architecture that every position allows (an inverted residual, op 1, in both chain
-  // spaces); candidate k of position p is the base with position p set to that operation.
+std::int64_t SupernetPlan::FixedFlops() const {
+  std::int64_t flops = base.ClassifierFlops();
+  for (const BlockPlan& block : base.blocks) {
+    if (block.position < 0) flops += block.Flops();
+  }
+  return flops;
+}
+
+StatusOr<SupernetPlan> PlanSupernet(const ChainSpace& space, const ChainNetworkOptions& options) {
+  SupernetPlan plan;
   Architecture base{std::vector<std::uint8_t>(space.num_positions(), 1)};
   HPCNAS_RETURN_IF_ERROR(space.Validate(base));
-  HPCNAS_ASSIGN_OR_RETURN(NetworkPlan base_plan, space.Plan(base, options));
+  HPCNAS_ASSIGN_OR_RETURN(plan.base, space.Plan(base, options));
+  plan.candidates.resize(space.num_positions());
+  plan.ops.resize(space.num_positions());
+  for (int p = 0; p < space.num_positions(); ++p) {
+    for (int op = 0; op < space.num_operations(); ++op) {
+      Architecture arch = base;
+      arch.choices[p] = static_cast<std::uint8_t>(op);
+      if (!space.Validate(arch).ok()) continue;  // not allowed at this position
+      HPCNAS_ASSIGN_OR_RETURN(const NetworkPlan network, space.Plan(arch, options));
+      for (const BlockPlan& block : network.blocks) {
+        if (block.position != p) continue;
+        plan.candidates[p].push_back(block);
+        plan.ops[p].push_back(op);
+      }
+    }
+  }
+  return plan;
+}
+
+StatusOr<std::shared_ptr<SupernetImpl>> SupernetImpl::Make(const ChainSpace& space, const ChainNetworkOptions& options,
+                                                           std::uint64_t seed) {
+  HPCNAS_ASSIGN_OR_RETURN(const SupernetPlan plan, PlanSupernet(space, options));
   std::shared_ptr<SupernetImpl> net(new SupernetImpl(space, options, seed));
-  const ChainBlockImpl::Options block_options{base_plan.bn_eps, BatchNormMode::kBatchStatistics, false, false};
+  const ChainBlockImpl::Options block_options{plan.base.bn_eps, BatchNormMode::kBatchStatistics, false, false};
   bool searchable_seen = false;
-  for (std::size_t b = 0; b < base_plan.blocks.size(); ++b) {
-    const BlockPlan& block = base_plan.blocks[b];
+  for (std::size_t b = 0; b < plan.base.blocks.size(); ++b) {
+    const BlockPlan& block = plan.base.blocks[b];
     if (block.position >= 0) {
       searchable_seen = true;
       continue;
     }
-    net->fixed_flops_ += block.Flops();
     ChainBlockImpl::Options o = block_options;
     o.reads_image = b == 0;
     auto& list = searchable_seen ? net->suffix_ : net->prefix_;
     list.push_back(net->register_module((searchable_seen ? "suffix" : "prefix") + std::to_string(list.size()), ChainBlock(block, o)));
   }
-  net->fixed_flops_ += base_plan.ClassifierFlops();
+  net->fixed_flops_ = plan.FixedFlops();
   CounterRng alpha_rng(seed, {kAlphaKey});
   for (int p = 0; p < space.num_positions(); ++p) {
     std::vector<ChainBlock> candidates;
-    std::vector<int> ops;
     std::vector<double> flops;
     int zero = -1;
-    for (int op = 0; op < space.num_operations(); ++op) {
-      Architecture arch = base;
-      arch.choices[p] = static_cast<std::uint8_t>(op);
-      if (!space.Validate(arch).ok()) continue;  // not allowed at this position
-      HPCNAS_ASSIGN_OR_RETURN(NetworkPlan plan, space.Plan(arch, options));
-      for (const BlockPlan& block : plan.blocks) {
-        if (block.position != p) continue;
-        // The zero operation: a block without convolutions (the shortcut alone). Macro's
-        // stride-2 identity is a 1x1 convolution, a real operation.
-        if (block.convs.empty()) zero = static_cast<int>(candidates.size());
-        candidates.push_back(ChainBlock(block, block_options));
-        ops.push_back(op);
-        flops.push_back(static_cast<double>(block.Flops()));
-      }
+    for (const BlockPlan& block : plan.candidates[p]) {
+      // The zero operation: a block without convolutions (the shortcut alone). Macro's stride-2
+      // identity is a 1x1 convolution, a real operation.
+      if (block.convs.empty()) zero = static_cast<int>(candidates.size());
+      candidates.push_back(ChainBlock(block, block_options));
+      flops.push_back(static_cast<double>(block.Flops()));
     }
-    MixedOp mixed(std::move(candidates), std::move(ops), zero);
+    MixedOp mixed(std::move(candidates), plan.ops[p], zero);
     mixed->InitializeAlpha(alpha_rng);
     net->mixed_.push_back(net->register_module("position" + std::to_string(p), mixed));
     net->candidate_flops_.push_back(std::move(flops));
   }
   net->classifier_ = net->register_module(
-      "classifier", torch::nn::Linear(base_plan.classifier_in, base_plan.classifier_out));
+      "classifier", torch::nn::Linear(plan.base.classifier_in, plan.base.classifier_out));
   InitializeWeights(*net, seed);
   return net;
 }

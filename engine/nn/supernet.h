@@ -25,6 +25,19 @@
 
 namespace hpcnas {
 
+// A supernet's blocks from the space's plans alone, without weights (pricing a supernet needs no
+// network): the plan of the base architecture, every position set to operation 1 (an inverted
+// residual, allowed everywhere in both chain spaces), for the fixed blocks and the classifier;
+// and at every position the block of each operation allowed there (the base with that position
+// changed).
+struct SupernetPlan {
+  NetworkPlan base;
+  std::vector<std::vector<BlockPlan>> candidates;  // [position][k]
+  std::vector<std::vector<int>> ops;               // [position][k]: the space's operation
+  std::int64_t FixedFlops() const;                 // the fixed blocks and the classifier
+};
+StatusOr<SupernetPlan> PlanSupernet(const ChainSpace& space, const ChainNetworkOptions& options);
+
 class SupernetImpl : public torch::nn::Module {
  public:
   // `space` must outlive the supernet.

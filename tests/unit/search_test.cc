@@ -439,6 +439,24 @@ TEST(SearchLoop, AnExceptionInAServiceBecomesAnError) {
   });
 }
 
+TEST(SearchLoop, TheEtaLeavesOutTheOneOffWarmUpOfGenerationZero) {
+  SearchState state;
+  for (int g = 0; g < 3; ++g) {
+    GenerationRecord r;
+    r.generation = g;
+    r.seconds_evaluator_training = g == 0 ? 3600 : 1;  // an hour of supernet warm-up, then fine-tuning
+    r.seconds_total = r.seconds_evaluator_training + 9;
+    state.generations.push_back(r);
+  }
+  state.next_generation = 3;
+  // 10 s a generation (+ 0.5 s checkpoint) for the 7 left of 10: the warm-up is not among them.
+  EXPECT_DOUBLE_EQ(SecondsLeft(state, 10, 3, 0.5), (9 + 10 + 10) / 3.0 * 7 + 0.5 * 7);
+  // A resumed run that has done one generation so far counts only that one.
+  EXPECT_DOUBLE_EQ(SecondsLeft(state, 10, 1, 0), 10 * 7);
+  EXPECT_DOUBLE_EQ(SecondsLeft(state, 3, 3, 0), 0);
+  EXPECT_DOUBLE_EQ(SecondsLeft(state, 10, 0, 0), 0);
+}
+
 // ---- Checkpoint files ------------------------------------------------------------------------
 
 class SearchFiles : public ::testing::Test {

@@ -207,6 +207,37 @@ TEST(SupernetTrainer, DerivingUnderTheTargetLandsWithinTenPercentOfIt) {
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().kind(), ErrorKind::kInvalidInput);
   EXPECT_NE(none.status().message().find("supernet.derive = 'target'"), std::string::npos) << none.status().message();
+  c.target_mflops = 0;  // no target at all
+  EXPECT_EQ(SupernetTrainer::Make(*space, c, torch::kCPU).status().kind(), ErrorKind::kInvalidInput);
+}
+
+// Pricing from the plans alone (what CheckDeriveTarget does before anything is made) gives the
+// costs of the blocks the supernet holds, position by position, in both chain spaces.
+TEST(SupernetTrainer, ThePlansPriceTheBlocksTheSupernetHolds) {
+  std::vector<std::unique_ptr<ChainSpace>> spaces;
+  spaces.push_back(MakeMacroSpace());
+  spaces.push_back(MakeProxylessSpace());
+  for (const auto& space : spaces) {
+    SupernetConfig c = SmallRun();
+    c.space = std::string(space->name());
+    c.resolution = space->name() == "proxyless" ? 64 : 32;
+    c.width_multiplier = space->name() == "proxyless" ? 0.25 : 1.0;
+    const ChainNetworkOptions options = SupernetNetworkOptions(*space, c);
+    const SupernetPlan plan = PlanSupernet(*space, options).value();
+    const SupernetCosts costs = PriceSupernet(plan, nullptr).value();
+    auto net = SupernetImpl::Make(*space, options, 0).value();
+    EXPECT_DOUBLE_EQ(costs.mflops.fixed, static_cast<double>(net->FixedFlops()) / 1e6) << space->name();
+    EXPECT_FALSE(costs.latency_ms.has_value());
+    ASSERT_EQ(costs.mflops.candidate.size(), net->mixed_ops().size());
+    for (std::size_t p = 0; p < plan.candidates.size(); ++p) {
+      MixedOp& m = net->mixed_ops()[p];
+      EXPECT_EQ(plan.ops[p], m->ops()) << space->name() << " position " << p;
+      ASSERT_EQ(costs.mflops.candidate[p].size(), static_cast<std::size_t>(m->size()));
+      for (int k = 0; k < m->size(); ++k) {
+        EXPECT_DOUBLE_EQ(costs.mflops.candidate[p][k], static_cast<double>(m->candidate(k)->plan().Flops()) / 1e6);
+      }
+    }
+  }
 }
 
 // The fingerprint names the records read, not where they were read from.
