@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     options.resolution = resolution;
     options.num_classes = 10;
     if (space_name == "proxyless") options.width_multiplier = width;
-    auto net = SupernetImpl::Make(*space, options, 1).value();
+    auto net = SupernetImpl::Make(*space, PlanSupernet(*space, options).value(), options, 1);
     net->train();
     const torch::Tensor x = data.Inputs(data.train_pixels.slice(0, 0, batch));
     const torch::Tensor y = data.train_labels.slice(0, 0, batch);

@@ -16,6 +16,10 @@ method alone, under a 50 M FLOPs budget, 3 seeds, the same wall-clock budget for
   (f) (c) with each candidate labelled by its held-out log-likelihood (--supernet-score
       log_likelihood, minus the cross-entropy) instead of its held-out accuracy: it ranks the
       one-shot supernet's subnets better (experiments/supernet_ranking.py).
+  (g) ProxylessNAS alone as tuned later (experiments/README.md): 8 warm-up + 4 search epochs,
+      arch lr 3e-2, the derived network the most probable within [0.9, 1] x the budget
+      (--derive target --derive-band 0.9,1), recorded by experiments/supernet_macro.py
+      --name supernet_macro_budget50 under (a)'s conditions (1 thread, two runs at once).
 
 (b)-(d) and (f) share one supernet per seed, trained one-shot (6 warm-up epochs of uniformly sampled
 paths + 1 epoch without architecture steps: its weights serve every subnet, none is favoured),
@@ -55,7 +59,9 @@ ROWS = {
     "d": "random within budget + supernet evaluator",
     "e": "(c) + supernet trained inside the search",
     "f": "(c) labelled by held-out log-likelihood",
+    "g": "ProxylessNAS alone, 8+4 epochs, derived within budget",
 }
+RECORDED_PROXYLESS = {"a": "supernet_macro_runs.csv", "g": "supernet_macro_budget50_runs.csv"}
 
 
 def table():
@@ -92,9 +98,11 @@ def search_cmd(args, row, seed, supernet, out):
     return common + ["--method", "tnasp", "--candidates", "50", "--predictor-epochs", "50"] + prefilter
 
 
-def recorded_row_a(budget):
-    """Row (a) per seed: (derived canonical code, minutes) of the recorded ProxylessNAS runs."""
-    runs = list(csv.DictReader(open(os.path.join(RESULTS, "supernet_macro_runs.csv"))))
+def recorded_proxyless(row, budget):
+    """Row (a) or (g) per seed: (derived canonical code, minutes) of the recorded ProxylessNAS
+    runs; none where they were not run."""
+    path = os.path.join(RESULTS, RECORDED_PROXYLESS[row])
+    runs = list(csv.DictReader(open(path))) if os.path.exists(path) else []
     return {int(r["seed"]): (r["canonical"], float(r["minutes"])) for r in runs if float(r["target_mflops"]) == budget}
 
 
@@ -163,7 +171,7 @@ def main():
         print(f"skipped: the full CIFAR-10 prefix is not at {args.data}")
         return 0
     os.makedirs(args.work, exist_ok=True)
-    row_a = recorded_row_a(args.budget)
+    row_a = recorded_proxyless("a", args.budget)
     seeds = list(range(args.seeds))
     jobs = []
     shared_rows = [row for row in "bcdf" if row in args.rows]
@@ -189,10 +197,14 @@ def main():
     runs_csv = os.path.join(RESULTS, f"{args.name}_runs.csv")
     recorded = list(csv.DictReader(open(runs_csv))) if os.path.exists(runs_csv) else []
     runs = []
+    proxyless = {row: recorded_proxyless(row, args.budget) for row in RECORDED_PROXYLESS}
     for seed in seeds:
-        code, minutes = row_a[seed]
-        runs.append({"row": "a", "method": ROWS["a"], "seed": seed, "arch": code, "mflops": round(nets[code][1], 3),
-                     "true_accuracy": nets[code][0], "supernet_label": "", "evaluations": "", "wall_minutes": minutes})
+        for row, recorded_runs in proxyless.items():
+            if seed not in recorded_runs:
+                continue
+            code, minutes = recorded_runs[seed]
+            runs.append({"row": row, "method": ROWS[row], "seed": seed, "arch": code, "mflops": round(nets[code][1], 3),
+                         "true_accuracy": nets[code][0], "supernet_label": "", "evaluations": "", "wall_minutes": minutes})
         for row in "bcdef":
             if row not in args.rows:
                 runs += [{**r, "seed": seed, "true_accuracy": float(r["true_accuracy"]), "mflops": float(r["mflops"]),
@@ -215,14 +227,14 @@ def main():
         writer.writeheader()
         writer.writerows(runs)
     summary = []
-    for row in "abcdef":
+    for row in "abcdefg":
         mine = [r for r in runs if r["row"] == row]
         if not mine:
             continue
         acc = [r["true_accuracy"] for r in mine]
         summary.append({"row": row, "method": ROWS[row], "seeds": len(mine), "mean_true_accuracy": round(float(np.mean(acc)), 3),
                         "std_true_accuracy": round(float(np.std(acc)), 3), "max_mflops": max(r["mflops"] for r in mine),
-                        "mean_evaluations": round(float(np.mean([r["evaluations"] for r in mine])), 1) if row != "a" else "",
+                        "mean_evaluations": round(float(np.mean([r["evaluations"] for r in mine])), 1) if row not in RECORDED_PROXYLESS else "",
                         "mean_wall_minutes": round(float(np.mean([r["wall_minutes"] for r in mine])), 1),
                         "best_within_budget": best_within})
     with open(os.path.join(RESULTS, f"{args.name}.csv"), "w", newline="") as f:

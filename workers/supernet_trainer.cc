@@ -156,30 +156,37 @@ DeriveBand TargetBand(const SupernetConfig& config, const SupernetCosts& costs) 
   const bool flops = config.target_mflops > 0;
   const CostModel& model = flops ? costs.mflops : *costs.latency_ms;
   const double target = flops ? config.target_mflops : config.target_latency_ms;
-  // model total = scale * (fixed + sum) + offset, in [0.9, 1.1] x target.
+  // model total = scale * (fixed + sum) + offset, in [low, high] x target.
   const auto sum_at = [&](double total) { return (total - model.offset) / model.scale - model.fixed; };
-  return {&model, sum_at(0.9 * target), sum_at(1.1 * target)};
+  return {&model, sum_at(config.derive_band_low * target), sum_at(config.derive_band_high * target)};
+}
+
+// CheckDeriveTarget with the supernet already priced.
+Status CheckDeriveBand(const ChainSpace& space, const SupernetConfig& config, const SupernetCosts& costs) {
+  if (config.derive != "target") return Status::Ok();
+  if (config.target_mflops <= 0 && (config.target_latency_ms <= 0 || !costs.latency_ms)) {
+    return Status::InvalidInput("supernet.derive = 'target' needs supernet.target_mflops, or supernet.target_latency_ms "
+                                "with supernet.latency_table");
+  }
+  const DeriveBand band = TargetBand(config, costs);
+  std::vector<std::vector<double>> even;  // whether an architecture lies in the band does not depend on p
+  for (const std::vector<double>& position : band.model->candidate) even.emplace_back(position.size(), 0.0);
+  if (MostProbableWithinCost(even, band.model->candidate, band.low, band.high)) return Status::Ok();
+  const bool flops = config.target_mflops > 0;
+  return Status::InvalidInput(fmt::format("supernet.derive = 'target': no architecture of space {} has {} within [{:g}, {:g}] x "
+                                          "supernet.{} {:g}", space.name(), flops ? "FLOPs" : "a latency",
+                                          config.derive_band_low, config.derive_band_high,
+                                          flops ? "target_mflops" : "target_latency_ms",
+                                          flops ? config.target_mflops : config.target_latency_ms));
 }
 
 }  // namespace
 
 Status CheckDeriveTarget(const ChainSpace& space, const SupernetConfig& config, const LatencyTable* latency) {
   if (config.derive != "target") return Status::Ok();
-  if (config.target_mflops <= 0 && (config.target_latency_ms <= 0 || latency == nullptr)) {
-    return Status::InvalidInput("supernet.derive = 'target' needs supernet.target_mflops, or supernet.target_latency_ms "
-                                "with supernet.latency_table");
-  }
   HPCNAS_ASSIGN_OR_RETURN(const SupernetPlan plan, PlanSupernet(space, SupernetNetworkOptions(space, config)));
   HPCNAS_ASSIGN_OR_RETURN(const SupernetCosts costs, PriceSupernet(plan, latency));
-  const DeriveBand band = TargetBand(config, costs);
-  std::vector<std::vector<double>> even;  // whether an architecture lies in the band does not depend on p
-  for (const std::vector<double>& position : band.model->candidate) even.emplace_back(position.size(), 0.0);
-  if (MostProbableWithinCost(even, band.model->candidate, band.low, band.high)) return Status::Ok();
-  const bool flops = config.target_mflops > 0;
-  return Status::InvalidInput(fmt::format("supernet.derive = 'target': no architecture of space {} has {} within 10 % of "
-                                          "supernet.{} {:g}", space.name(), flops ? "FLOPs" : "a latency",
-                                          flops ? "target_mflops" : "target_latency_ms",
-                                          flops ? config.target_mflops : config.target_latency_ms));
+  return CheckDeriveBand(space, config, costs);
 }
 
 SupernetTrainer::SupernetTrainer(const ChainSpace& space, const SupernetConfig& config, torch::Device device)
@@ -187,18 +194,18 @@ SupernetTrainer::SupernetTrainer(const ChainSpace& space, const SupernetConfig& 
 
 StatusOr<std::unique_ptr<SupernetTrainer>> SupernetTrainer::Make(const ChainSpace& space, const SupernetConfig& config,
                                                                  torch::Device device, const LatencyTable* latency) {
-  HPCNAS_RETURN_IF_ERROR(CheckDeriveTarget(space, config, latency));
   std::unique_ptr<SupernetTrainer> t(new SupernetTrainer(space, config, device));
   t->latency_table_ = latency;
   HPCNAS_ASSIGN_OR_RETURN(t->mode_, ParseGateMode(config.gate_mode));
   const ChainNetworkOptions options = SupernetNetworkOptions(space, config);
-  HPCNAS_ASSIGN_OR_RETURN(t->net_, SupernetImpl::Make(space, options, config.seed));
+  HPCNAS_ASSIGN_OR_RETURN(const SupernetPlan plan, PlanSupernet(space, options));
+  HPCNAS_ASSIGN_OR_RETURN(t->costs_, PriceSupernet(plan, latency));
+  HPCNAS_RETURN_IF_ERROR(CheckDeriveBand(space, config, t->costs_));
+  t->net_ = SupernetImpl::Make(space, plan, options, config.seed);
   t->net_->to(device);
   t->net_->train();
   t->weights_ = t->net_->WeightParameters();
   t->momentum_.resize(t->weights_.size());
-  HPCNAS_ASSIGN_OR_RETURN(const SupernetPlan plan, PlanSupernet(space, options));
-  HPCNAS_ASSIGN_OR_RETURN(t->costs_, PriceSupernet(plan, latency));
   for (MixedOp& m : t->net_->mixed_ops()) {
     t->state_.candidates.push_back(m->size());
     t->state_.adam_steps.push_back(0);

@@ -94,8 +94,8 @@ struct SupernetCosts {
 StatusOr<SupernetCosts> PriceSupernet(const SupernetPlan& plan, const LatencyTable* latency);
 // The network a supernet of `space` is built as under `config` (resolution, classes, width).
 ChainNetworkOptions SupernetNetworkOptions(const ChainSpace& space, const SupernetConfig& config);
-// supernet.derive = "target" with a target that no architecture of the space meets within 10 %
-// is bad input; priced from the plans, no network is made. Ok for the argmax rule.
+// supernet.derive = "target" with a target that no architecture of the space meets within the
+// band (supernet.derive_band_low/high) is bad input; priced from the plans, no network is made. Ok for the argmax rule.
 Status CheckDeriveTarget(const ChainSpace& space, const SupernetConfig& config, const LatencyTable* latency);
 
 class SupernetTrainer {
@@ -118,7 +118,7 @@ class SupernetTrainer {
   SubnetEvaluation EvaluateDerived(const SupernetData& data);
   // The architecture the run reports under supernet.derive: the argmax per position, or
   // ("target") the most probable one whose cost under the target's model (FLOPs, or the
-  // calibrated latency table) is within 10 % of the target; Make checks that one exists.
+  // calibrated latency table) is within the band around the target; Make checks that one exists.
   Architecture Derive();
   // `arch` cut out of the supernet with its inherited weights (the replica is not changed),
   // fine-tuned for `finetune_steps` (batches keyed by `finetune_key`), its BatchNorm

@@ -285,8 +285,10 @@ const std::vector<KeySpec>& KeySpecs() {
       HPCNAS_KEY(supernet, cost_alpha, "mul#log: a").Above(0),
       HPCNAS_KEY(supernet, cost_beta, "mul#log: b").AtLeast(0),
       HPCNAS_KEY(supernet, cost_lambda, "add#linear: l").AtLeast(0),
-      HPCNAS_KEY(supernet, derive, "the reported architecture: argmax (the most probable operation per position, official) or target (the most probable architecture whose cost is within 10 % of the target)")
+      HPCNAS_KEY(supernet, derive, "the reported architecture: argmax (the most probable operation per position, official) or target (the most probable architecture whose cost is within [derive_band_low, derive_band_high] x the target)")
           .OneOf({"argmax", "target"}),
+      HPCNAS_KEY(supernet, derive_band_low, "derive = target: lowest cost allowed, as a fraction of the target").Above(0),
+      HPCNAS_KEY(supernet, derive_band_high, "derive = target: highest cost allowed, as a fraction of the target (1 for a hard budget)").Above(0),
       HPCNAS_KEY(supernet, out_dir, "results, CSV, plots and checkpoints/ (a search with supernet = 'train' uses search.out_dir/supernet)").NonEmpty(),
       HPCNAS_KEY(supernet, keep_checkpoints, "newest checkpoints kept").In(1, 1000000),
       HPCNAS_KEY(runtime, threads, "intra-op threads per rank; 0 = cores / ranks on the node").In(0, 1024),
@@ -434,6 +436,9 @@ Status ValidateSupernet(const SupernetConfig& s) {
   if (s.target_latency_ms > 0 && s.latency_table.empty()) return Bad("supernet.latency_table", "must name a table when supernet.target_latency_ms is set");
   if (s.derive == "target" && s.target_mflops == 0 && s.target_latency_ms == 0) {
     return Bad("supernet.derive", "is 'target' but there is none: set supernet.target_mflops or supernet.target_latency_ms");
+  }
+  if (s.derive_band_low > s.derive_band_high) {
+    return Bad("supernet.derive_band_low", "is " + FormatNumber(s.derive_band_low) + ", above supernet.derive_band_high " + FormatNumber(s.derive_band_high));
   }
   return Status::Ok();
 }

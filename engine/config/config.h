@@ -199,9 +199,11 @@ struct SupernetConfig {
   std::string cost_loss = "mul#log";  // "mul#log": a CE (log E / log T)^b; "add#linear": CE + l (E - T) / T
   double cost_alpha = 0.2, cost_beta = 0.3, cost_lambda = 0.1;
   // The architecture a run reports: "argmax", the most probable operation per position (the
-  // official rule), or "target", the most probable architecture whose cost is within 10 % of
-  // the target (argmax of nearly even probabilities can land far from the expected cost).
+  // official rule), or "target", the most probable architecture whose cost is within
+  // [derive_band_low, derive_band_high] x the target (argmax of nearly even probabilities can
+  // land far from the expected cost). A hard budget B: target B, band [0.9, 1].
   std::string derive = "argmax";
+  double derive_band_low = 0.9, derive_band_high = 1.1;  // 0 < low <= high
   std::string out_dir = "supernet_out";  // results, CSV, plots and checkpoints/
   int keep_checkpoints = 2;       // newest checkpoints kept, >= 1
 };

@@ -73,9 +73,8 @@ StatusOr<SupernetPlan> PlanSupernet(const ChainSpace& space, const ChainNetworkO
   return plan;
 }
 
-StatusOr<std::shared_ptr<SupernetImpl>> SupernetImpl::Make(const ChainSpace& space, const ChainNetworkOptions& options,
-                                                           std::uint64_t seed) {
-  HPCNAS_ASSIGN_OR_RETURN(const SupernetPlan plan, PlanSupernet(space, options));
+std::shared_ptr<SupernetImpl> SupernetImpl::Make(const ChainSpace& space, const SupernetPlan& plan,
+                                                 const ChainNetworkOptions& options, std::uint64_t seed) {
   std::shared_ptr<SupernetImpl> net(new SupernetImpl(space, options, seed));
   const ChainBlockImpl::Options block_options{plan.base.bn_eps, BatchNormMode::kBatchStatistics, false, false};
   bool searchable_seen = false;

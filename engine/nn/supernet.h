@@ -40,9 +40,9 @@ StatusOr<SupernetPlan> PlanSupernet(const ChainSpace& space, const ChainNetworkO
 
 class SupernetImpl : public torch::nn::Module {
  public:
-  // `space` must outlive the supernet.
-  static StatusOr<std::shared_ptr<SupernetImpl>> Make(const ChainSpace& space, const ChainNetworkOptions& options,
-                                                      std::uint64_t seed);
+  // `space` must outlive the supernet; `plan` is PlanSupernet(space, options).
+  static std::shared_ptr<SupernetImpl> Make(const ChainSpace& space, const SupernetPlan& plan,
+                                            const ChainNetworkOptions& options, std::uint64_t seed);
   torch::Tensor forward(const torch::Tensor& x);
 
   // The continuous relaxation (DARTS): every position outputs sum_k p_k o_k(x) with every

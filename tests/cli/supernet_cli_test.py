@@ -162,7 +162,8 @@ def case_bad_input(tmp):
         (imagenet_run(train_images="60"), "60 train images, fewer than the 76"),
         (imagenet_run(num_classes="200"), "has 10 classes"),
         (small(target_mflops="0", derive="target"), "supernet.derive"),
-        (small(target_mflops="300", derive="target"), "no architecture of space macro has FLOPs within 10 %"),
+        (small(target_mflops="300", derive="target"), "no architecture of space macro has FLOPs within [0.9, 1.1] x"),
+        (SMALL + ["--derive", "target", "--supernet.derive_band_low", "1.2"], "'supernet.derive_band_low' is 1.2, above"),
     ]
     for args, needle in cases:
         out = os.path.join(tmp, "out")

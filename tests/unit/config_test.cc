@@ -174,6 +174,13 @@ TEST(Config, ValidateNamesTheKeyAndTheAllowedValues) {
   EXPECT_TRUE(Validate(c).ok());
   c.supernet.derive = "closest";
   ExpectError(Validate(c), "'supernet.derive' is 'closest'; allowed: argmax, target");
+  c.supernet.derive = "target";
+  c.supernet.derive_band_high = 1;  // a hard budget
+  EXPECT_TRUE(Validate(c).ok());
+  c.supernet.derive_band_low = 1.2;
+  ExpectError(Validate(c), "'supernet.derive_band_low' is 1.2, above supernet.derive_band_high 1");
+  c.supernet.derive_band_low = 0;
+  ExpectError(Validate(c), "'supernet.derive_band_low' is 0; allowed: > 0");
 }
 
 TEST(Config, FaultInjectionSyntax) {

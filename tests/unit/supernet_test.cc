@@ -18,9 +18,9 @@ std::shared_ptr<SupernetImpl> MakeNet(const ChainSpace& space, std::int64_t reso
   options.resolution = resolution;
   options.num_classes = 10;
   if (space.name() == "proxyless") options.width_multiplier = 0.25;
-  auto net = SupernetImpl::Make(space, options, seed);
-  EXPECT_TRUE(net.ok()) << net.status().message();
-  return *net;
+  const StatusOr<SupernetPlan> plan = PlanSupernet(space, options);
+  EXPECT_TRUE(plan.ok()) << plan.status().message();
+  return SupernetImpl::Make(space, *plan, options, seed);
 }
 
 torch::Tensor Loss(SupernetImpl& net, std::int64_t resolution, std::int64_t batch = 4) {
