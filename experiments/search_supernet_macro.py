@@ -171,7 +171,8 @@ def main():
         print(f"skipped: the full CIFAR-10 prefix is not at {args.data}")
         return 0
     os.makedirs(args.work, exist_ok=True)
-    row_a = recorded_proxyless("a", args.budget)
+    proxyless = {row: recorded_proxyless(row, args.budget) for row in RECORDED_PROXYLESS}
+    row_a = proxyless["a"]
     seeds = list(range(args.seeds))
     jobs = []
     shared_rows = [row for row in "bcdf" if row in args.rows]
@@ -197,7 +198,6 @@ def main():
     runs_csv = os.path.join(RESULTS, f"{args.name}_runs.csv")
     recorded = list(csv.DictReader(open(runs_csv))) if os.path.exists(runs_csv) else []
     runs = []
-    proxyless = {row: recorded_proxyless(row, args.budget) for row in RECORDED_PROXYLESS}
     for seed in seeds:
         for row, recorded_runs in proxyless.items():
             if seed not in recorded_runs:

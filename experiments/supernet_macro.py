@@ -99,7 +99,7 @@ def main():
                          "its derived network does not depend on the target")
     ap.add_argument("--cost-lambda", type=float, default=0.1, help="add#linear: CE + lambda (E - T) / T")
     ap.add_argument("--derive", default="argmax", help="supernet.derive: argmax (official) or target (the most probable "
-                    "network within 10 %% of the target)")
+                    "network within --derive-band x the target)")
     ap.add_argument("--derive-band", default="0.9,1.1", help="derive target: the band, as fractions of the target "
                     "(0.9,1 for a hard budget)")
     ap.add_argument("--name", default="supernet_macro", help="prefix of the result files")
