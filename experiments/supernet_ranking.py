@@ -6,11 +6,13 @@ weights; the search can only find what that label ranks. This measures the label
 benchmark on the same networks the 50 M FLOPs search sees: N distinct networks drawn at random
 within the budget (seeded), each evaluated with the supernets given (`hpcnas supernet` output
 directories, e.g. trained for different numbers of epochs), for every BatchNorm recalibration
-size and both scores (held-out accuracy; held-out cross-entropy, lower is better). Reported:
-Kendall tau and Spearman rho against `mean_test_acc`, and the true accuracy of the top-1 and the
-mean of the top-5 each score picks.
+size, every number of fine-tuning steps on the inherited weights (the search's --finetune-steps)
+and both scores (held-out accuracy; held-out cross-entropy, lower is better). Reported: Kendall tau
+and Spearman rho against `mean_test_acc`, and the true accuracy of the top-1 and the mean of the
+top-5 each score picks. The recorded runs of supernets not given again are kept.
 
     /usr/bin/python3 experiments/supernet_ranking.py --supernet 7:/tmp/sn7 --supernet 30:/tmp/sn30
+    /usr/bin/python3 experiments/supernet_ranking.py --supernet 7ft:/tmp/sn7 --recalibration 128 --finetune-steps 0,20,50
 
 Writes experiments/results/supernet_ranking.csv, supernet_ranking_runs.csv and .png.
 """
@@ -58,6 +60,7 @@ def main():
     ap.add_argument("--networks", type=int, default=100)
     ap.add_argument("--budget", type=float, default=50, help="MFLOPs")
     ap.add_argument("--recalibration", default="128,1024")
+    ap.add_argument("--finetune-steps", default="0", help="fine-tuning steps before each evaluation, comma-separated")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default="/tmp/hpcnas_supernet_ranking")
@@ -69,28 +72,36 @@ def main():
     print(f"{len(truth)} networks within {args.budget:g} M FLOPs: true accuracy {min(truth.values()):.2f}-"
           f"{max(truth.values()):.2f} %, mean {np.mean(list(truth.values())):.2f} %", flush=True)
 
-    runs, summary = [], []
+    name = os.path.join(RESULTS, "supernet_ranking")
+    labels = [spec.split(":", 1)[0] for spec in args.supernet]
+    recorded = list(csv.DictReader(open(name + "_runs.csv"))) if os.path.exists(name + "_runs.csv") else []
+    kept = [r for r in recorded if r["supernet"] not in labels]
+    labels = list(dict.fromkeys(r["supernet"] for r in kept)) + labels
+    lines_of = {label: [{**r, "true_accuracy": float(r["true_accuracy"])} for r in kept if r["supernet"] == label]
+                for label in labels}
     for spec in args.supernet:
         label, directory = spec.split(":", 1)
         out = os.path.join(args.work, f"{label}.csv")
         if not os.path.exists(out):
             cmd = [args.ranking, "--supernet", directory, "--archs", archs_file, "--recalibration", args.recalibration,
-                   "--threads", str(args.threads)]
+                   "--finetune-steps", args.finetune_steps, "--threads", str(args.threads)]
             print(f"evaluating with supernet {label} ({directory}) ...", flush=True)
             with open(out + ".part", "w") as partial:  # readable while it runs
                 result = subprocess.run(cmd, stdout=partial, stderr=subprocess.PIPE, text=True)
             if result.returncode != 0:
                 sys.exit(f"{' '.join(cmd)}: exit {result.returncode}: {result.stderr.strip()}")
             os.rename(out + ".part", out)
-        lines = list(csv.DictReader(open(out)))
-        for line in lines:
-            runs.append({"supernet": label, **line, "true_accuracy": truth[line["arch"]]})
-        for recal in sorted({int(line["recalibration_images"]) for line in lines}):
-            for score, m in summarise(truth, [l for l in lines if int(l["recalibration_images"]) == recal]).items():
-                summary.append({"supernet": label, "recalibration_images": recal, "score": score,
-                                **{k: round(float(v), 4) for k, v in m.items()}})
+        lines_of[label] = [{"supernet": label, **line, "true_accuracy": truth[line["arch"]]} for line in csv.DictReader(open(out))]
 
-    name = os.path.join(RESULTS, "supernet_ranking")
+    runs = [line for label in labels for line in lines_of[label]]
+    summary = []
+    for label in labels:
+        lines = lines_of[label]
+        for recal, steps in sorted({(int(l["recalibration_images"]), int(l["finetune_steps"])) for l in lines}):
+            same = [l for l in lines if int(l["recalibration_images"]) == recal and int(l["finetune_steps"]) == steps]
+            for score, m in summarise({l["arch"]: l["true_accuracy"] for l in same}, same).items():
+                summary.append({"supernet": label, "recalibration_images": recal, "finetune_steps": steps, "score": score,
+                                **{k: round(float(v), 4) for k, v in m.items()}})
     with open(name + "_runs.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(runs[0]))
         w.writeheader()
@@ -99,28 +110,28 @@ def main():
         w = csv.DictWriter(f, fieldnames=list(summary[0]))
         w.writeheader()
         w.writerows(summary)
-    print(f"| supernet | recalibration | score | Kendall tau | Spearman rho | top-1 true | top-5 true mean |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"| supernet | recalibration | fine-tuning steps | score | Kendall tau | Spearman rho | top-1 true | top-5 true mean |")
+    print("|---|---|---|---|---|---|---|---|")
     for s in summary:
-        print(f"| {s['supernet']} | {s['recalibration_images']} | {s['score']} | {s['kendall_tau']:.3f} | "
+        print(f"| {s['supernet']} | {s['recalibration_images']} | {s['finetune_steps']} | {s['score']} | {s['kendall_tau']:.3f} | "
               f"{s['spearman_rho']:.3f} | {s['top1_true']:.2f} | {s['top5_true_mean']:.2f} |")
 
-    labels = [spec.split(":", 1)[0] for spec in args.supernet]
-    recals = sorted({int(r["recalibration_images"]) for r in runs})
-    fig, axes = plt.subplots(len(recals), len(labels), figsize=(4 * len(labels), 3.6 * len(recals)), squeeze=False)
-    for i, recal in enumerate(recals):
-        for j, label in enumerate(labels):
-            sel = [r for r in runs if r["supernet"] == label and int(r["recalibration_images"]) == recal]
-            ax = axes[i][j]
-            if not sel:  # this supernet was not evaluated at this recalibration size
-                ax.axis("off")
-                continue
-            ax.scatter([float(r["valid_loss"]) for r in sel], [r["true_accuracy"] for r in sel], s=10)
-            tau = next(s["kendall_tau"] for s in summary
-                       if s["supernet"] == label and s["recalibration_images"] == recal and s["score"] == "loss")
-            ax.set_title(f"supernet {label}, BN on {recal} images: tau {tau:.2f}", fontsize=9)
-            ax.set_xlabel("held-out cross-entropy (supernet weights)")
-            ax.set_ylabel("NAS-Bench-Macro accuracy (%)")
+    # One panel per (supernet, recalibration size, fine-tuning steps): the cross-entropy against the truth.
+    panels = [s for s in summary if s["score"] == "loss"]
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    for ax, s in zip(axes.flat, panels):
+        sel = [r for r in lines_of[s["supernet"]]
+               if int(r["recalibration_images"]) == s["recalibration_images"] and int(r["finetune_steps"]) == s["finetune_steps"]]
+        ax.scatter([float(r["valid_loss"]) for r in sel], [r["true_accuracy"] for r in sel], s=10)
+        tuned = f", {s['finetune_steps']} fine-tuning steps" if s["finetune_steps"] else ""
+        ax.set_title(f"supernet {s['supernet']}, BN on {s['recalibration_images']} images{tuned}: tau {s['kendall_tau']:.2f}",
+                     fontsize=8)
+        ax.set_xlabel("held-out cross-entropy (supernet weights)")
+        ax.set_ylabel("NAS-Bench-Macro accuracy (%)")
     fig.tight_layout()
     fig.savefig(name + ".png", dpi=120)
     print(f"wrote {name}.csv, {name}_runs.csv, {name}.png")
