@@ -12,7 +12,7 @@ and Spearman rho against `mean_test_acc`, and the true accuracy of the top-1 and
 top-5 each score picks. The recorded runs of supernets not given again are kept.
 
     /usr/bin/python3 experiments/supernet_ranking.py --supernet 7:/tmp/sn7 --supernet 30:/tmp/sn30
-    /usr/bin/python3 experiments/supernet_ranking.py --supernet 7ft:/tmp/sn7 --recalibration 128 --finetune-steps 0,20,50
+    /usr/bin/python3 experiments/supernet_ranking.py --supernet 7ft:/tmp/sn7 --recalibration 128 --finetune-steps 0,20
 
 Writes experiments/results/supernet_ranking.csv, supernet_ranking_runs.csv and .png.
 """
