@@ -40,9 +40,8 @@ def within_budget(budget, count, seed):
     return {rows[i]["arch"]: float(rows[i]["mean_test_acc"]) for i in sorted(picked)}
 
 
-def summarise(truth, lines):
-    archs = [line["arch"] for line in lines]
-    true = np.array([truth[a] for a in archs])
+def summarise(lines):
+    true = np.array([line["true_accuracy"] for line in lines])
     out = {}
     for score, sign in (("accuracy", 1.0), ("loss", -1.0)):
         value = sign * np.array([float(line["valid_" + score]) for line in lines])
@@ -99,7 +98,7 @@ def main():
         lines = lines_of[label]
         for recal, steps in sorted({(int(l["recalibration_images"]), int(l["finetune_steps"])) for l in lines}):
             same = [l for l in lines if int(l["recalibration_images"]) == recal and int(l["finetune_steps"]) == steps]
-            for score, m in summarise({l["arch"]: l["true_accuracy"] for l in same}, same).items():
+            for score, m in summarise(same).items():
                 summary.append({"supernet": label, "recalibration_images": recal, "finetune_steps": steps, "score": score,
                                 **{k: round(float(v), 4) for k, v in m.items()}})
     with open(name + "_runs.csv", "w", newline="") as f:
