@@ -249,7 +249,7 @@ def main():
     print(f"best network within {args.budget:g} M FLOPs in the benchmark: {best_within:.2f}%")
 
     shown = [s["row"] for s in summary]
-    fig, ax = plt.subplots(figsize=(8, 4.2))
+    fig, ax = plt.subplots(figsize=(9, 4.6))
     for i, row in enumerate(shown):
         acc = [r["true_accuracy"] for r in runs if r["row"] == row]
         ax.bar(i, np.mean(acc), color="tab:blue" if row == "c" else "#9db9d8", width=0.6)
@@ -257,11 +257,11 @@ def main():
     ax.axhline(best_within, color="tab:red", lw=1, ls="--", label=f"best within {args.budget:g} M ({best_within:.2f}%)")
     ax.axhline(92.0, color="tab:green", lw=1, ls=":", label="goal of (c): 92.0%")
     ax.set_xticks(range(len(shown)))
-    ax.set_xticklabels([f"({r})\n" + textwrap.fill(ROWS[r], 22) for r in shown], fontsize=7)
-    ax.set_ylim(86, 93)
+    ax.set_xticklabels([f"({r})\n" + textwrap.fill(ROWS[r], 17) for r in shown], fontsize=7)
+    ax.set_ylim(min(86, np.floor(min(r["true_accuracy"] for r in runs)) - 0.5), 93)
     ax.set_ylabel("true CIFAR-10 accuracy (%), NAS-Bench-Macro")
     ax.set_title(f"NAS-Bench-Macro, {args.budget:g} M FLOPs budget, {len(seeds)} seeds, equal wall clock per row", fontsize=9)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(RESULTS, f"{args.name}.png"), dpi=120)
     return 0
