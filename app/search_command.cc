@@ -211,9 +211,9 @@ std::string BestArchitecture(const SearchSpace& space, const SearchState& state,
 }
 
 // "generation 3/10 | 40 queries | best 94.37% | 2.10 s: epsilon 0.50 (30 archs), predictor 1.20,
-// checkpoint 0.05 | tau 0.712 | 19.0 queries/s | ETA 12s": under 160 characters; the best
-// architecture goes on a line of its own when it changes. Generations count from 1 here (the
-// files keep their 0-based index).
+// checkpoint 0.05 | tau 0.712 | 19.0 queries/s | ETA 12s" (queries/min or /h when slower): under
+// 160 characters; the best architecture goes on a line of its own when it changes. Generations
+// count from 1 here (the files keep their 0-based index).
 std::string GenerationLine(const SearchState& state, const Config& config, double elapsed, int generations_this_run,
                            double queries_this_run, double checkpoint_seconds) {
   const GenerationRecord& r = state.generations.back();
@@ -229,7 +229,7 @@ std::string GenerationLine(const SearchState& state, const Config& config, doubl
   if (sc.max_mflops > 0) line += fmt::format(" | population {:.1f} MFLOPs", r.population_mflops_mean);
   if (sc.max_latency_ms > 0) line += fmt::format(" | population {:.2f} ms", r.population_latency_ms_mean);
   if (!std::isnan(r.predictor_tau_population)) line += fmt::format(" | tau {:.3f}", r.predictor_tau_population);
-  line += fmt::format(" | {:.1f} queries/s | ETA {}", queries_this_run / std::max(elapsed, 1e-9),
+  line += fmt::format(" | {} | ETA {}", FormatRate(queries_this_run / std::max(elapsed, 1e-9), "queries"),
                       FormatDuration(SecondsLeft(state, sc.generations, generations_this_run, checkpoint_seconds)));
   return line;
 }

@@ -19,6 +19,19 @@ std::string FormatDuration(double seconds) {
   return buffer;
 }
 
+std::string FormatRate(double per_second, const std::string& unit) {
+  if (!std::isfinite(per_second) || per_second < 0) return "? " + unit + "/s";
+  char buffer[64];
+  if (per_second >= 1) {
+    std::snprintf(buffer, sizeof(buffer), "%.1f %s/s", per_second, unit.c_str());
+  } else if (per_second * 60 >= 1) {
+    std::snprintf(buffer, sizeof(buffer), "%.1f %s/min", per_second * 60, unit.c_str());
+  } else {
+    std::snprintf(buffer, sizeof(buffer), "%.1f %s/h", per_second * 3600, unit.c_str());
+  }
+  return buffer;
+}
+
 ProgressMeter::ProgressMeter(std::string label, int64_t total, std::string unit, double interval_seconds)
     : label_(std::move(label)), total_(total), unit_(std::move(unit)), interval_(interval_seconds),
       start_(Clock::now()), last_line_(start_) {}

@@ -10,6 +10,10 @@ namespace hpcnas {
 // "5m34s", "1h02m", "12s"
 std::string FormatDuration(double seconds);
 
+// "19.0 queries/s", "2.6 queries/min", "1.5 queries/h": per second down to 1/s, then per minute,
+// then per hour, so that a slow evaluator (minutes a candidate) does not read "0.0 queries/s".
+std::string FormatRate(double per_second, const std::string& unit);
+
 class ProgressMeter {
  public:
   using Clock = std::chrono::steady_clock;

@@ -74,7 +74,8 @@ def case_resume(tmp):
     # the best architecture on a line of its own.
     progress = [line.split("] ", 1)[1] for line in proc.stderr.splitlines() if "] generation " in line]
     check([line.split(" |")[0] for line in progress] == [f"generation {g}/6" for g in range(1, 7)], "generation 1/6 .. 6/6" + show(proc))
-    check(all(len(line) < 160 and "ETA" in line and "queries/s" in line for line in progress), "short lines" + show(proc))
+    check(all(len(line) < 160 and "ETA" in line and re.search(r" \d+\.\d queries/(s|min|h) \|", line) for line in progress),
+          "short lines with a rate" + show(proc))
     check("best so far: |" in proc.stderr, "the best architecture on its own line" + show(proc))
     check(proc.stdout.startswith("best architecture: |") and "best accuracy: " in proc.stdout, "the result on standard output" + show(proc))
 
