@@ -46,8 +46,8 @@ std::string ProgressMeter::Line(int64_t done, Clock::time_point now) const {
   const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : NAN;
   const double percent = total_ > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total_) : 100.0;
   char buffer[256];
-  std::snprintf(buffer, sizeof(buffer), "%s %lld/%lld (%.1f%%) | %.2f %s/s | %s elapsed | ETA %s", label_.c_str(),
-                static_cast<long long>(done), static_cast<long long>(total_), percent, rate, unit_.c_str(),
+  std::snprintf(buffer, sizeof(buffer), "%s %lld/%lld (%.1f%%) | %s | %s elapsed | ETA %s", label_.c_str(),
+                static_cast<long long>(done), static_cast<long long>(total_), percent, FormatRate(rate, unit_).c_str(),
                 FormatDuration(elapsed).c_str(), done >= total_ ? "0s" : FormatDuration(eta).c_str());
   return buffer;
 }

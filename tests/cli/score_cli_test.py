@@ -33,7 +33,7 @@ def case_layout(tmp):
     with h5py.File(out, "r") as f:
         computations = int(f.attrs["num_computations"])
     # Log lines (progress) on standard error, the results on standard output.
-    check(f"scored {computations}/{computations} (100.0%)" in proc.stderr and "comp/s" in proc.stderr
+    check(f"scored {computations}/{computations} (100.0%)" in proc.stderr and re.search(r" \d+\.\d comp/(s|min|h) \|", proc.stderr)
           and "ETA" in proc.stderr, "no progress line with rate and ETA" + show(proc))
     check("scored 6 architectures" in proc.stderr, "no final throughput line" + show(proc))
     check("Spearman rho" in proc.stdout and "Kendall tau" in proc.stdout, "no correlation summary" + show(proc))

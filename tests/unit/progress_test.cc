@@ -33,8 +33,8 @@ TEST(Progress, MeterReportsAtIntervalsAndOnceWhenComplete) {
   const auto start = ProgressMeter::Clock::now();
   EXPECT_EQ(meter.Update(10, start + std::chrono::seconds(5)), "");
   const std::string line = meter.Update(50, start + std::chrono::seconds(25));
-  EXPECT_NE(line.find("scored 50/100 (50.0%)"), std::string::npos) << line;
-  EXPECT_NE(line.find("ETA"), std::string::npos) << line;
+  EXPECT_NE(line.find("scored 50/100 (50.0%) | 2.0 arch/s |"), std::string::npos) << line;
+  EXPECT_NE(line.find("ETA 25s"), std::string::npos) << line;
   EXPECT_NE(meter.Update(100, start + std::chrono::seconds(26)), "");
   EXPECT_EQ(meter.Update(100, start + std::chrono::seconds(60)), "");
 }
