@@ -203,9 +203,10 @@ def main():
     ax.plot(front[:, 0], front[:, 1], color="black", lw=1, label="benchmark Pareto front")
     curve = sorted((r for r in rows if r["seed"] == 0), key=lambda r: r["target_mflops"])
     ax.plot([r["derived_mflops"] for r in curve], [r["benchmark_accuracy"] for r in curve], "o-", color="tab:red",
-            label="hpcnas supernet (derived, seed 0)")
-    for r in main_rows[1:]:
-        ax.plot(r["derived_mflops"], r["benchmark_accuracy"], "o", color="tab:orange")
+            label="hpcnas supernet (derived, seed 0)", zorder=3)
+    others = main_rows[1:]
+    ax.plot([r["derived_mflops"] for r in others], [r["benchmark_accuracy"] for r in others], "o", color="tab:orange",
+            mfc="none", ms=9, label=f"other seeds at {args.target:g} M")
     for r in curve:
         ax.axvline(r["target_mflops"], color="tab:red", lw=0.5, ls=":")
     ax.set_xlabel("FLOPs (M)")
