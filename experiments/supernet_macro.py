@@ -205,8 +205,9 @@ def main():
     ax.plot([r["derived_mflops"] for r in curve], [r["benchmark_accuracy"] for r in curve], "o-", color="tab:red",
             label="hpcnas supernet (derived, seed 0)", zorder=3)
     others = main_rows[1:]
-    ax.plot([r["derived_mflops"] for r in others], [r["benchmark_accuracy"] for r in others], "o", color="tab:orange",
-            mfc="none", ms=9, label=f"other seeds at {args.target:g} M")
+    if others:
+        ax.plot([r["derived_mflops"] for r in others], [r["benchmark_accuracy"] for r in others], "o", color="tab:orange",
+                mfc="none", ms=9, label=f"other seeds at {args.target:g} M")
     for r in curve:
         ax.axvline(r["target_mflops"], color="tab:red", lw=0.5, ls=":")
     ax.set_xlabel("FLOPs (M)")
