@@ -70,7 +70,7 @@ def run_args(args, target, seed, out):
     return [args.hpcnas, "supernet", "--space", "macro", "--data", args.data, "--train-images", str(args.train_images),
             "--valid-images", str(args.valid_images), "--batch-size", str(args.batch), "--micro-batches", "1",
             "--warmup-epochs", str(args.warmup), "--epochs", str(args.epochs), "--supernet.arch_every", str(args.arch_every),
-            "--supernet.gate_mode", args.gate_mode,
+            "--supernet.gate_mode", args.gate_mode, "--supernet.search_weight_paths", args.search_weight_paths,
             "--supernet.arch_learning_rate", str(args.arch_lr),
             "--supernet.learning_rate", str(args.lr), "--target-mflops", str(target),
             "--cost-loss", args.cost_loss, "--supernet.cost_lambda", str(args.cost_lambda), "--seed", str(seed), "--threads", str(args.threads),
@@ -94,12 +94,14 @@ def main():
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--arch-every", type=int, default=2)
     ap.add_argument("--gate-mode", default="full_v2", help="supernet.gate_mode: full_v2 (official), two or full")
+    ap.add_argument("--search-weight-paths", default="sampled",
+                    help="supernet.search_weight_paths: sampled (by p, official) or uniform")
     ap.add_argument("--arch-lr", type=float, default=6e-3)
     ap.add_argument("--lr", type=float, default=0.025, help="weight learning rate (SGD, cosine)")
     ap.add_argument("--cost-loss", default="add#linear",
                     help="mul#log scales the whole loss by a constant of the target, which Adam cancels: "
                          "its derived network does not depend on the target")
-    ap.add_argument("--cost-lambda", type=float, default=0.1, help="add#linear: CE + lambda (E - T) / T")
+    ap.add_argument("--cost-lambda", type=float, default=0.1, help="add#linear: CE + lambda (E - T) / T; add#abs: CE + lambda |E - T| / T")
     ap.add_argument("--derive", default="argmax", help="supernet.derive: argmax (official) or target (the most probable "
                     "network within --derive-band x the target)")
     ap.add_argument("--derive-band", default="0.9,1.1", help="derive target: the band, as fractions of the target "
@@ -185,8 +187,8 @@ def main():
                "random_mean_within_cap": main_rows[0]["random_mean_within_cap"],
                "random_best_of_10_within_cap": main_rows[0]["random_best_of_10_within_cap"],
                "settings": f"train {args.train_images} / held-out {args.valid_images}, batch {args.batch}, warm-up {args.warmup} + "
-                           f"{args.epochs} epochs, {args.gate_mode} gates, arch step every {args.arch_every}, arch lr {args.arch_lr}, {args.cost_loss}"
-                           + (f" lambda {args.cost_lambda}" if args.cost_loss == "add#linear" else "") + f", derive {args.derive}"
+                           f"{args.epochs} epochs, {args.gate_mode} gates, {args.search_weight_paths} weight paths, arch step every {args.arch_every}, arch lr {args.arch_lr}, {args.cost_loss}"
+                           + (f" lambda {args.cost_lambda}" if args.cost_loss.startswith("add#") else "") + f", derive {args.derive}"
                            + (f" band {args.derive_band}" if args.derive == "target" else "")}
     with open(os.path.join(args.out_dir, f"{args.name}.csv"), "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(summary))

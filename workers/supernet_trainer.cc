@@ -269,7 +269,9 @@ Status SupernetTrainer::SumOverMicroBatches(Communicator& comm, const std::vecto
 Status SupernetTrainer::WeightStep(Communicator& comm, const SupernetData& data, const std::vector<std::int64_t>& order,
                                    Seconds timeout, bool& stop) {
   const std::int64_t batch = config_.batch_size;
-  net_->Binarize(mode_, 2 * static_cast<std::uint64_t>(state_.weight_steps), false);
+  // The warm-up samples by p too: alpha is still at its N(0, 1e-3) start, p all but uniform.
+  const bool uniform = !in_warmup() && config_.search_weight_paths == "uniform";
+  net_->Binarize(mode_, 2 * static_cast<std::uint64_t>(state_.weight_steps), false, uniform);
   std::vector<torch::Tensor> active = net_->ActiveWeightParameters();
   std::size_t slot = 2;
   for (const torch::Tensor& w : active) slot += static_cast<std::size_t>(w.numel());
@@ -402,8 +404,10 @@ Status SupernetTrainer::ArchitectureStep(Communicator& comm, const SupernetData&
       const double ratio = std::log(e) / std::log(target);
       ce_scale = config_.cost_alpha * std::pow(ratio, config_.cost_beta);
       cost_scale = config_.cost_alpha * ce * config_.cost_beta * std::pow(ratio, config_.cost_beta - 1) / (e * std::log(target));
-    } else {
+    } else if (config_.cost_loss == "add#linear") {
       cost_scale = config_.cost_lambda / target;
+    } else {  // add#abs
+      cost_scale = config_.cost_lambda / target * ((e > target) - (e < target));
     }
     if (!std::isfinite(ce_scale) || !std::isfinite(cost_scale)) {
       return Status::Internal("the hardware loss is not finite at architecture step " + std::to_string(state_.arch_steps + 1) +

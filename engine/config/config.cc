@@ -278,13 +278,15 @@ const std::vector<KeySpec>& KeySpecs() {
           .OneOf({"full_v2", "two", "full"}),
       HPCNAS_KEY(supernet, arch_learning_rate, "architecture Adam learning rate (betas 0, 0.999)").Above(0),
       HPCNAS_KEY(supernet, arch_every, "an architecture step after every this many weight steps").In(1, 1000000),
+      HPCNAS_KEY(supernet, search_weight_paths, "paths of the weight steps after the warm-up: sampled (by p, official: what alpha favours trains most) or uniform (every operation equally, as in the warm-up)")
+          .OneOf({"sampled", "uniform"}),
       HPCNAS_KEY(supernet, target_mflops, "expected-FLOPs target in millions; 0 = no hardware term").Above(0).OrZero(),
       HPCNAS_KEY(supernet, target_latency_ms, "expected-latency target in ms (needs latency_table); 0 = none").Above(0).OrZero(),
       HPCNAS_KEY(supernet, latency_table, "latency lookup table of hpcnas latency (HDF5), measured on this device for this space"),
-      HPCNAS_KEY(supernet, cost_loss, "mul#log: a CE (log E / log T)^b, as the official code (T only scales the loss, which Adam cancels: how hard it pulls does not depend on T); add#linear: CE + l (E - T) / T (a smaller T pulls harder)").OneOf({"mul#log", "add#linear"}),
+      HPCNAS_KEY(supernet, cost_loss, "mul#log: a CE (log E / log T)^b, as the official code (T only scales the loss, which Adam cancels: how hard it pulls does not depend on T); add#linear: CE + l (E - T) / T (a smaller T pulls harder, whether E is above T or below); add#abs: CE + l |E - T| / T (TuNAS's absolute reward: pulls E towards T from either side)").OneOf({"mul#log", "add#linear", "add#abs"}),
       HPCNAS_KEY(supernet, cost_alpha, "mul#log: a").Above(0),
       HPCNAS_KEY(supernet, cost_beta, "mul#log: b").AtLeast(0),
-      HPCNAS_KEY(supernet, cost_lambda, "add#linear: l").AtLeast(0),
+      HPCNAS_KEY(supernet, cost_lambda, "add#linear and add#abs: l").AtLeast(0),
       HPCNAS_KEY(supernet, derive, "the reported architecture: argmax (the most probable operation per position, official) or target (the most probable architecture whose cost is within [derive_band_low, derive_band_high] x the target)")
           .OneOf({"argmax", "target"}),
       HPCNAS_KEY(supernet, derive_band_low, "derive = target: lowest cost allowed, as a fraction of the target").Above(0),
@@ -431,7 +433,7 @@ Status ValidateSupernet(const SupernetConfig& s) {
   if (s.target_mflops > 0 && s.target_latency_ms > 0) return Bad("supernet.target_latency_ms", "and supernet.target_mflops: choose one target");
   if (s.cost_loss == "mul#log" && std::max(s.target_mflops, s.target_latency_ms) > 0 && std::max(s.target_mflops, s.target_latency_ms) <= 1) {
     return Bad(s.target_mflops > 0 ? "supernet.target_mflops" : "supernet.target_latency_ms",
-               "must be above 1 with supernet.cost_loss = 'mul#log' (log T divides); use 'add#linear' for smaller targets");
+               "must be above 1 with supernet.cost_loss = 'mul#log' (log T divides); use 'add#linear' or 'add#abs' for smaller targets");
   }
   if (s.target_latency_ms > 0 && s.latency_table.empty()) return Bad("supernet.latency_table", "must name a table when supernet.target_latency_ms is set");
   if (s.derive == "target" && s.target_mflops == 0 && s.target_latency_ms == 0) {

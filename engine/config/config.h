@@ -191,12 +191,16 @@ struct SupernetConfig {
   std::string gate_mode = "full_v2";  // "full_v2" | "two" | "full" (engine/nn/mixed_op.h)
   double arch_learning_rate = 1e-3;   // Adam, betas (0, 0.999)
   int arch_every = 5;             // an architecture step after every this many weight steps
+  // The paths of the search's weight steps: "sampled" by p (official; the operations alpha
+  // favours get the most training), or "uniform" (every operation trained equally, as in the warm-up).
+  std::string search_weight_paths = "sampled";
   // Hardware target, one of: expected FLOPs (millions of multiply-accumulates), or expected
   // latency (ms) from a lookup table measured on the target device (`hpcnas latency`); 0 = none.
   double target_mflops = 0;
   double target_latency_ms = 0;
   std::string latency_table;  // HDF5 file of `hpcnas latency`; needed by target_latency_ms, reported when given
-  std::string cost_loss = "mul#log";  // "mul#log": a CE (log E / log T)^b; "add#linear": CE + l (E - T) / T
+  std::string cost_loss = "mul#log";  // "mul#log": a CE (log E / log T)^b; "add#linear": CE + l (E - T) / T;
+                                      // "add#abs": CE + l |E - T| / T
   double cost_alpha = 0.2, cost_beta = 0.3, cost_lambda = 0.1;
   // The architecture a run reports: "argmax", the most probable operation per position (the
   // official rule), or "target", the most probable architecture whose cost is within

@@ -88,10 +88,10 @@ void MixedOpImpl::SetActive(int candidate) {
   architecture_step_ = false;
 }
 
-void MixedOpImpl::Binarize(GateMode mode, CounterRng& rng, bool architecture_step) {
+void MixedOpImpl::Binarize(GateMode mode, CounterRng& rng, bool architecture_step, bool uniform) {
   mode_ = mode;
   architecture_step_ = architecture_step;
-  const std::vector<double> p = ToVector(Probabilities());
+  const std::vector<double> p = uniform ? std::vector<double>(size(), 1.0) : ToVector(Probabilities());
   inactive_ = -1;
   if (mode == GateMode::kTwo && architecture_step && size() > 1) {
     // Two paths without replacement, then the active one by their renormalised probabilities.

@@ -41,8 +41,9 @@ class MixedOpImpl : public torch::nn::Module {
   void InitializeAlpha(CounterRng& rng);
   // Samples the active path (and in kTwo the second one) from `rng`; resets the gates and their
   // gradient, and leaves every candidate weight's gradient undefined (no weight decay or
-  // momentum on a path that did not run). `architecture_step` selects the forward of `mode`.
-  void Binarize(GateMode mode, CounterRng& rng, bool architecture_step);
+  // momentum on a path that did not run). `architecture_step` selects the forward of `mode`;
+  // `uniform` draws every candidate equally likely instead of by p (a weight step only).
+  void Binarize(GateMode mode, CounterRng& rng, bool architecture_step, bool uniform = false);
   // A fixed path (evaluation, a derived network, warm-up with uniform sampling done by the caller).
   void SetActive(int candidate);
   torch::Tensor forward(const torch::Tensor& x);

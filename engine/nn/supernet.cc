@@ -134,10 +134,10 @@ torch::Tensor SupernetImpl::ForwardAllPaths(const torch::Tensor& input) {
   return PoolAndClassify(x, classifier_);
 }
 
-void SupernetImpl::Binarize(GateMode mode, std::uint64_t step, bool architecture_step) {
+void SupernetImpl::Binarize(GateMode mode, std::uint64_t step, bool architecture_step, bool uniform) {
   for (std::size_t p = 0; p < mixed_.size(); ++p) {
     CounterRng rng(seed_, {kGateKey, step, p});
-    mixed_[p]->Binarize(mode, rng, architecture_step);
+    mixed_[p]->Binarize(mode, rng, architecture_step, uniform);
   }
 }
 

@@ -49,8 +49,9 @@ class SupernetImpl : public torch::nn::Module {
   // path's activations kept for autograd. Not used by the search; the memory reference that the
   // binary gates are measured against (experiments/bench_supernet).
   torch::Tensor ForwardAllPaths(const torch::Tensor& x);
-  // Every position's gates for `step`; `architecture_step` picks the mode's forward.
-  void Binarize(GateMode mode, std::uint64_t step, bool architecture_step);
+  // Every position's gates for `step`; `architecture_step` picks the mode's forward; `uniform`
+  // draws every path equally likely instead of by p.
+  void Binarize(GateMode mode, std::uint64_t step, bool architecture_step, bool uniform = false);
   // Every position runs `arch`'s operation (evaluation of a derived or inherited subnet).
   Status SetArchitecture(const Architecture& arch);
   void SetArchitectureGradients();

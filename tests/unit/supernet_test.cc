@@ -165,6 +165,29 @@ TEST(Supernet, TwoPathStepKeepsEveryUnsampledProbability) {
   EXPECT_GT(moved, 5);
 }
 
+TEST(Supernet, UniformWeightPathsIgnoreWhatAlphaFavours) {
+  const auto space = MakeMacroSpace();
+  auto net = MakeNet(*space, 16);
+  {
+    torch::NoGradGuard no_grad;
+    for (MixedOp& m : net->mixed_ops()) m->alpha().copy_(torch::tensor({8.0f, 0.0f, 0.0f}));  // p_0 = 0.9993
+  }
+  constexpr int kSteps = 300;
+  for (const bool uniform : {false, true}) {
+    std::vector<int> count(3, 0);
+    for (int step = 0; step < kSteps; ++step) {
+      net->Binarize(GateMode::kFullV2, step, false, uniform);
+      for (MixedOp& m : net->mixed_ops()) ++count[m->active()];
+    }
+    const int draws = kSteps * static_cast<int>(net->mixed_ops().size());
+    if (uniform) {
+      for (int k = 0; k < 3; ++k) EXPECT_NEAR(count[k], draws / 3.0, 0.05 * draws) << "candidate " << k;
+    } else {
+      EXPECT_GT(count[0], 0.99 * draws);
+    }
+  }
+}
+
 TEST(Supernet, ADerivedSubnetIsTheStandAloneNetwork) {
   for (const auto& make : {MakeMacroSpace, MakeProxylessSpace}) {
     const auto space = make();
