@@ -23,7 +23,7 @@
 // Architecture loss with a target T and the expected cost E = sum_p sum_j p_j F(o_j) plus the
 // fixed layers (FLOPs from the plans, or latency from a measured lookup table, calibrated):
 // mul#log a CE (log E / log T)^b, add#linear CE + l (E - T) / T (the official forms; both pull
-// towards cheaper paths wherever E is, so T sets how hard, not where E ends), add#abs
+// towards cheaper paths wherever E is, so T does not set where E ends), add#abs
 // CE + l |E - T| / T (TuNAS, Bender et al. 2020: below T it pulls towards dearer paths). The
 // hardware term's gradient reaches alpha through p = softmax(alpha); the cross-entropy's through
 // the gates.

@@ -44,7 +44,7 @@ class MixedOpImpl : public torch::nn::Module {
   // momentum on a path that did not run). `architecture_step` selects the forward of `mode`;
   // `uniform` draws every candidate equally likely instead of by p (a weight step only).
   void Binarize(GateMode mode, CounterRng& rng, bool architecture_step, bool uniform = false);
-  // A fixed path (evaluation, a derived network, warm-up with uniform sampling done by the caller).
+  // A fixed path (the evaluation of a derived or inherited subnet).
   void SetActive(int candidate);
   torch::Tensor forward(const torch::Tensor& x);
   // Replaces the gates' gradient (data-parallel training sets the sum over ranks here).
