@@ -5,8 +5,13 @@
 // its held-out accuracy and mean cross-entropy. experiments/supernet_ranking.py draws the
 // architectures, runs this and compares the rankings with the benchmark.
 //
+// With --from-scratch the checkpoint gives only the configuration (data, split, seed, schedule):
+// each architecture starts from the supernet's initial weights, not its trained ones, so
+// --finetune-steps N is a stand-alone training of N steps (the baseline that tells whether the
+// supernet or the data decides a ranking).
+//
 //   build/experiments/supernet_ranking --supernet OUT_OF_HPCNAS_SUPERNET --archs FILE
-//       [--recalibration 128,1024] [--finetune-steps 0] [--threads 2] > ranking.csv
+//       [--recalibration 128,1024] [--finetune-steps 0] [--from-scratch] [--threads 2] > ranking.csv
 #include <cstdio>
 #include <fstream>
 
@@ -33,10 +38,12 @@ int main(int argc, char** argv) {
   std::vector<std::int64_t> recalibrations{128};
   std::vector<int> finetune_steps{0};
   int threads = 2;
+  bool from_scratch = false;
   app.add_option("--supernet", supernet_dir, "output directory of `hpcnas supernet`")->required();
   app.add_option("--archs", archs_path, "file of architecture strings, one per line")->required();
   app.add_option("--recalibration", recalibrations, "BatchNorm recalibration sizes (train images)")->delimiter(',');
   app.add_option("--finetune-steps", finetune_steps, "fine-tuning steps before the evaluation")->delimiter(',');
+  app.add_flag("--from-scratch", from_scratch, "start every architecture from the initial weights, not the trained ones");
   app.add_option("--threads", threads, "LibTorch intra-op threads")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   torch::set_num_threads(threads);
@@ -67,7 +74,9 @@ int main(int argc, char** argv) {
     variant.recalibration_images = recalibration;
     StatusOr<std::unique_ptr<SupernetTrainer>> trainer = SupernetTrainer::Make(*space, variant, torch::kCPU);
     if (!trainer.ok()) return Fail(trainer.status().message());
-    if (Status imported = (*trainer)->Import(checkpoint.state); !imported.ok()) return Fail(imported.message());
+    if (!from_scratch) {
+      if (Status imported = (*trainer)->Import(checkpoint.state); !imported.ok()) return Fail(imported.message());
+    }
     for (const int steps : finetune_steps) {
       for (const Architecture& arch : archs) {
         StatusOr<SubnetEvaluation> e = (*trainer)->EvaluateSubnet(*data, arch, steps, space->CanonicalHash(arch));

@@ -14,6 +14,13 @@ top-5 each score picks. The recorded runs of supernets not given again are kept.
     /usr/bin/python3 experiments/supernet_ranking.py --supernet 7:/tmp/sn7 --supernet 30:/tmp/sn30
     /usr/bin/python3 experiments/supernet_ranking.py --supernet 7ft:/tmp/sn7 --recalibration 128 --finetune-steps 0,20
 
+With --from-scratch the supernets give only their data, split, seed and schedule: every network
+starts from the initial weights and --finetune-steps trains it alone (a stand-alone baseline for
+the supernet's ranking); --archs names the networks instead of drawing them:
+
+    /usr/bin/python3 experiments/supernet_ranking.py --supernet scratch:/tmp/sn7 --from-scratch \
+        --archs 20220200,21111200 --recalibration 128 --finetune-steps 189,630
+
 Writes experiments/results/supernet_ranking.csv, supernet_ranking_runs.csv and .png.
 """
 import argparse
@@ -33,9 +40,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "experiments", "results")
 
 
-def within_budget(budget, count, seed):
+def within_budget(budget, count, seed, named):
     rows = [r for r in csv.DictReader(open(os.path.join(REPO, "data", "nasbench_macro_cifar10.csv")))
             if r["arch"] == r["canonical_arch"] and float(r["flops"]) / 1e6 <= budget]
+    if named:
+        truth = {r["arch"]: float(r["mean_test_acc"]) for r in rows}
+        missing = [a for a in named if a not in truth]
+        if missing:
+            sys.exit(f"--archs: {', '.join(missing)}: not a canonical network of the benchmark within {budget:g} M FLOPs")
+        return {a: truth[a] for a in named}
     picked = np.random.default_rng(seed).choice(len(rows), size=min(count, len(rows)), replace=False)
     return {rows[i]["arch"]: float(rows[i]["mean_test_acc"]) for i in sorted(picked)}
 
@@ -60,12 +73,14 @@ def main():
     ap.add_argument("--budget", type=float, default=50, help="MFLOPs")
     ap.add_argument("--recalibration", default="128,1024")
     ap.add_argument("--finetune-steps", default="0", help="fine-tuning steps before each evaluation, comma-separated")
+    ap.add_argument("--archs", default="", help="comma-separated networks to evaluate instead of --networks drawn at random")
+    ap.add_argument("--from-scratch", action="store_true", help="train every network alone from the initial weights")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default="/tmp/hpcnas_supernet_ranking")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    truth = within_budget(args.budget, args.networks, args.seed)
+    truth = within_budget(args.budget, args.networks, args.seed, [a for a in args.archs.split(",") if a])
     archs_file = os.path.join(args.work, "archs.txt")
     open(archs_file, "w").write("\n".join(truth) + "\n")
     print(f"{len(truth)} networks within {args.budget:g} M FLOPs: true accuracy {min(truth.values()):.2f}-"
@@ -83,7 +98,7 @@ def main():
         out = os.path.join(args.work, f"{label}.csv")
         if not os.path.exists(out):
             cmd = [args.ranking, "--supernet", directory, "--archs", archs_file, "--recalibration", args.recalibration,
-                   "--finetune-steps", args.finetune_steps, "--threads", str(args.threads)]
+                   "--finetune-steps", args.finetune_steps, "--threads", str(args.threads)] + ["--from-scratch"] * args.from_scratch
             print(f"evaluating with supernet {label} ({directory}) ...", flush=True)
             with open(out + ".part", "w") as partial:  # readable while it runs
                 result = subprocess.run(cmd, stdout=partial, stderr=subprocess.PIPE, text=True)
@@ -126,10 +141,10 @@ def main():
         sel = [r for r in lines_of[s["supernet"]]
                if int(r["recalibration_images"]) == s["recalibration_images"] and int(r["finetune_steps"]) == s["finetune_steps"]]
         ax.scatter([float(r["valid_loss"]) for r in sel], [r["true_accuracy"] for r in sel], s=10)
-        tuned = f", {s['finetune_steps']} fine-tuning steps" if s["finetune_steps"] else ""
+        tuned = f", {s['finetune_steps']} training steps" if s["finetune_steps"] else ""
         ax.set_title(f"supernet {s['supernet']}, BN on {s['recalibration_images']} images{tuned}: tau {s['kendall_tau']:.2f}",
                      fontsize=8)
-        ax.set_xlabel("held-out cross-entropy (supernet weights)")
+        ax.set_xlabel("held-out cross-entropy")
         ax.set_ylabel("NAS-Bench-Macro accuracy (%)")
     fig.tight_layout()
     fig.savefig(name + ".png", dpi=120)
