@@ -7,11 +7,12 @@
 //
 // With --from-scratch the checkpoint gives only the configuration (data, split, seed, schedule):
 // each architecture starts from the supernet's initial weights, not its trained ones, so
-// --finetune-steps N is a stand-alone training of N steps (the baseline that tells whether the
-// supernet or the data decides a ranking).
+// --finetune-steps N is a stand-alone training of N steps: the baseline that tells whether the
+// supernet or the data decides a ranking. --augment crops and flips the images of those steps as
+// the supernet's weight steps do (the search's fine-tuning does not).
 //
 //   build/experiments/supernet_ranking --supernet OUT_OF_HPCNAS_SUPERNET --archs FILE
-//       [--recalibration 128,1024] [--finetune-steps 0] [--from-scratch] [--threads 2] > ranking.csv
+//       [--recalibration 128,1024] [--finetune-steps 0] [--from-scratch] [--augment] [--threads 2] > ranking.csv
 #include <cstdio>
 #include <fstream>
 
@@ -38,12 +39,13 @@ int main(int argc, char** argv) {
   std::vector<std::int64_t> recalibrations{128};
   std::vector<int> finetune_steps{0};
   int threads = 2;
-  bool from_scratch = false;
+  bool from_scratch = false, augment = false;
   app.add_option("--supernet", supernet_dir, "output directory of `hpcnas supernet`")->required();
   app.add_option("--archs", archs_path, "file of architecture strings, one per line")->required();
   app.add_option("--recalibration", recalibrations, "BatchNorm recalibration sizes (train images)")->delimiter(',');
   app.add_option("--finetune-steps", finetune_steps, "fine-tuning steps before the evaluation")->delimiter(',');
   app.add_flag("--from-scratch", from_scratch, "start every architecture from the initial weights, not the trained ones");
+  app.add_flag("--augment", augment, "crop and flip the images of the fine-tuning steps");
   app.add_option("--threads", threads, "LibTorch intra-op threads")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   torch::set_num_threads(threads);
@@ -79,7 +81,7 @@ int main(int argc, char** argv) {
     }
     for (const int steps : finetune_steps) {
       for (const Architecture& arch : archs) {
-        StatusOr<SubnetEvaluation> e = (*trainer)->EvaluateSubnet(*data, arch, steps, space->CanonicalHash(arch));
+        StatusOr<SubnetEvaluation> e = (*trainer)->EvaluateSubnet(*data, arch, steps, space->CanonicalHash(arch), augment);
         if (!e.ok()) return Fail(e.status().message());
         std::printf("%s,%lld,%d,%.4f,%.6f\n", space->Format(arch).c_str(), static_cast<long long>(recalibration), steps,
                     e->valid_accuracy, e->valid_loss);

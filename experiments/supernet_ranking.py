@@ -16,7 +16,8 @@ top-5 each score picks. The recorded runs of supernets not given again are kept.
 
 With --from-scratch the supernets give only their data, split, seed and schedule: every network
 starts from the initial weights and --finetune-steps trains it alone (a stand-alone baseline for
-the supernet's ranking); --archs names the networks instead of drawing them:
+the supernet's ranking; --augment crops and flips its images); --archs names the networks instead
+of drawing them:
 
     /usr/bin/python3 experiments/supernet_ranking.py --supernet scratch:/tmp/sn7 --from-scratch \
         --archs 20220200,21111200 --recalibration 128 --finetune-steps 189,630
@@ -75,6 +76,7 @@ def main():
     ap.add_argument("--finetune-steps", default="0", help="fine-tuning steps before each evaluation, comma-separated")
     ap.add_argument("--archs", default="", help="comma-separated networks to evaluate instead of --networks drawn at random")
     ap.add_argument("--from-scratch", action="store_true", help="train every network alone from the initial weights")
+    ap.add_argument("--augment", action="store_true", help="crop and flip the images of the training steps")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default="/tmp/hpcnas_supernet_ranking")
@@ -98,7 +100,7 @@ def main():
         out = os.path.join(args.work, f"{label}.csv")
         if not os.path.exists(out):
             cmd = [args.ranking, "--supernet", directory, "--archs", archs_file, "--recalibration", args.recalibration,
-                   "--finetune-steps", args.finetune_steps, "--threads", str(args.threads)] + ["--from-scratch"] * args.from_scratch
+                   "--finetune-steps", args.finetune_steps, "--threads", str(args.threads)] + ["--from-scratch"] * args.from_scratch + ["--augment"] * args.augment
             print(f"evaluating with supernet {label} ({directory}) ...", flush=True)
             with open(out + ".part", "w") as partial:  # readable while it runs
                 result = subprocess.run(cmd, stdout=partial, stderr=subprocess.PIPE, text=True)

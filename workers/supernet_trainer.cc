@@ -41,6 +41,23 @@ torch::Tensor SmoothedCrossEntropySum(const torch::Tensor& logits, const torch::
   return ((1 - smoothing) * nll - smoothing * log_p.mean(1)).sum();
 }
 
+// Training inputs of train rows `ids`: normalised, then each image randomly cropped (zero padding
+// 4, i.e. the mean colour after normalisation) and flipped, drawn by (seed, stream, draw, image).
+torch::Tensor CropAndFlip(const SupernetData& data, const std::vector<std::int64_t>& ids, std::uint64_t seed,
+                          std::uint64_t stream, std::uint64_t draw) {
+  const torch::Tensor normalised = data.Inputs(Gather(data.train_pixels, ids, torch::kCPU));
+  const std::int64_t size = data.resolution;
+  std::vector<torch::Tensor> images;
+  for (std::int64_t i = 0; i < normalised.size(0); ++i) {
+    CounterRng rng(seed, {stream, draw, static_cast<std::uint64_t>(ids[static_cast<std::size_t>(i)])});
+    const std::int64_t dy = static_cast<std::int64_t>(rng.NextBelow(9)), dx = static_cast<std::int64_t>(rng.NextBelow(9));
+    torch::Tensor image = torch::constant_pad_nd(normalised[i], {4, 4, 4, 4}).narrow(1, dy, size).narrow(2, dx, size);
+    if (rng.NextBelow(2) == 1) image = image.flip({2});
+    images.push_back(image);
+  }
+  return torch::stack(images);
+}
+
 double Correct(const torch::Tensor& logits, const torch::Tensor& labels) {
   return logits.argmax(1).eq(labels).sum().item<double>();
 }
@@ -281,19 +298,8 @@ Status SupernetTrainer::WeightStep(Communicator& comm, const SupernetData& data,
     const std::int64_t begin = state_.step_in_epoch * batch + m * batch / config_.micro_batches;
     const std::int64_t end = state_.step_in_epoch * batch + (m + 1) * batch / config_.micro_batches;
     const std::vector<std::int64_t> ids(order.begin() + begin, order.begin() + end);
-    const torch::Tensor normalised = data.Inputs(Gather(data.train_pixels, ids, torch::kCPU));
-    const std::int64_t size = data.resolution;
-    std::vector<torch::Tensor> images;
-    for (std::int64_t i = 0; i < normalised.size(0); ++i) {
-      // Random crop (zero padding 4, i.e. the mean colour after normalisation) and flip.
-      const auto id = static_cast<std::uint64_t>(ids[static_cast<std::size_t>(i)]);
-      CounterRng rng(config_.seed, {kAugmentKey, static_cast<std::uint64_t>(state_.epochs_done), id});
-      const std::int64_t dy = static_cast<std::int64_t>(rng.NextBelow(9)), dx = static_cast<std::int64_t>(rng.NextBelow(9));
-      torch::Tensor image = torch::constant_pad_nd(normalised[i], {4, 4, 4, 4}).narrow(1, dy, size).narrow(2, dx, size);
-      if (rng.NextBelow(2) == 1) image = image.flip({2});
-      images.push_back(image);
-    }
-    const torch::Tensor x = torch::stack(images).to(device_);
+    const torch::Tensor x =
+        CropAndFlip(data, ids, config_.seed, kAugmentKey, static_cast<std::uint64_t>(state_.epochs_done)).to(device_);
     const torch::Tensor y = Gather(data.train_labels, ids, device_);
     for (torch::Tensor& w : weights_) w.mutable_grad() = torch::Tensor();
     const torch::Tensor logits = net_->forward(x);
@@ -527,12 +533,13 @@ SubnetEvaluation SupernetTrainer::EvaluateDerived(const SupernetData& data) {
 }
 
 StatusOr<SubnetEvaluation> SupernetTrainer::EvaluateSubnet(const SupernetData& data, const Architecture& arch,
-                                                           int finetune_steps, std::uint64_t finetune_key) {
+                                                           int finetune_steps, std::uint64_t finetune_key,
+                                                           bool finetune_augment) {
   SubnetEvaluation result;
   result.arch = arch;
   HPCNAS_ASSIGN_OR_RETURN(ChainNetwork network, net_->ExtractNetwork(arch));
   result.mflops = static_cast<double>(network->plan().Flops()) / 1e6;
-  if (finetune_steps > 0) FineTune(*network, data, finetune_steps, finetune_key);
+  if (finetune_steps > 0) FineTune(*network, data, finetune_steps, finetune_key, finetune_augment);
   const std::int64_t recalibration = std::min(config_.recalibration_images, data.train_size());
   RecalibrateBatchNorm(*network, data.Inputs(data.train_pixels.slice(0, 0, recalibration)).to(device_), config_.batch_size);
   torch::NoGradGuard no_grad;
@@ -552,10 +559,12 @@ StatusOr<SubnetEvaluation> SupernetTrainer::EvaluateSubnet(const SupernetData& d
   return result;
 }
 
-void SupernetTrainer::FineTune(ChainNetworkImpl& network, const SupernetData& data, int steps, std::uint64_t key) {
+void SupernetTrainer::FineTune(ChainNetworkImpl& network, const SupernetData& data, int steps, std::uint64_t key,
+                               bool augment) {
   // SGD Nesterov with the supernet's momentum, weight decay and label smoothing, the learning
   // rate cosine-annealed from supernet.learning_rate to 0 over the steps; batches of batch_size
-  // train images drawn by a stream keyed by (seed, key, step): the same on any rank.
+  // train images drawn by a stream keyed by (seed, key, step): the same on any rank. With
+  // `augment`, the weight steps' crop and flip, drawn by (seed, key, step, image).
   std::vector<torch::Tensor> parameters = network.parameters();
   torch::optim::SGD sgd(parameters, torch::optim::SGDOptions(config_.learning_rate)
                                         .momentum(config_.momentum)
@@ -569,7 +578,9 @@ void SupernetTrainer::FineTune(ChainNetworkImpl& network, const SupernetData& da
     CounterRng pick(config_.seed, {kFineTuneKey, key, static_cast<std::uint64_t>(step)});
     const std::vector<std::int64_t> chosen = SampleWithoutReplacement(pick, data.train_size(), batch);
     sgd.zero_grad();
-    const torch::Tensor logits = network.forward(data.Inputs(Gather(data.train_pixels, chosen, torch::kCPU)).to(device_));
+    const torch::Tensor x = augment ? CropAndFlip(data, chosen, config_.seed, key, static_cast<std::uint64_t>(step))
+                                    : data.Inputs(Gather(data.train_pixels, chosen, torch::kCPU));
+    const torch::Tensor logits = network.forward(x.to(device_));
     const torch::Tensor loss = SmoothedCrossEntropySum(logits, Gather(data.train_labels, chosen, device_), config_.label_smoothing) /
                                static_cast<double>(batch);
     loss.backward();

@@ -123,11 +123,12 @@ class SupernetTrainer {
   // calibrated latency table) is within the band around the target; Make checks that one exists.
   Architecture Derive();
   // `arch` cut out of the supernet with its inherited weights (the replica is not changed),
-  // fine-tuned for `finetune_steps` (batches keyed by `finetune_key`), its BatchNorm
-  // recalibrated on the first recalibration_images train images, evaluated on the held-out
-  // split. Errors: an architecture the supernet cannot hold.
+  // fine-tuned for `finetune_steps` (batches keyed by `finetune_key`; with `finetune_augment`
+  // cropped and flipped as the weight steps' are), its BatchNorm recalibrated on the first
+  // recalibration_images train images, evaluated on the held-out split. Errors: an architecture
+  // the supernet cannot hold.
   StatusOr<SubnetEvaluation> EvaluateSubnet(const SupernetData& data, const Architecture& arch, int finetune_steps,
-                                            std::uint64_t finetune_key);
+                                            std::uint64_t finetune_key, bool finetune_augment = false);
   // Makes every rank's replica (weights, alphas, optimiser state, counters) equal to root's.
   Status BroadcastReplica(Communicator& comm, int root, Seconds timeout);
 
@@ -154,7 +155,7 @@ class SupernetTrainer {
   Status SumOverMicroBatches(Communicator& comm, const std::vector<float>& mine, std::size_t slot, bool stop_here,
                              Seconds timeout, std::vector<float>& sum, bool& stop);
   double LearningRate() const;
-  void FineTune(ChainNetworkImpl& network, const SupernetData& data, int steps, std::uint64_t key);
+  void FineTune(ChainNetworkImpl& network, const SupernetData& data, int steps, std::uint64_t key, bool augment);
 
   const ChainSpace& space_;
   SupernetConfig config_;
