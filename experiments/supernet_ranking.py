@@ -100,7 +100,8 @@ def main():
         out = os.path.join(args.work, f"{label}.csv")
         if not os.path.exists(out):
             cmd = [args.ranking, "--supernet", directory, "--archs", archs_file, "--recalibration", args.recalibration,
-                   "--finetune-steps", args.finetune_steps, "--threads", str(args.threads)] + ["--from-scratch"] * args.from_scratch + ["--augment"] * args.augment
+                   "--finetune-steps", args.finetune_steps, "--threads", str(args.threads)]
+            cmd += ["--from-scratch"] * args.from_scratch + ["--augment"] * args.augment
             print(f"evaluating with supernet {label} ({directory}) ...", flush=True)
             with open(out + ".part", "w") as partial:  # readable while it runs
                 result = subprocess.run(cmd, stdout=partial, stderr=subprocess.PIPE, text=True)

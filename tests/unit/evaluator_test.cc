@@ -401,20 +401,6 @@ TEST(SupernetEvaluator, GivesTheSameAccuraciesOnOneTwoAndThreeRanks) {
   }
 }
 
-// Fine-tuning on cropped and flipped images (supernet_ranking --augment) trains on other inputs
-// than on the plain ones, drawn by the seed and key: the same result every time.
-TEST(SupernetTrainer, AugmentedFineTuningIsReproducibleAndTrainsOnOtherInputs) {
-  const Config config = SmallSupernetConfig(4);
-  torch::set_num_threads(1);
-  const SupernetData data = LoadSupernetData(config.supernet).value();
-  auto trainer = SupernetTrainer::Make(Macro(), config.supernet, torch::kCPU).value();
-  const Architecture arch = evolution::RandomArchitectures(Macro(), 1, 0, 1, {}).front();
-  const double augmented = trainer->EvaluateSubnet(data, arch, 3, 11, true).value().valid_loss;
-  EXPECT_EQ(trainer->EvaluateSubnet(data, arch, 3, 11, true).value().valid_loss, augmented);
-  EXPECT_NE(trainer->EvaluateSubnet(data, arch, 3, 11, false).value().valid_loss, augmented);
-  EXPECT_NE(trainer->EvaluateSubnet(data, arch, 3, 12, true).value().valid_loss, augmented);
-}
-
 TEST(SupernetEvaluator, TheLogLikelihoodScoreIsMinusTheHeldOutCrossEntropyOnAnyRankCount) {
   const Config config = SmallSupernetConfig(4);
   torch::set_num_threads(1);

@@ -293,6 +293,22 @@ LatencyTable MeasuredMacroTable() {
   return MeasureLatencyTable(*MakeMacroSpace(), options, torch::kCPU, LatencyMeasureOptions{1, 2, 1}).value();
 }
 
+// Fine-tuning on cropped and flipped images (supernet_ranking --augment) trains on other inputs
+// than on the plain ones, drawn by the seed and key: the same result every time.
+TEST(SupernetTrainer, AugmentedFineTuningIsReproducibleAndTrainsOnOtherInputs) {
+  torch::set_num_threads(1);
+  const SupernetConfig c = SmallRun();
+  const SupernetData data = LoadSupernetData(c).value();
+  const auto space = MakeMacroSpace();
+  auto trainer = SupernetTrainer::Make(*space, c, torch::kCPU).value();
+  CounterRng rng(5, {1});
+  const Architecture arch = space->Sample(rng);
+  const double augmented = trainer->EvaluateSubnet(data, arch, 3, 11, true).value().valid_loss;
+  EXPECT_EQ(trainer->EvaluateSubnet(data, arch, 3, 11, true).value().valid_loss, augmented);
+  EXPECT_NE(trainer->EvaluateSubnet(data, arch, 3, 11, false).value().valid_loss, augmented);
+  EXPECT_NE(trainer->EvaluateSubnet(data, arch, 3, 12, true).value().valid_loss, augmented);
+}
+
 TEST(LatencyTable, PricesEveryNetworkOfTheSpaceAndNamesAMissingKey) {
   LatencyTable table = MeasuredMacroTable();
   EXPECT_EQ(table.space, "macro");
